@@ -1,0 +1,273 @@
+import { z } from 'zod';
+import { Limits, Prices, TierId } from './catalog.ts';
+import { REASON_CODES } from './decisions.ts';
+import { SubscriptionStatus } from './license.ts';
+import { PERIOD_PATTERN } from './period.ts';
+
+/**
+ * The billing server's HTTP contract, shared by the server (route schemas, OpenAPI) and its
+ * clients (the companion, tests). The companion sees the server only through these shapes.
+ */
+
+const MAX_UNITS = 1_000_000;
+
+export const Email = z
+  .email()
+  .max(320)
+  .transform((email) => email.toLowerCase());
+export const Password = z.string().min(10, { error: 'use at least 10 characters' }).max(200);
+/** A client-chosen key that makes a request safe to repeat: 8–128 URL-safe characters. */
+export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, {
+  error: 'expected 8–128 characters of A–Z, a–z, 0–9, _ . : -',
+});
+export const OperationName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { error: 'expected an operation name' });
+export const Units = z.number().int().min(1).max(MAX_UNITS);
+export const DeviceId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'expected a device id' });
+export const BillingCycle = z.enum(['monthly', 'yearly']);
+export type BillingCycle = z.infer<typeof BillingCycle>;
+export const Period = z.string().regex(PERIOD_PATTERN);
+export const ReasonCode = z.enum(REASON_CODES);
+
+// ── Errors ──────────────────────────────────────────────────────────────────────────────────────
+
+export const UpgradeSuggestion = z.object({
+  tier: TierId,
+  name: z.string(),
+  monthlyPriceCents: z.number().int().nullable(),
+  yearlyPriceCents: z.number().int().nullable(),
+  contactSales: z.boolean(),
+});
+export type UpgradeSuggestion = z.infer<typeof UpgradeSuggestion>;
+
+/** RFC 9457 problem details with a stable machine-readable `code`. */
+export const Problem = z.looseObject({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  code: z.string(),
+  upgrade: UpgradeSuggestion.optional(),
+  limit: z.number().int().optional(),
+  remaining: z.number().int().optional(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+// ── Accounts ────────────────────────────────────────────────────────────────────────────────────
+
+export const SignUpBody = z.strictObject({ email: Email, password: Password });
+export const SignInBody = z.strictObject({ email: Email, password: z.string().min(1).max(200) });
+export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+export const SignOutBody = z.strictObject({ refreshToken: z.string().min(1).max(512).optional() });
+
+export const Account = z.object({
+  id: z.string(),
+  email: z.string(),
+  createdAt: z.string(),
+});
+export type Account = z.infer<typeof Account>;
+
+export const Session = z.object({
+  account: Account,
+  accessToken: z.string(),
+  accessTokenExpiresAt: z.string(),
+  refreshToken: z.string(),
+});
+export type Session = z.infer<typeof Session>;
+
+// ── Plans ───────────────────────────────────────────────────────────────────────────────────────
+
+export const PlanView = z.object({
+  id: TierId,
+  name: z.string(),
+  limits: Limits,
+  supportLevel: z.string(),
+  /** Cumulative: every feature the tier grants. */
+  features: z.array(z.string()),
+  prices: Prices.nullable(),
+  negotiated: z.boolean(),
+  yearlySavingCents: z.number().int(),
+});
+export type PlanView = z.infer<typeof PlanView>;
+
+export const PlansResponse = z.object({
+  currency: z.string(),
+  operations: z.record(z.string(), z.object({ label: z.string() })),
+  plans: z.array(PlanView),
+});
+export type PlansResponse = z.infer<typeof PlansResponse>;
+
+// ── Subscription and usage ──────────────────────────────────────────────────────────────────────
+
+export const Subscription = z.object({
+  tier: TierId,
+  status: SubscriptionStatus,
+  cycle: BillingCycle.nullable(),
+  /** Whether the account may use its tier now (status mapped, past-due grace applied). */
+  access: z.boolean(),
+  currentPeriodEnd: z.string().nullable(),
+  cancelAtPeriodEnd: z.boolean(),
+  /** A scheduled change (downgrade at period end). */
+  pendingTier: TierId.nullable(),
+  pastDueGraceEndsAt: z.string().nullable(),
+  supportLevel: z.string(),
+  features: z.array(z.string()),
+  limits: Limits,
+});
+export type Subscription = z.infer<typeof Subscription>;
+
+export const OperationUsage = z.object({
+  used: z.number().int(),
+  reserved: z.number().int(),
+  /** -1 when unlimited. */
+  limit: z.number().int(),
+});
+
+export const UsageSnapshot = z.object({
+  period: Period,
+  resetsAt: z.string(),
+  operations: z.record(z.string(), OperationUsage),
+  apiCalls: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
+});
+export type UsageSnapshot = z.infer<typeof UsageSnapshot>;
+
+export const MeResponse = z.object({
+  account: Account,
+  subscription: Subscription,
+  usage: UsageSnapshot,
+  serverTime: z.string(),
+});
+export type MeResponse = z.infer<typeof MeResponse>;
+
+// ── Metering ────────────────────────────────────────────────────────────────────────────────────
+
+export const ConsumeBody = z.strictObject({
+  operation: OperationName,
+  units: Units,
+  idempotencyKey: IdempotencyKey,
+});
+export type ConsumeBody = z.infer<typeof ConsumeBody>;
+
+export const ConsumeResult = z.object({
+  idempotencyKey: z.string(),
+  operation: z.string(),
+  units: z.number().int(),
+  period: Period,
+  /** Usage of this operation this period after the consume. */
+  used: z.number().int(),
+  limit: z.number().int(),
+  /** Absent when unlimited. */
+  remaining: z.number().int().optional(),
+  /** True when this key was seen before: nothing was counted again. */
+  replayed: z.boolean(),
+});
+export type ConsumeResult = z.infer<typeof ConsumeResult>;
+
+export const MAX_BATCH_EVENTS = 1000;
+
+export const UsageEvent = z.strictObject({
+  idempotencyKey: IdempotencyKey,
+  operation: OperationName,
+  units: Units,
+  /** When the usage happened on the device (ISO); informational, the server's period applies. */
+  occurredAt: z.iso.datetime().optional(),
+});
+export type UsageEvent = z.infer<typeof UsageEvent>;
+
+export const UsageEventsBody = z.strictObject({
+  events: z.array(UsageEvent).min(1).max(MAX_BATCH_EVENTS),
+});
+
+export const UsageEventResult = z.object({
+  idempotencyKey: z.string(),
+  /** accepted: counted now; duplicate: counted before; rejected: not counted (see code). */
+  status: z.enum(['accepted', 'duplicate', 'rejected']),
+  code: ReasonCode,
+  used: z.number().int(),
+  limit: z.number().int(),
+});
+export type UsageEventResult = z.infer<typeof UsageEventResult>;
+
+export const UsageEventsResponse = z.object({
+  period: Period,
+  results: z.array(UsageEventResult),
+});
+export type UsageEventsResponse = z.infer<typeof UsageEventsResponse>;
+
+export const ReserveBody = z.strictObject({
+  operation: OperationName,
+  units: Units,
+  idempotencyKey: IdempotencyKey,
+  /** How long the reservation holds before it is released by itself (default 15 min). */
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .optional(),
+});
+
+export const Reservation = z.object({
+  id: z.string(),
+  operation: z.string(),
+  units: z.number().int(),
+  status: z.enum(['held', 'committed', 'released', 'expired']),
+  expiresAt: z.string(),
+  period: Period,
+});
+export type Reservation = z.infer<typeof Reservation>;
+
+export const SizeCheckBody = z.strictObject({ sizeMb: z.number().min(0).max(10_000_000) });
+
+export const DecisionView = z.object({
+  allowed: z.boolean(),
+  code: ReasonCode,
+  remaining: z.number().int().optional(),
+  limit: z.number().int().optional(),
+  upgrade: UpgradeSuggestion.optional(),
+});
+
+// ── Notifications ───────────────────────────────────────────────────────────────────────────────
+
+export const Notification = z.object({
+  id: z.string(),
+  kind: z.enum(['usage_threshold']),
+  operation: z.string(),
+  threshold: z.union([z.literal(80), z.literal(100)]),
+  period: Period,
+  used: z.number().int(),
+  limit: z.number().int(),
+  message: z.string(),
+  createdAt: z.string(),
+  readAt: z.string().nullable(),
+});
+export type Notification = z.infer<typeof Notification>;
+
+export const NotificationsResponse = z.object({ notifications: z.array(Notification) });
+
+// ── License ─────────────────────────────────────────────────────────────────────────────────────
+
+export const LicenseQuery = z.strictObject({ deviceId: DeviceId });
+export const LicenseResponse = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  serverTime: z.string(),
+});
+export type LicenseResponse = z.infer<typeof LicenseResponse>;
+
+// ── Billing ─────────────────────────────────────────────────────────────────────────────────────
+
+export const CheckoutBody = z.strictObject({ tier: TierId, cycle: BillingCycle });
+export const CheckoutResponse = z.union([
+  z.object({ kind: z.literal('checkout'), url: z.url(), sessionId: z.string() }),
+  z.object({ kind: z.literal('contact_sales'), message: z.string(), url: z.url().optional() }),
+]);
+export type CheckoutResponse = z.infer<typeof CheckoutResponse>;
+
+export const PortalResponse = z.object({ url: z.url() });
+
+export const ChangePlanBody = z.strictObject({ tier: TierId, cycle: BillingCycle });
+export const ChangePlanResponse = z.object({
+  /** `now` for upgrades (prorated), `period_end` for downgrades. */
+  effective: z.enum(['now', 'period_end']),
+  subscription: Subscription,
+});

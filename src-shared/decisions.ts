@@ -1,0 +1,183 @@
+import {
+  type Catalog,
+  effectiveFeatures,
+  findTier,
+  type Limits,
+  monthlyPriceCents,
+  type Tier,
+  type TierId,
+  tiersByPrice,
+  UNLIMITED,
+} from './catalog.ts';
+
+/**
+ * The one place that decides "may this user use feature F / spend N units of operation O now?".
+ * Pure: the caller brings the plan (from a verified license or the database), the usage already
+ * spent this period, and the catalog. The server and the companion both call it.
+ */
+
+export const REASON_CODES = [
+  'OK',
+  'NOT_SIGNED_IN',
+  'FEATURE_NOT_IN_PLAN',
+  'LIMIT_REACHED',
+  'SIZE_LIMIT_EXCEEDED',
+  'SUBSCRIPTION_INACTIVE',
+  'LICENSE_EXPIRED',
+  'OFFLINE_GRACE_EXPIRED',
+  'CLOCK_TAMPERED',
+  'LICENSE_INVALID',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/** Why a plan is not in good standing; while it is not, the account gets the free tier. */
+export type StandingProblem = Extract<
+  ReasonCode,
+  'SUBSCRIPTION_INACTIVE' | 'LICENSE_EXPIRED' | 'OFFLINE_GRACE_EXPIRED' | 'CLOCK_TAMPERED' | 'LICENSE_INVALID'
+>;
+
+export const ALL_FEATURES = 'all_features';
+
+export interface PlanState {
+  tier: TierId;
+  /** A custom contract's own limits; otherwise the catalog's limits for the tier apply. */
+  limits?: Limits;
+  /** A custom contract's own features; otherwise the catalog's (cumulative) features apply. */
+  features?: readonly string[];
+  /** `ok`, or the reason the plan cannot be honoured right now. */
+  standing: 'ok' | StandingProblem;
+}
+
+export interface UpgradeSuggestion {
+  tier: TierId;
+  name: string;
+  /** null for a negotiated (custom) tier: contact sales. */
+  monthlyPriceCents: number | null;
+  yearlyPriceCents: number | null;
+  contactSales: boolean;
+}
+
+export interface Decision {
+  allowed: boolean;
+  code: ReasonCode;
+  /** Units still available this period before this request; absent when unlimited. */
+  remaining?: number;
+  /** The limit that applied; absent when unlimited. */
+  limit?: number;
+  upgrade?: UpgradeSuggestion;
+}
+
+export interface DecisionInput {
+  catalog: Catalog;
+  /** null when nobody is signed in. */
+  plan: PlanState | null;
+  /** Units already used this period, per operation (server snapshot plus pending local usage). */
+  usage?: Readonly<Record<string, number>>;
+}
+
+export type DecisionRequest =
+  | { kind: 'feature'; feature: string }
+  | { kind: 'usage'; operation: string; units: number }
+  | { kind: 'size'; sizeMb: number };
+
+interface EffectivePlan {
+  limits: Limits;
+  features: readonly string[];
+  tier: TierId;
+}
+
+function effectivePlan(catalog: Catalog, plan: PlanState): EffectivePlan {
+  if (plan.standing !== 'ok') {
+    const free = findTier(catalog, 'free');
+    return { tier: 'free', limits: free.limits, features: effectiveFeatures(catalog, 'free') };
+  }
+  const tier = findTier(catalog, plan.tier);
+  return {
+    tier: tier.id,
+    limits: plan.limits ?? tier.limits,
+    features: plan.features ?? effectiveFeatures(catalog, tier.id),
+  };
+}
+
+function grantsFeature(features: readonly string[], feature: string): boolean {
+  return features.includes(ALL_FEATURES) || features.includes(feature);
+}
+
+function fitsLimit(limit: number, used: number, units: number): boolean {
+  return limit === UNLIMITED || used + units <= limit;
+}
+
+function allows(catalog: Catalog, tier: Tier, request: DecisionRequest, usage: Readonly<Record<string, number>>) {
+  switch (request.kind) {
+    case 'feature':
+      return grantsFeature(effectiveFeatures(catalog, tier.id), request.feature);
+    case 'usage': {
+      const limit = tier.limits.monthly[request.operation];
+      return limit !== undefined && fitsLimit(limit, usage[request.operation] ?? 0, request.units);
+    }
+    case 'size':
+      return fitsLimit(tier.limits.max_project_size_mb, 0, request.sizeMb);
+  }
+}
+
+/** The cheapest tier that would allow the request, or undefined when none would. */
+export function suggestUpgrade(
+  catalog: Catalog,
+  request: DecisionRequest,
+  usage: Readonly<Record<string, number>> = {},
+  currentTier?: TierId,
+): UpgradeSuggestion | undefined {
+  const ordered = tiersByPrice(catalog);
+  const currentIndex = currentTier === undefined ? -1 : ordered.findIndex((tier) => tier.id === currentTier);
+  const candidate = ordered.slice(currentIndex + 1).find((tier) => allows(catalog, tier, request, usage));
+  if (!candidate) return undefined;
+  const negotiated = candidate.prices === 'negotiated';
+  return {
+    tier: candidate.id,
+    name: candidate.name,
+    monthlyPriceCents: monthlyPriceCents(candidate),
+    yearlyPriceCents: candidate.prices === 'negotiated' ? null : candidate.prices.yearly_cents,
+    contactSales: negotiated,
+  };
+}
+
+export function decide(input: DecisionInput, request: DecisionRequest): Decision {
+  const { catalog, plan } = input;
+  const usage = input.usage ?? {};
+  if (plan === null) {
+    return { allowed: false, code: 'NOT_SIGNED_IN' };
+  }
+  const effective = effectivePlan(catalog, plan);
+  // When the plan is not in good standing the free tier answers; a denial then names the
+  // standing problem, since that (not the plan) is what the user has to fix.
+  const denialCode = (planCode: ReasonCode): ReasonCode => (plan.standing === 'ok' ? planCode : plan.standing);
+  const deny = (planCode: ReasonCode, extra: Partial<Decision> = {}): Decision => {
+    const upgrade = suggestUpgrade(catalog, request, usage, effective.tier);
+    return { allowed: false, code: denialCode(planCode), ...extra, ...(upgrade ? { upgrade } : {}) };
+  };
+
+  switch (request.kind) {
+    case 'feature':
+      return grantsFeature(effective.features, request.feature)
+        ? { allowed: true, code: 'OK' }
+        : deny('FEATURE_NOT_IN_PLAN');
+    case 'usage': {
+      const limit = effective.limits.monthly[request.operation];
+      if (limit === undefined) {
+        // An operation the catalog does not meter cannot be granted: nothing sets its quota.
+        return { allowed: false, code: denialCode('LIMIT_REACHED'), limit: 0, remaining: 0 };
+      }
+      if (limit === UNLIMITED) return { allowed: true, code: 'OK' };
+      const used = usage[request.operation] ?? 0;
+      const remaining = Math.max(0, limit - used);
+      return fitsLimit(limit, used, request.units)
+        ? { allowed: true, code: 'OK', limit, remaining }
+        : deny('LIMIT_REACHED', { limit, remaining });
+    }
+    case 'size': {
+      const limit = effective.limits.max_project_size_mb;
+      if (limit === UNLIMITED) return { allowed: true, code: 'OK' };
+      return request.sizeMb <= limit ? { allowed: true, code: 'OK', limit } : deny('SIZE_LIMIT_EXCEEDED', { limit });
+    }
+  }
+}
