@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import {
+  BillingCycle,
+  DecisionView,
+  Email,
+  IdempotencyKey,
+  Notification,
+  OperationName,
+  Password,
+  PlansResponse,
+  Subscription,
+  Units,
+} from './api.ts';
+import { Limits, TierId } from './catalog.ts';
+import { REASON_CODES } from './decisions.ts';
+import { SubscriptionStatus } from './license.ts';
+
+/**
+ * The companion's one contract table. Every method main answers is named here once, with its
+ * params and result schemas and the surfaces that expose it:
+ *   - `renderer`: Electron IPC through the preload (channel `domain:action`) and the --web bridge;
+ *   - `host`: the host socket (JSON-RPC 2.0, method `domain.action`) for host apps in any language.
+ * The preload, the Electron handlers, the host socket and the web bridge are generated from it.
+ */
+
+export const Surface = z.enum(['renderer', 'host']);
+export type Surface = z.infer<typeof Surface>;
+
+// ── The state main holds and pushes to the renderer ──────────────────────────────────────────────
+
+export const ProblemView = z.object({ code: z.string(), message: z.string() });
+export type ProblemView = z.infer<typeof ProblemView>;
+
+export const OperationUsageView = z.object({
+  label: z.string(),
+  /** What the server has counted this period. */
+  serverUsed: z.number().int(),
+  /** Recorded on this device and not yet acknowledged by the server. */
+  pending: z.number().int(),
+  /** -1 when unlimited. */
+  limit: z.number().int(),
+});
+export type OperationUsageView = z.infer<typeof OperationUsageView>;
+
+export const LicenseView = z.object({
+  /** `none`: never fetched; `valid`: verified; otherwise the reason it cannot be honoured. */
+  status: z.enum(['none', 'valid', 'invalid']),
+  problem: ProblemView.nullable(),
+  tier: TierId.nullable(),
+  subscriptionStatus: SubscriptionStatus.nullable(),
+  features: z.array(z.string()),
+  limits: Limits.nullable(),
+  issuedAt: z.number().int().nullable(),
+  /** End of the offline grace (UTC ms): the cached license works offline until then. */
+  offlineValidUntil: z.number().int().nullable(),
+  accessEndsAt: z.number().int().nullable(),
+});
+export type LicenseView = z.infer<typeof LicenseView>;
+
+export const CompanionState = z.object({
+  serverUrl: z.string(),
+  branding: z.object({
+    productName: z.string(),
+    accentColor: z.string(),
+    logoUrl: z.string().nullable(),
+  }),
+  account: z.object({ id: z.string(), email: z.string() }).nullable(),
+  /** The subscription as last read from the server (/v1/me); null before the first sync. */
+  subscription: Subscription.nullable(),
+  license: LicenseView,
+  /** The tier decisions use right now (free while the license is not in good standing). */
+  effectiveTier: TierId,
+  /** Why decisions fall back to free, when they do (reason code + plain words). */
+  standing: z.object({ code: z.enum(REASON_CODES), message: z.string() }),
+  usage: z.object({
+    period: z.string(),
+    resetsAt: z.string(),
+    operations: z.record(z.string(), OperationUsageView),
+    apiCalls: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
+  }),
+  sync: z.object({
+    status: z.enum(['idle', 'syncing', 'offline', 'error']),
+    lastSyncAt: z.number().int().nullable(),
+    offlineSince: z.number().int().nullable(),
+    pendingEvents: z.number().int(),
+    lastError: z.string().nullable(),
+  }),
+  notifications: z.array(Notification),
+  plans: PlansResponse.nullable(),
+  checkout: z.object({
+    status: z.enum(['idle', 'opening', 'waiting', 'completed', 'failed']),
+    tier: TierId.nullable(),
+    cycle: BillingCycle.nullable(),
+    error: z.string().nullable(),
+  }),
+  /** The last denial a host app received: the UI turns it into an upgrade prompt. */
+  lastDenial: z
+    .object({
+      at: z.number().int(),
+      subject: z.string(),
+      decision: DecisionView,
+    })
+    .nullable(),
+  /** Secrets at rest: encrypted with the OS keychain (safeStorage) or, visibly, not. */
+  tokenStorage: z.enum(['encrypted', 'plaintext']),
+});
+export type CompanionState = z.infer<typeof CompanionState>;
+
+// ── Methods ─────────────────────────────────────────────────────────────────────────────────────
+
+const None = z.strictObject({});
+
+export const ConsumeOutcome = z.object({
+  decision: DecisionView,
+  /** The key the usage was recorded under (generated when the caller gave none). */
+  idempotencyKey: z.string().nullable(),
+  /** True when this key was already recorded: nothing was counted again. */
+  replayed: z.boolean(),
+});
+
+export const contract = {
+  'state.get': { surfaces: ['renderer'], params: None, result: CompanionState },
+  'auth.signIn': {
+    surfaces: ['renderer'],
+    params: z.strictObject({ email: Email, password: z.string().min(1).max(200) }),
+    result: z.object({ email: z.string() }),
+  },
+  'auth.signUp': {
+    surfaces: ['renderer'],
+    params: z.strictObject({ email: Email, password: Password }),
+    result: z.object({ email: z.string() }),
+  },
+  'auth.signOut': { surfaces: ['renderer'], params: None, result: z.object({}) },
+  'sync.now': { surfaces: ['renderer'], params: None, result: z.object({ status: z.string() }) },
+  'billing.checkout': {
+    surfaces: ['renderer'],
+    params: z.strictObject({ tier: TierId, cycle: BillingCycle }),
+    result: z.object({ kind: z.enum(['checkout', 'contact_sales']), url: z.string().nullable() }),
+  },
+  'billing.portal': { surfaces: ['renderer'], params: None, result: z.object({ url: z.string() }) },
+  'notifications.dismiss': {
+    surfaces: ['renderer'],
+    params: z.strictObject({ id: z.string().min(1).max(100) }),
+    result: z.object({}),
+  },
+  'license.get': {
+    surfaces: ['host', 'renderer'],
+    params: None,
+    result: z.object({ token: z.string().nullable(), license: LicenseView }),
+  },
+  'gate.check': {
+    surfaces: ['host', 'renderer'],
+    params: z.strictObject({ feature: z.string().min(1).max(64) }),
+    result: DecisionView,
+  },
+  'usage.check': {
+    surfaces: ['host'],
+    params: z.strictObject({ operation: OperationName, units: Units.default(1) }),
+    result: DecisionView,
+  },
+  'usage.consume': {
+    surfaces: ['host'],
+    params: z.strictObject({
+      operation: OperationName,
+      units: Units.default(1),
+      idempotencyKey: IdempotencyKey.optional(),
+    }),
+    result: ConsumeOutcome,
+  },
+  'usage.get': {
+    surfaces: ['host', 'renderer'],
+    params: None,
+    result: CompanionState.shape.usage,
+  },
+} as const satisfies Record<string, { surfaces: readonly Surface[]; params: z.ZodType; result: z.ZodType }>;
+
+export type MethodName = keyof typeof contract;
+export type Params<M extends MethodName> = z.input<(typeof contract)[M]['params']>;
+export type ResultOf<M extends MethodName> = z.infer<(typeof contract)[M]['result']>;
+
+/** Host-socket notifications main sends to subscribed clients. */
+export const HOST_NOTIFICATIONS = ['license.changed'] as const;
+
+/** `gate.check` → `gate:check`: the Electron IPC channel of a method. */
+export const channelOf = (method: MethodName): string => method.replace('.', ':');
+/** The channel main pushes state changes on to the renderer. */
+export const STATE_CHANNEL = 'state:changed';
+
+/** Error codes on the wire: JSON-RPC codes with the reason code in `data`. */
+export const RPC_ERRORS = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internalError: -32603,
+  /** A domain refusal (not signed in, server unreachable...): `data.code` says which. */
+  domainError: -32000,
+} as const;
