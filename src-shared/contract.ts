@@ -196,3 +196,32 @@ export const RPC_ERRORS = {
   /** A domain refusal (not signed in, server unreachable...): `data.code` says which. */
   domainError: -32000,
 } as const;
+
+// ── How the renderer reaches main ───────────────────────────────────────────────────────────────
+
+/**
+ * What the renderer sees as `window.tollgate`: the preload exposes it in Electron; in --web mode the
+ * renderer builds the same object over loopback HTTP (see WEB_BRIDGE). Calls never throw across the
+ * boundary: they resolve to a Result.
+ */
+export interface CompanionBridge {
+  invoke<M extends MethodName>(
+    method: M,
+    params: Params<M>,
+  ): Promise<{ ok: true; value: ResultOf<M> } | { ok: false; error: ProblemView }>;
+  /** Called with the full state now and after every change; returns an unsubscribe function. */
+  onState(listener: (state: CompanionState) => void): () => void;
+}
+
+/**
+ * The --web transport. The page is opened at `http://127.0.0.1:PORT/#token=TOKEN` (a fragment, so
+ * the per-run token never reaches a log line). The renderer then calls
+ *   POST {rpcPath}{method}  with `Authorization: Bearer TOKEN`, body = params JSON → Result JSON;
+ *   GET  {eventsPath}?token=TOKEN  as Server-Sent Events, each `data:` a full CompanionState.
+ * Requests whose Host header is not the loopback address and port are refused.
+ */
+export const WEB_BRIDGE = {
+  rpcPath: '/api/rpc/',
+  eventsPath: '/api/events',
+  tokenParam: 'token',
+} as const;
