@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadCatalogFile } from '../../src-server/catalog-file.ts';
 import {
   CatalogError,
   defaultCatalog,
@@ -11,7 +12,6 @@ import {
   tiersByPrice,
   yearlySavingCents,
 } from '../../src-shared/catalog.ts';
-import { loadCatalogFile } from '../../src-server/catalog-file.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
