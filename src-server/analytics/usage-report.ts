@@ -1,0 +1,109 @@
+import type { UpsellCandidate, UsageCell, UsageResponse } from '../../src-shared/admin-api.ts';
+import { type Catalog, findTier, type TierId, tiersByPrice, UNLIMITED } from '../../src-shared/catalog.ts';
+
+/**
+ * Usage per operation and tier for one month, and the accounts pressing against their limits (the
+ * upsell candidates). Each account is judged against the limit of the tier it held at the end of
+ * the month — the limit it is on now for the current month — so an account that upgraded mid-month
+ * is measured against its new, larger allowance.
+ */
+
+export interface UsageRecord {
+  accountId: string;
+  operation: string;
+  used: number;
+}
+
+export const NEAR_LIMIT = 0.8;
+
+function limitOf(catalog: Catalog, tier: TierId, operation: string): number {
+  return findTier(catalog, tier).limits.monthly[operation] ?? UNLIMITED;
+}
+
+export function usageReport(
+  catalog: Catalog,
+  month: string,
+  usage: readonly UsageRecord[],
+  tierOf: (accountId: string) => TierId,
+): UsageResponse {
+  const tiers = catalog.tiers.map((tier) => tier.id);
+  const cells = new Map<string, Map<TierId, UsageCell>>();
+  for (const operation of Object.keys(catalog.operations)) {
+    cells.set(
+      operation,
+      new Map(
+        tiers.map((tier) => [
+          tier,
+          { tier, limit: limitOf(catalog, tier, operation), accounts: 0, used: 0, atLeast80: 0, atLimit: 0 },
+        ]),
+      ),
+    );
+  }
+  for (const row of usage) {
+    if (row.used <= 0) continue;
+    const cell = cells.get(row.operation)?.get(tierOf(row.accountId));
+    if (!cell) continue;
+    cell.accounts += 1;
+    cell.used += row.used;
+    if (cell.limit >= 0 && row.used >= cell.limit * NEAR_LIMIT) cell.atLeast80 += 1;
+    if (cell.limit >= 0 && row.used >= cell.limit) cell.atLimit += 1;
+  }
+  return {
+    month,
+    operations: [...cells].map(([operation, byTier]) => {
+      const list = [...byTier.values()];
+      return {
+        operation,
+        label: catalog.operations[operation]?.label ?? operation,
+        used: list.reduce((sum, cell) => sum + cell.used, 0),
+        byTier: list,
+      };
+    }),
+  };
+}
+
+/** The cheapest tier above `current` whose limit for `operation` covers `used` (unlimited counts). */
+export function suggestTier(catalog: Catalog, current: TierId, operation: string, used: number): TierId | null {
+  const ordered = tiersByPrice(catalog);
+  const from = ordered.findIndex((tier) => tier.id === current);
+  for (const tier of ordered.slice(from + 1)) {
+    const limit = tier.limits.monthly[operation] ?? UNLIMITED;
+    if (limit === UNLIMITED || limit > used) return tier.id;
+  }
+  return null;
+}
+
+/**
+ * Every (account, operation) at 80 % or more of a finite limit, fullest first (then most used, then
+ * account id so the order is stable across calls and pages).
+ */
+export function upsellCandidates(
+  catalog: Catalog,
+  usage: readonly UsageRecord[],
+  tierOf: (accountId: string) => TierId,
+  emailOf: (accountId: string) => string,
+): UpsellCandidate[] {
+  const candidates: UpsellCandidate[] = [];
+  for (const row of usage) {
+    const tier = tierOf(row.accountId);
+    const limit = limitOf(catalog, tier, row.operation);
+    if (limit <= 0 || row.used < limit * NEAR_LIMIT) continue;
+    candidates.push({
+      accountId: row.accountId,
+      email: emailOf(row.accountId),
+      tier,
+      operation: row.operation,
+      used: row.used,
+      limit,
+      ratio: row.used / limit,
+      suggestedTier: suggestTier(catalog, tier, row.operation, row.used),
+    });
+  }
+  return candidates.sort(
+    (a, b) =>
+      b.ratio - a.ratio ||
+      b.used - a.used ||
+      (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0) ||
+      (a.operation < b.operation ? -1 : 1),
+  );
+}
