@@ -1,0 +1,71 @@
+import type { z } from 'zod';
+import {
+  MrrSeriesResponse,
+  type ReportName,
+  RevenueResponse,
+  SummaryResponse,
+  UpsellResponse,
+  UsageResponse,
+} from '../src-shared/admin-api.ts';
+
+/** The dashboard's view of the admin API: every call carries the token as a bearer header. */
+
+export class AdminApiError extends Error {
+  override readonly name = 'AdminApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function request(token: string, path: string): Promise<Response> {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+  if (!response.ok) {
+    const problem = (await response.json().catch(() => null)) as { title?: string; detail?: string } | null;
+    throw new AdminApiError(response.status, problem?.detail ?? problem?.title ?? `HTTP ${response.status}`);
+  }
+  return response;
+}
+
+async function read<T>(token: string, path: string, schema: z.ZodType<T>): Promise<T> {
+  const response = await request(token, path);
+  return schema.parse(await response.json());
+}
+
+export interface MonthData {
+  summary: SummaryResponse;
+  mrr: MrrSeriesResponse;
+  revenue: RevenueResponse;
+  usage: UsageResponse;
+  upsell: UpsellResponse;
+}
+
+export const UPSELL_ROWS = 50;
+
+export async function loadMonth(token: string, month: string): Promise<MonthData> {
+  const query = `month=${encodeURIComponent(month)}`;
+  const [summary, mrr, revenue, usage, upsell] = await Promise.all([
+    read(token, `/v1/admin/metrics/summary?${query}`, SummaryResponse),
+    read(token, `/v1/admin/metrics/mrr?${query}&months=12`, MrrSeriesResponse),
+    read(token, `/v1/admin/metrics/revenue?${query}&months=12`, RevenueResponse),
+    read(token, `/v1/admin/metrics/usage?${query}`, UsageResponse),
+    read(token, `/v1/admin/upsell?${query}&limit=${UPSELL_ROWS}`, UpsellResponse),
+  ]);
+  return { summary, mrr, revenue, usage, upsell };
+}
+
+/**
+ * Downloads a CSV export. A plain link cannot carry the bearer header (and the token must not go in
+ * the URL), so the file is fetched and handed to the browser as a blob.
+ */
+export async function downloadCsv(token: string, report: ReportName, month: string): Promise<void> {
+  const response = await request(token, `/v1/admin/export/${report}.csv?month=${encodeURIComponent(month)}&months=12`);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = `tollgate-${report}-${month}.csv`;
+  link.click();
+  URL.revokeObjectURL(url);
+}
