@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { PaymentsTables } from '../payments/tables.ts';
 
 /**
  * The database schema as Kysely sees it. Every time is a bigint of UTC milliseconds; every flag is an
@@ -128,7 +129,7 @@ export interface CoreTables {
   signing_keys: SigningKeysTable;
 }
 
-export interface Database extends CoreTables {}
+export interface Database extends CoreTables, PaymentsTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;

@@ -1,4 +1,5 @@
 import type { Migration } from 'kysely/migration';
+import * as payments from '../../payments/migration.ts';
 import * as core from './001_core.ts';
 
 /**
@@ -7,4 +8,5 @@ import * as core from './001_core.ts';
  */
 export const migrations: Record<string, Migration> = {
   '001_core': core,
+  '002_payments': payments,
 };

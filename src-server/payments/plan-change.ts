@@ -1,0 +1,32 @@
+import type { BillingCycle } from '../../src-shared/api.ts';
+import { type Catalog, type TierId, tiersByPrice } from '../../src-shared/catalog.ts';
+
+export interface Plan {
+  tier: TierId;
+  cycle: BillingCycle;
+}
+
+export type PlanChangeKind = 'upgrade' | 'downgrade' | 'cycle_change' | 'none';
+
+export interface PlanChange {
+  kind: PlanChangeKind;
+  /**
+   * `now` when the customer gets more (charged now, prorated); `period_end` when they get less, so
+   * what they already paid for is never taken away early.
+   */
+  effective: 'now' | 'period_end';
+}
+
+/** Position of a tier from cheapest (0) to dearest; negotiated tiers rank last. */
+export function tierRank(catalog: Catalog, tier: TierId): number {
+  return tiersByPrice(catalog).findIndex((candidate) => candidate.id === tier);
+}
+
+export function classifyPlanChange(catalog: Catalog, from: Plan, to: Plan): PlanChange {
+  const delta = tierRank(catalog, to.tier) - tierRank(catalog, from.tier);
+  if (delta > 0) return { kind: 'upgrade', effective: 'now' };
+  if (delta < 0) return { kind: 'downgrade', effective: 'period_end' };
+  if (from.cycle === to.cycle) return { kind: 'none', effective: 'now' };
+  // Monthly → yearly is paying more up front: charge now. Yearly → monthly waits for the year to end.
+  return { kind: 'cycle_change', effective: to.cycle === 'yearly' ? 'now' : 'period_end' };
+}
