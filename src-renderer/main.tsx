@@ -1,19 +1,21 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { selectConnection } from './bridge.ts';
+import { createCompanionStore, StoreContext } from './store.ts';
+import { App } from './ui/App.tsx';
+import './styles.css';
 
-function App() {
-  return (
-    <main>
-      <h1>Tollgate</h1>
-    </main>
-  );
-}
+const store = createCompanionStore(selectConnection(), (url) => {
+  window.open(url, '_blank', 'noopener,noreferrer');
+});
 
 const root = document.getElementById('root');
 if (root) {
   createRoot(root).render(
     <StrictMode>
-      <App />
+      <StoreContext.Provider value={store}>
+        <App />
+      </StoreContext.Provider>
     </StrictMode>,
   );
 }

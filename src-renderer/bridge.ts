@@ -1,0 +1,100 @@
+import type {
+  CompanionBridge,
+  CompanionState,
+  MethodName,
+  Params,
+  ProblemView,
+  ResultOf,
+} from '../src-shared/contract.ts';
+import { WEB_BRIDGE } from '../src-shared/web-bridge.ts';
+
+declare global {
+  interface Window {
+    /** Provided by the Electron preload; absent when the page runs in a browser (--web). */
+    tollgate?: CompanionBridge;
+  }
+}
+
+export type LinkStatus = 'connecting' | 'connected' | 'lost';
+
+/** How this page reaches main: the preload's bridge in Electron, loopback HTTP in --web mode. */
+export interface Connection {
+  bridge: CompanionBridge;
+  transport: 'electron' | 'web';
+  /** Reports whether main can be reached (only the web transport can lose it). */
+  onLink(listener: (status: LinkStatus) => void): void;
+}
+
+const TOKEN_KEY = 'tollgate.webToken';
+
+/**
+ * The --web token arrives in the fragment once. It is kept in sessionStorage (so a reload keeps
+ * working, and it dies with the tab) and removed from the address bar, where it would otherwise be
+ * copied, bookmarked or shown on a screen share.
+ */
+function takeWebToken(): string | null {
+  const fromFragment = new URLSearchParams(window.location.hash.slice(1)).get(WEB_BRIDGE.tokenParam);
+  if (fromFragment) {
+    window.sessionStorage.setItem(TOKEN_KEY, fromFragment);
+    window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}`);
+    return fromFragment;
+  }
+  return window.sessionStorage.getItem(TOKEN_KEY);
+}
+
+const unreachable: ProblemView = {
+  code: 'COMPANION_UNREACHABLE',
+  message: 'The companion app is not answering. Start it again and reopen this window from it.',
+};
+
+function isResult(body: unknown): body is { ok: boolean } {
+  return typeof body === 'object' && body !== null && typeof (body as { ok?: unknown }).ok === 'boolean';
+}
+
+function webConnection(token: string): Connection {
+  const linkListeners: ((status: LinkStatus) => void)[] = [];
+  const report = (status: LinkStatus) => {
+    for (const listener of linkListeners) listener(status);
+  };
+  type Reply<M extends MethodName> = { ok: true; value: ResultOf<M> } | { ok: false; error: ProblemView };
+  const bridge: CompanionBridge = {
+    async invoke<M extends MethodName>(method: M, params: Params<M>): Promise<Reply<M>> {
+      try {
+        const response = await fetch(`${WEB_BRIDGE.rpcPath}${method}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(params),
+        });
+        const body: unknown = await response.json().catch(() => null);
+        if (isResult(body)) return body as Reply<M>;
+        return { ok: false, error: { code: `HTTP_${response.status}`, message: response.statusText || 'Bad reply' } };
+      } catch {
+        return { ok: false, error: unreachable };
+      }
+    },
+    onState(listener) {
+      const url = `${WEB_BRIDGE.eventsPath}?${WEB_BRIDGE.tokenParam}=${encodeURIComponent(token)}`;
+      const events = new EventSource(url);
+      events.onopen = () => report('connected');
+      events.onerror = () => report(events.readyState === EventSource.CLOSED ? 'lost' : 'connecting');
+      events.onmessage = (event: MessageEvent<string>) => listener(JSON.parse(event.data) as CompanionState);
+      return () => events.close();
+    },
+  };
+  return {
+    bridge,
+    transport: 'web',
+    onLink: (listener) => {
+      linkListeners.push(listener);
+    },
+  };
+}
+
+/** The bridge this page uses, or null when it was opened without one (not from the companion). */
+export function selectConnection(): Connection | null {
+  if (window.tollgate) {
+    return { bridge: window.tollgate, transport: 'electron', onLink: (listener) => listener('connected') };
+  }
+  const token = takeWebToken();
+  return token ? webConnection(token) : null;
+}

@@ -1,0 +1,129 @@
+import { createContext, useContext } from 'react';
+import { createStore, type StoreApi, useStore } from 'zustand';
+import type { BillingCycle } from '../src-shared/api.ts';
+import type { TierId } from '../src-shared/catalog.ts';
+import type { CompanionState, ProblemView } from '../src-shared/contract.ts';
+import type { Connection, LinkStatus } from './bridge.ts';
+
+/**
+ * The renderer's store: a mirror of the state main pushes, plus what only this window cares about
+ * (the pricing switch, dismissed prompts, the checkout link it opened). Everything that changes the
+ * account goes to main through `invoke`; nothing here decides what the user may do.
+ */
+export interface UiState {
+  companion: CompanionState | null;
+  link: LinkStatus | 'absent';
+  transport: Connection['transport'] | null;
+  cycle: BillingCycle;
+  dismissedPrompts: ReadonlySet<string>;
+  /** The checkout or portal page this window opened, to reopen it if its tab was closed. */
+  openedUrl: string | null;
+  /** Words from a `contact_sales` answer. */
+  salesNote: string | null;
+  /** The last failed action outside the account forms, shown until the next action. */
+  actionError: string | null;
+
+  signIn(email: string, password: string): Promise<ProblemView | null>;
+  signUp(email: string, password: string): Promise<ProblemView | null>;
+  signOut(): Promise<void>;
+  checkout(tier: TierId): Promise<void>;
+  manageBilling(): Promise<void>;
+  syncNow(): Promise<void>;
+  dismissNotification(id: string): Promise<void>;
+  dismissPrompt(key: string): void;
+  setCycle(cycle: BillingCycle): void;
+}
+
+export type CompanionStore = StoreApi<UiState>;
+
+export function createCompanionStore(connection: Connection | null, openPage: (url: string) => void): CompanionStore {
+  const store = createStore<UiState>()((set, get) => {
+    const bridge = connection?.bridge;
+    const absent: ProblemView = { code: 'NO_COMPANION', message: 'Open this window from the companion app.' };
+    const failed = (error: ProblemView) => set({ actionError: error.message });
+    // In Electron, main opens checkout and portal pages in the system browser itself; in --web mode
+    // this page already is the system browser, so it opens them in a new tab.
+    const show = (url: string) => {
+      set({ openedUrl: url });
+      if (connection?.transport === 'web') openPage(url);
+    };
+
+    return {
+      companion: null,
+      link: connection ? 'connecting' : 'absent',
+      transport: connection?.transport ?? null,
+      cycle: 'monthly',
+      dismissedPrompts: new Set(),
+      openedUrl: null,
+      salesNote: null,
+      actionError: null,
+
+      async signIn(email, password) {
+        if (!bridge) return absent;
+        const result = await bridge.invoke('auth.signIn', { email, password });
+        return result.ok ? null : result.error;
+      },
+      async signUp(email, password) {
+        if (!bridge) return absent;
+        const result = await bridge.invoke('auth.signUp', { email, password });
+        return result.ok ? null : result.error;
+      },
+      async signOut() {
+        if (!bridge) return;
+        set({ actionError: null, openedUrl: null, salesNote: null });
+        const result = await bridge.invoke('auth.signOut', {});
+        if (!result.ok) failed(result.error);
+      },
+      async checkout(tier) {
+        if (!bridge) return;
+        set({ actionError: null, salesNote: null });
+        const result = await bridge.invoke('billing.checkout', { tier, cycle: get().cycle });
+        if (!result.ok) return failed(result.error);
+        if (result.value.kind === 'contact_sales') {
+          set({ salesNote: 'Custom plans are negotiated with our sales team.' });
+          if (result.value.url) show(result.value.url);
+          return;
+        }
+        if (result.value.url) show(result.value.url);
+      },
+      async manageBilling() {
+        if (!bridge) return;
+        set({ actionError: null });
+        const result = await bridge.invoke('billing.portal', {});
+        if (result.ok) show(result.value.url);
+        else failed(result.error);
+      },
+      async syncNow() {
+        if (!bridge) return;
+        set({ actionError: null });
+        const result = await bridge.invoke('sync.now', {});
+        if (!result.ok) failed(result.error);
+      },
+      async dismissNotification(id) {
+        if (!bridge) return;
+        const result = await bridge.invoke('notifications.dismiss', { id });
+        if (!result.ok) failed(result.error);
+      },
+      dismissPrompt(key) {
+        set({ dismissedPrompts: new Set([...get().dismissedPrompts, key]) });
+      },
+      setCycle(cycle) {
+        set({ cycle });
+      },
+    };
+  });
+
+  if (connection) {
+    connection.onLink((link) => store.setState({ link }));
+    connection.bridge.onState((companion) => store.setState({ companion, link: 'connected' }));
+  }
+  return store;
+}
+
+export const StoreContext = createContext<CompanionStore | null>(null);
+
+export function useUi<T>(selector: (state: UiState) => T): T {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error('useUi outside <StoreContext.Provider>');
+  return useStore(store, selector);
+}

@@ -1,0 +1,85 @@
+import { type FormEvent, useId, useState } from 'react';
+import { useUi } from '../store.ts';
+import { accountErrorMessage } from '../view/errors.ts';
+
+type Mode = 'signIn' | 'signUp';
+
+const MIN_PASSWORD = 10;
+
+/** Sign in or create an account. Errors are said in words next to the form and announced. */
+export function AccountForms() {
+  const signIn = useUi((ui) => ui.signIn);
+  const signUp = useUi((ui) => ui.signUp);
+  const [mode, setMode] = useState<Mode>('signIn');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!email.includes('@')) return setError('Enter your email address.');
+    if (mode === 'signUp' && password.length < MIN_PASSWORD) {
+      return setError(`Use a password of at least ${MIN_PASSWORD} characters.`);
+    }
+    if (password === '') return setError('Enter your password.');
+    setBusy(true);
+    setError(null);
+    const problem = await (mode === 'signIn' ? signIn : signUp)(email.trim(), password);
+    setBusy(false);
+    if (problem) setError(accountErrorMessage(problem));
+  }
+
+  function switchTo(next: Mode) {
+    setMode(next);
+    setError(null);
+  }
+
+  const title = mode === 'signIn' ? 'Sign in' : 'Create your account';
+  return (
+    <section className="card account" aria-labelledby={`${id}-title`}>
+      <div className="tabs">
+        <button type="button" aria-pressed={mode === 'signIn'} onClick={() => switchTo('signIn')}>
+          Sign in
+        </button>
+        <button type="button" aria-pressed={mode === 'signUp'} onClick={() => switchTo('signUp')}>
+          Create account
+        </button>
+      </div>
+      <h2 id={`${id}-title`}>{title}</h2>
+      <form onSubmit={submit} noValidate>
+        <label htmlFor={`${id}-email`}>Email</label>
+        <input
+          id={`${id}-email`}
+          type="email"
+          autoComplete="email"
+          value={email}
+          onChange={(event) => setEmail(event.target.value)}
+          aria-invalid={error !== null}
+        />
+        <label htmlFor={`${id}-password`}>Password</label>
+        <input
+          id={`${id}-password`}
+          type="password"
+          autoComplete={mode === 'signIn' ? 'current-password' : 'new-password'}
+          value={password}
+          onChange={(event) => setPassword(event.target.value)}
+          aria-invalid={error !== null}
+          aria-describedby={mode === 'signUp' ? `${id}-hint` : undefined}
+        />
+        {mode === 'signUp' && (
+          <p id={`${id}-hint`} className="hint">
+            At least {MIN_PASSWORD} characters.
+          </p>
+        )}
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+        <button className="primary" type="submit" disabled={busy}>
+          {busy ? 'Please wait…' : title}
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,37 @@
+import type { CompanionState } from '../../src-shared/contract.ts';
+import { useUi } from '../store.ts';
+import { offerPrice } from '../view/offer.ts';
+import { selectPrompt } from '../view/prompt.ts';
+
+/** A limit near or hit, or a host app denied: what is blocked, the plan that unblocks it, one click to buy. */
+export function UpgradePrompt({ state }: { state: CompanionState }) {
+  const dismissed = useUi((ui) => ui.dismissedPrompts);
+  const cycle = useUi((ui) => ui.cycle);
+  const checkout = useUi((ui) => ui.checkout);
+  const dismissPrompt = useUi((ui) => ui.dismissPrompt);
+  const prompt = selectPrompt(state, dismissed);
+  if (!prompt) return null;
+  const offer = prompt.offer;
+  const busy = state.checkout.status === 'opening' || state.checkout.status === 'waiting';
+  return (
+    <section className={`card prompt ${prompt.reason}`} aria-labelledby="prompt-heading" data-testid="upgrade-prompt">
+      <h2 id="prompt-heading">{prompt.headline}</h2>
+      <p>{prompt.blocked}</p>
+      {offer && (
+        <p>
+          <strong>{offer.name}</strong> unblocks it — {offerPrice(offer, cycle, state.plans?.currency ?? 'usd')}.
+        </p>
+      )}
+      <div className="actions">
+        {offer && (
+          <button type="button" className="primary" disabled={busy} onClick={() => void checkout(offer.tier)}>
+            {offer.contactSales ? 'Contact sales' : `Upgrade to ${offer.name}`}
+          </button>
+        )}
+        <button type="button" onClick={() => dismissPrompt(prompt.key)}>
+          Not now
+        </button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,112 @@
+import type { PlanView, UpgradeSuggestion } from '../../src-shared/api.ts';
+import type { CompanionState } from '../../src-shared/contract.ts';
+import { formatCount, humanize } from './format.ts';
+import { type UsageBar, usageBars } from './usage.ts';
+
+/**
+ * Which upgrade prompt the window shows, if any. This is presentation, not entitlement: whether a
+ * host app may do something is main's answer (`lastDenial`); here we only pick what to say and
+ * which plan to offer, from the plans main fetched.
+ */
+
+export type PromptReason = 'denied' | 'limit_reached' | 'limit_near';
+
+export interface UpgradePrompt {
+  /** Stable per situation, so a dismissed prompt stays dismissed until the situation changes. */
+  key: string;
+  reason: PromptReason;
+  headline: string;
+  /** What is blocked (or about to be), in words. */
+  blocked: string;
+  offer: UpgradeSuggestion | null;
+}
+
+type Plans = NonNullable<CompanionState['plans']>['plans'];
+
+/** Plans from cheapest to dearest monthly price; negotiated (contact sales) plans last. */
+export function plansByPrice(plans: Plans): PlanView[] {
+  const price = (plan: PlanView) => plan.prices?.monthly_cents ?? Number.POSITIVE_INFINITY;
+  return plans
+    .map((plan, index) => ({ plan, index }))
+    .sort((a, b) => price(a.plan) - price(b.plan) || a.index - b.index)
+    .map(({ plan }) => plan);
+}
+
+export function offerOf(plan: PlanView): UpgradeSuggestion {
+  return {
+    tier: plan.id,
+    name: plan.name,
+    monthlyPriceCents: plan.prices?.monthly_cents ?? null,
+    yearlyPriceCents: plan.prices?.yearly_cents ?? null,
+    contactSales: plan.negotiated || plan.prices === null,
+  };
+}
+
+/** The cheapest plan above the current one whose limit for the operation leaves room beyond `used`. */
+export function cheapestPlanWithRoom(
+  plans: Plans,
+  currentTier: string,
+  operation: string,
+  used: number,
+): UpgradeSuggestion | null {
+  const ordered = plansByPrice(plans);
+  const above = ordered.slice(ordered.findIndex((plan) => plan.id === currentTier) + 1);
+  const fit = above.find((plan) => {
+    const limit = plan.limits.monthly[operation];
+    return limit !== undefined && (limit < 0 || limit > used);
+  });
+  return fit ? offerOf(fit) : null;
+}
+
+/** True when `tier` is the current tier or one the user would not upgrade to from it. */
+function alreadyHas(plans: Plans | undefined, currentTier: string, tier: string): boolean {
+  if (currentTier === tier) return true;
+  if (!plans) return false;
+  const ordered = plansByPrice(plans);
+  return ordered.findIndex((plan) => plan.id === currentTier) >= ordered.findIndex((plan) => plan.id === tier);
+}
+
+function denialPrompt(state: CompanionState): UpgradePrompt | null {
+  const denial = state.lastDenial;
+  if (!denial || denial.decision.allowed || !denial.decision.upgrade) return null;
+  const offer = denial.decision.upgrade;
+  if (alreadyHas(state.plans?.plans, state.effectiveTier, offer.tier)) return null;
+  const operation = state.usage.operations[denial.subject];
+  const what = operation ? operation.label : humanize(denial.subject);
+  const blocked =
+    denial.decision.code === 'LIMIT_REACHED'
+      ? `${what}: this month's limit is used up`
+      : denial.decision.code === 'SIZE_LIMIT_EXCEEDED'
+        ? `${what}: larger than your plan allows`
+        : `${what} is not included in your plan`;
+  return { key: `denied:${denial.at}`, reason: 'denied', headline: `An app was blocked: ${what}`, blocked, offer };
+}
+
+function limitPrompt(state: CompanionState, bar: UsageBar): UpgradePrompt {
+  const plans = state.plans?.plans;
+  const offer = plans ? cheapestPlanWithRoom(plans, state.effectiveTier, bar.operation, bar.used) : null;
+  const limit = formatCount(bar.limit ?? 0);
+  const full = bar.state === 'full';
+  return {
+    key: `limit:${bar.operation}:${bar.state}:${state.usage.period}`,
+    reason: full ? 'limit_reached' : 'limit_near',
+    headline: full ? `${bar.label}: limit reached` : `${bar.label}: ${bar.percent} % used`,
+    blocked: full
+      ? `Blocked: ${bar.label}, until the monthly limit resets or you upgrade`
+      : `${formatCount(bar.used)} of ${limit} ${bar.label} used this month`,
+    offer,
+  };
+}
+
+/** The one prompt to show: a host app's denial first, then a full limit, then the fullest near-limit bar. */
+export function selectPrompt(state: CompanionState, dismissed: ReadonlySet<string>): UpgradePrompt | null {
+  if (state.account === null) return null;
+  const candidates: UpgradePrompt[] = [];
+  const denial = denialPrompt(state);
+  if (denial) candidates.push(denial);
+  const bars = usageBars(state.usage)
+    .filter((bar) => bar.state === 'full' || bar.state === 'warning')
+    .sort((a, b) => b.percent - a.percent);
+  for (const bar of bars) candidates.push(limitPrompt(state, bar));
+  return candidates.find((prompt) => !dismissed.has(prompt.key)) ?? null;
+}

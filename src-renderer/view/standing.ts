@@ -1,0 +1,100 @@
+import type { CompanionState } from '../../src-shared/contract.ts';
+import { formatDateTime, formatRelative } from './format.ts';
+import { planName, type Tone } from './plan.ts';
+
+/**
+ * The banners above everything else: offline, a license that cannot be honoured, a failed sync.
+ * Each problem is explained in plain words: what happened, what the user has meanwhile, what fixes it.
+ */
+
+export interface Banner {
+  id: string;
+  tone: Tone;
+  title: string;
+  body: string;
+}
+
+export function banners(state: CompanionState, now: number, timeZone?: string): Banner[] {
+  if (state.account === null) return [];
+  const at = (ms: number) => `${formatDateTime(ms, timeZone)} (${formatRelative(ms, now)})`;
+  const tier = state.subscription?.tier ?? state.license.tier;
+  const plan = tier ? planName(state, tier) : 'current';
+  const free = planName(state, 'free');
+  const list: Banner[] = [];
+
+  if (state.sync.status === 'offline') {
+    const since = state.sync.offlineSince;
+    const parts = [
+      since === null ? "Can't reach the billing server." : `Can't reach the billing server since ${at(since)}.`,
+    ];
+    const validUntil = state.license.offlineValidUntil;
+    if (state.license.status === 'valid' && validUntil !== null && validUntil > now) {
+      parts.push(`Your cached ${plan} license keeps working offline until ${at(validUntil)}.`);
+    }
+    if (state.sync.pendingEvents > 0) {
+      parts.push(`${state.sync.pendingEvents} usage records are saved here and will sync when you are back online.`);
+    }
+    list.push({ id: 'offline', tone: 'warning', title: 'Offline', body: parts.join(' ') });
+  } else if (state.sync.status === 'error' && state.sync.lastError) {
+    list.push({ id: 'sync-error', tone: 'warning', title: 'Sync problem', body: state.sync.lastError });
+  }
+
+  const meanwhile = `Meanwhile you have the ${free} plan's features and limits.`;
+  switch (state.standing.code) {
+    case 'OFFLINE_GRACE_EXPIRED': {
+      const until = state.license.offlineValidUntil;
+      list.push({
+        id: 'standing',
+        tone: 'danger',
+        title: 'Cached license expired',
+        body: `This computer has been offline longer than your plan allows${until === null ? '' : ` (the cached license was valid until ${at(until)})`}. Connect to the internet so the companion can renew it. ${meanwhile}`,
+      });
+      break;
+    }
+    case 'CLOCK_TAMPERED':
+      list.push({
+        id: 'standing',
+        tone: 'danger',
+        title: "This computer's clock looks wrong",
+        body: `The clock is set earlier than the last time the billing server was reached, so the saved license cannot be trusted. Set the correct date and time. ${meanwhile}`,
+      });
+      break;
+    case 'LICENSE_INVALID':
+      list.push({
+        id: 'standing',
+        tone: 'danger',
+        title: 'Saved license failed its check',
+        body: `The license stored on this computer does not carry a valid signature: it was changed or damaged. The companion fetches a fresh one when it reaches the billing server. ${meanwhile}`,
+      });
+      break;
+    case 'LICENSE_EXPIRED':
+      list.push({
+        id: 'standing',
+        tone: 'danger',
+        title: 'License expired',
+        body: `Your license has expired. Connect to the internet so the companion can renew it. ${meanwhile}`,
+      });
+      break;
+    case 'SUBSCRIPTION_INACTIVE':
+      list.push({
+        id: 'standing',
+        tone: 'danger',
+        title: `${plan} subscription not active`,
+        body: `Your paid access has ended (for example a payment failed or the plan was canceled). Open "Manage billing" to fix it. ${meanwhile}`,
+      });
+      break;
+    default:
+      break;
+  }
+
+  const subscription = state.subscription;
+  if (subscription?.status === 'past_due' && subscription.access && subscription.pastDueGraceEndsAt) {
+    list.push({
+      id: 'past-due',
+      tone: 'warning',
+      title: 'Payment overdue',
+      body: `Your last payment did not go through. Update your payment details by ${at(Date.parse(subscription.pastDueGraceEndsAt))} to keep ${plan}.`,
+    });
+  }
+  return list;
+}

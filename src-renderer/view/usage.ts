@@ -1,0 +1,47 @@
+import type { CompanionState, OperationUsageView } from '../../src-shared/contract.ts';
+import { formatCount } from './format.ts';
+
+/** From 80 % of a limit a bar turns to a warning; at the limit it is full. */
+export const WARNING_PERCENT = 80;
+
+export type BarState = 'calm' | 'warning' | 'full' | 'unlimited';
+
+export interface UsageBar {
+  operation: string;
+  label: string;
+  /** Server count plus what this device recorded and has not synced yet. */
+  used: number;
+  pending: number;
+  /** null when unlimited. */
+  limit: number | null;
+  /** 0–100, rounded down so "100 %" only shows when the limit is really reached. */
+  percent: number;
+  state: BarState;
+  /** "4 of 5 used", "12 used" */
+  summary: string;
+  /** "2 recorded on this device, waiting to sync", or null when all is synced. */
+  pendingNote: string | null;
+}
+
+export function usageBar(operation: string, view: OperationUsageView): UsageBar {
+  const used = view.serverUsed + view.pending;
+  const pendingNote = view.pending > 0 ? `${formatCount(view.pending)} recorded on this device, waiting to sync` : null;
+  const base = { operation, label: view.label, used, pending: view.pending, pendingNote };
+  if (view.limit < 0) {
+    return { ...base, limit: null, percent: 0, state: 'unlimited', summary: `${formatCount(used)} used · Unlimited` };
+  }
+  const percent = view.limit === 0 ? 100 : Math.min(100, Math.floor((used / view.limit) * 100));
+  const state: BarState = used >= view.limit ? 'full' : percent >= WARNING_PERCENT ? 'warning' : 'calm';
+  return {
+    ...base,
+    limit: view.limit,
+    percent,
+    state,
+    summary: `${formatCount(used)} of ${formatCount(view.limit)} used`,
+  };
+}
+
+/** One bar per metered operation, in the order main lists them. */
+export function usageBars(usage: CompanionState['usage']): UsageBar[] {
+  return Object.entries(usage.operations).map(([operation, view]) => usageBar(operation, view));
+}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { cheapestPlanWithRoom, plansByPrice, selectPrompt } from '../../../src-renderer/view/prompt.ts';
+import type { CompanionState } from '../../../src-shared/contract.ts';
+import { NOW, PLANS, signedIn, signedOut } from './fixtures.ts';
+
+const none = new Set<string>();
+
+function denied(
+  state: CompanionState,
+  subject: string,
+  decision: NonNullable<CompanionState['lastDenial']>['decision'],
+) {
+  return { ...state, lastDenial: { at: NOW, subject, decision } };
+}
+
+const professional = {
+  tier: 'professional' as const,
+  name: 'Professional',
+  monthlyPriceCents: 4900,
+  yearlyPriceCents: 49000,
+  contactSales: false,
+};
+
+describe('upgrade prompt selection', () => {
+  it('shows nothing while usage is calm', () => {
+    expect(selectPrompt(signedIn('free', { ai_operations: 3 }), none)).toBeNull();
+  });
+
+  it('shows nothing to a signed-out user', () => {
+    expect(selectPrompt(signedOut(), none)).toBeNull();
+  });
+
+  it('warns near a limit and offers the cheapest plan with room', () => {
+    const prompt = selectPrompt(signedIn('free', { ai_operations: 4 }), none);
+    expect(prompt).toMatchObject({ reason: 'limit_near', headline: 'AI operations: 80 % used', offer: professional });
+    expect(prompt?.blocked).toBe('4 of 5 AI operations used this month');
+  });
+
+  it('says what is blocked when a limit is hit', () => {
+    const prompt = selectPrompt(signedIn('free', { ai_operations: 5 }), none);
+    expect(prompt).toMatchObject({
+      reason: 'limit_reached',
+      headline: 'AI operations: limit reached',
+      offer: professional,
+    });
+    expect(prompt?.blocked).toContain('Blocked: AI operations');
+  });
+
+  it('counts pending local usage towards the limit', () => {
+    expect(selectPrompt(signedIn('free', { ai_operations: 3 }, { ai_operations: 2 }), none)?.reason).toBe(
+      'limit_reached',
+    );
+  });
+
+  it('prefers the fullest limit', () => {
+    const prompt = selectPrompt(signedIn('free', { ai_operations: 4, data_processing: 2 }), none);
+    expect(prompt?.headline).toBe('Data processing: limit reached');
+  });
+
+  it('offers Enterprise to a Professional user out of AI operations', () => {
+    const prompt = selectPrompt(signedIn('professional', { ai_operations: 100 }), none);
+    expect(prompt?.offer).toMatchObject({ tier: 'enterprise', monthlyPriceCents: 19900, contactSales: false });
+  });
+
+  it('puts a host app denial first, with the plan main suggested', () => {
+    const state = denied(signedIn('free', { ai_operations: 4 }), 'export_formats', {
+      allowed: false,
+      code: 'FEATURE_NOT_IN_PLAN',
+      upgrade: professional,
+    });
+    const prompt = selectPrompt(state, none);
+    expect(prompt).toMatchObject({
+      reason: 'denied',
+      headline: 'An app was blocked: Export formats',
+      offer: professional,
+    });
+    expect(prompt?.blocked).toBe('Export formats is not included in your plan');
+  });
+
+  it('names the operation label for a denied limit', () => {
+    const state = denied(signedIn('free', { data_processing: 2 }), 'data_processing', {
+      allowed: false,
+      code: 'LIMIT_REACHED',
+      limit: 2,
+      remaining: 0,
+      upgrade: professional,
+    });
+    expect(selectPrompt(state, none)?.blocked).toBe("Data processing: this month's limit is used up");
+  });
+
+  it('drops a denial once the user already has the suggested plan', () => {
+    const state = denied(signedIn('professional'), 'export_formats', {
+      allowed: false,
+      code: 'FEATURE_NOT_IN_PLAN',
+      upgrade: professional,
+    });
+    expect(selectPrompt(state, none)).toBeNull();
+  });
+
+  it('keeps a dismissed prompt away until the situation changes', () => {
+    const near = signedIn('free', { ai_operations: 4 });
+    const key = selectPrompt(near, none)?.key ?? '';
+    expect(selectPrompt(near, new Set([key]))).toBeNull();
+    expect(selectPrompt(signedIn('free', { ai_operations: 5 }), new Set([key]))?.reason).toBe('limit_reached');
+  });
+
+  it('still names the blocked limit when plans have not been fetched', () => {
+    const prompt = selectPrompt({ ...signedIn('free', { ai_operations: 5 }), plans: null }, none);
+    expect(prompt).toMatchObject({ reason: 'limit_reached', offer: null });
+  });
+});
+
+describe('plan order', () => {
+  it('runs from cheapest to dearest with negotiated plans last', () => {
+    expect(plansByPrice(PLANS.plans).map((plan) => plan.id)).toEqual(['free', 'professional', 'enterprise', 'custom']);
+  });
+
+  it('finds no plan with room when every plan above is too small', () => {
+    const tight = PLANS.plans.map((plan) => ({ ...plan, limits: { ...plan.limits, monthly: { ai_operations: 10 } } }));
+    expect(cheapestPlanWithRoom(tight, 'free', 'ai_operations', 10)).toBeNull();
+  });
+
+  it('offers contact sales when only the negotiated plan has room', () => {
+    const plans = PLANS.plans.map((plan) =>
+      plan.negotiated ? plan : { ...plan, limits: { ...plan.limits, monthly: { ai_operations: 5 } } },
+    );
+    expect(cheapestPlanWithRoom(plans, 'free', 'ai_operations', 5)).toMatchObject({
+      tier: 'custom',
+      contactSales: true,
+      monthlyPriceCents: null,
+    });
+  });
+});
