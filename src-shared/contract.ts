@@ -172,6 +172,12 @@ export const contract = {
     params: None,
     result: CompanionState.shape.usage,
   },
+  /** Asks for `license.changed` notifications on this host-socket connection. */
+  'license.subscribe': {
+    surfaces: ['host'],
+    params: None,
+    result: z.object({ subscribed: z.literal(true) }),
+  },
 } as const satisfies Record<string, { surfaces: readonly Surface[]; params: z.ZodType; result: z.ZodType }>;
 
 export type MethodName = keyof typeof contract;
@@ -180,6 +186,20 @@ export type ResultOf<M extends MethodName> = z.infer<(typeof contract)[M]['resul
 
 /** Host-socket notifications main sends to subscribed clients. */
 export const HOST_NOTIFICATIONS = ['license.changed'] as const;
+
+/** The params of `license.changed`: what a host app needs to re-check its gates. */
+export const LicenseChanged = z.object({
+  license: LicenseView,
+  effectiveTier: TierId,
+  standing: CompanionState.shape.standing,
+});
+export type LicenseChanged = z.infer<typeof LicenseChanged>;
+
+/** The methods a surface exposes, in table order. */
+export const methodsOn = (surface: Surface): MethodName[] =>
+  (Object.keys(contract) as MethodName[]).filter((method) =>
+    (contract[method].surfaces as readonly Surface[]).includes(surface),
+  );
 
 /** `gate.check` → `gate:check`: the Electron IPC channel of a method. */
 export const channelOf = (method: MethodName): string => method.replace('.', ':');

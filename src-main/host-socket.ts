@@ -1,0 +1,276 @@
+import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { homedir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  type LicenseChanged,
+  type MethodName,
+  methodsOn,
+  type ProblemView,
+  RPC_ERRORS,
+} from '../src-shared/contract.ts';
+import type { Result } from '../src-shared/result.ts';
+import type { CompanionStore } from './state.ts';
+
+/**
+ * The host socket: JSON-RPC 2.0, one JSON value per line (UTF-8, "\n"), for host apps in any
+ * language. A Unix domain socket (0600, in a 0700 folder) or, on Windows, a named pipe. Every frame
+ * is untrusted: bad JSON, huge or half-written lines, unknown methods and wrong params get JSON-RPC
+ * errors on that connection only. docs/host-ipc.md is the protocol's specification.
+ */
+
+/** A line longer than this (in characters) is refused and skipped up to its newline; no request needs more. */
+export const MAX_LINE_LENGTH = 1024 * 1024;
+/** A client that stops reading its answers is cut off before it can make main buffer without end. */
+const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+
+const HOST_METHODS = new Set<string>(methodsOn('host'));
+
+export class SocketInUse extends Error {
+  override readonly name = 'SocketInUse';
+  constructor(readonly path: string) {
+    super(
+      `A Tollgate companion is already answering on ${path}. Use it (tollgate status), or stop it before ` +
+        'starting another; two companions must never share a usage ledger.',
+    );
+  }
+}
+
+/** Where the socket lives: TOLLGATE_SOCKET, else $XDG_RUNTIME_DIR/tollgate, else ~/.tollgate/run; a pipe on Windows. */
+export function defaultSocketPath(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
+  if (env.TOLLGATE_SOCKET) return env.TOLLGATE_SOCKET;
+  if (platform === 'win32') return `\\\\.\\pipe\\tollgate-companion-${userInfo().username}`;
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tollgate', 'companion.sock');
+  return join(home, '.tollgate', 'run', 'companion.sock');
+}
+
+export type Dispatch = (method: MethodName, params: unknown) => Promise<Result<unknown, ProblemView>>;
+
+type Id = string | number | null;
+type Response =
+  | { jsonrpc: '2.0'; id: Id; result: unknown }
+  | { jsonrpc: '2.0'; id: Id; error: { code: number; message: string; data?: unknown } };
+
+const rpcError = (id: Id, code: number, message: string, data?: unknown): Response => ({
+  jsonrpc: '2.0',
+  id,
+  error: data === undefined ? { code, message } : { code, message, data },
+});
+
+function rpcCodeOf(problem: ProblemView): number {
+  if (problem.code === 'INVALID_PARAMS') return RPC_ERRORS.invalidParams;
+  if (problem.code === 'INTERNAL') return RPC_ERRORS.internalError;
+  return RPC_ERRORS.domainError;
+}
+
+/** Answers one parsed JSON-RPC value (a request, a notification or a batch); null when nothing is owed. */
+export async function answer(
+  message: unknown,
+  dispatch: Dispatch,
+  onSubscribe: () => void,
+): Promise<Response | Response[] | null> {
+  if (Array.isArray(message)) {
+    if (message.length === 0) return rpcError(null, RPC_ERRORS.invalidRequest, 'Empty batch');
+    const answers = await Promise.all(message.map((item) => answerOne(item, dispatch, onSubscribe)));
+    const owed = answers.filter((item): item is Response => item !== null);
+    return owed.length > 0 ? owed : null;
+  }
+  return answerOne(message, dispatch, onSubscribe);
+}
+
+async function answerOne(message: unknown, dispatch: Dispatch, onSubscribe: () => void): Promise<Response | null> {
+  if (typeof message !== 'object' || message === null) {
+    return rpcError(null, RPC_ERRORS.invalidRequest, 'Expected a JSON-RPC 2.0 request object');
+  }
+  const request = message as { jsonrpc?: unknown; method?: unknown; params?: unknown; id?: unknown };
+  const hasId = 'id' in request;
+  const idValid =
+    !hasId ||
+    request.id === null ||
+    typeof request.id === 'string' ||
+    (typeof request.id === 'number' && Number.isFinite(request.id));
+  const id: Id = hasId && idValid ? (request.id as Id) : null;
+  if (request.jsonrpc !== '2.0' || typeof request.method !== 'string' || !idValid) {
+    return rpcError(id, RPC_ERRORS.invalidRequest, 'Expected {"jsonrpc":"2.0","method":string,"id"?:string|number}');
+  }
+  const method = request.method;
+  let reply: Response;
+  if (!HOST_METHODS.has(method)) {
+    reply = rpcError(id, RPC_ERRORS.methodNotFound, `Unknown method ${method.slice(0, 100)}`);
+  } else if (request.params !== undefined && (typeof request.params !== 'object' || Array.isArray(request.params))) {
+    reply = rpcError(id, RPC_ERRORS.invalidParams, 'params must be an object (named parameters)', {
+      code: 'INVALID_PARAMS',
+    });
+  } else {
+    const outcome = await dispatch(method as MethodName, request.params ?? {});
+    if (outcome.ok) {
+      if (method === 'license.subscribe') onSubscribe();
+      reply = { jsonrpc: '2.0', id, result: outcome.value };
+    } else {
+      reply = rpcError(id, rpcCodeOf(outcome.error), outcome.error.message, { code: outcome.error.code });
+    }
+  }
+  // A notification (no id) gets no answer, even when it failed: JSON-RPC 2.0 §4.1.
+  return hasId ? reply : null;
+}
+
+export interface HostSocketOptions {
+  path: string;
+  dispatch: Dispatch;
+  /** license.changed is sent to subscribed connections when this changes. */
+  state: CompanionStore;
+}
+
+export class HostSocketServer {
+  private readonly connections = new Set<Socket>();
+  private readonly subscribed = new Set<Socket>();
+  private unsubscribe: () => void = () => undefined;
+
+  private constructor(
+    private readonly server: Server,
+    readonly path: string,
+  ) {}
+
+  /** Listens on the socket path, refusing to take it over from a live companion. */
+  static async listen(options: HostSocketOptions): Promise<HostSocketServer> {
+    const { path } = options;
+    const isPipe = path.startsWith('\\\\');
+    if (!isPipe) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      chmodSync(dirname(path), 0o700);
+      if (await isAnswering(path)) throw new SocketInUse(path);
+      try {
+        unlinkSync(path);
+      } catch {
+        // No stale socket to remove.
+      }
+    }
+    const server = createServer();
+    const host = new HostSocketServer(server, path);
+    server.on('connection', (socket) => host.accept(socket, options.dispatch));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new SocketInUse(path) : error),
+      );
+      server.listen(path, () => resolve());
+    });
+    if (!isPipe) chmodSync(path, 0o600);
+    host.watchLicense(options.state);
+    return host;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    for (const socket of this.connections) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private watchLicense(state: CompanionStore): void {
+    const keyOf = (s: ReturnType<CompanionStore['getState']>) =>
+      JSON.stringify([s.license, s.effectiveTier, s.standing]);
+    let last = keyOf(state.getState());
+    this.unsubscribe = state.subscribe((current) => {
+      const key = keyOf(current);
+      if (key === last) return;
+      last = key;
+      const params: LicenseChanged = {
+        license: current.license,
+        effectiveTier: current.effectiveTier,
+        standing: current.standing,
+      };
+      const line = `${JSON.stringify({ jsonrpc: '2.0', method: 'license.changed', params })}\n`;
+      for (const socket of this.subscribed) this.send(socket, line);
+    });
+  }
+
+  private send(socket: Socket, line: string): void {
+    if (socket.destroyed) return;
+    if (socket.writableLength > MAX_UNREAD_BYTES) {
+      socket.destroy();
+      return;
+    }
+    socket.write(line);
+  }
+
+  private accept(socket: Socket, dispatch: Dispatch): void {
+    this.connections.add(socket);
+    socket.setEncoding('utf8');
+    let buffer = '';
+    // After an over-long line: drop input until the next newline, then carry on with the next frame.
+    let skipping = false;
+    const onSubscribe = () => this.subscribed.add(socket);
+    const tooLong = `${JSON.stringify(
+      rpcError(null, RPC_ERRORS.invalidRequest, `Line longer than ${MAX_LINE_LENGTH} characters`),
+    )}\n`;
+    const handleLine = (line: string) => {
+      if (line.length > MAX_LINE_LENGTH) {
+        this.send(socket, tooLong);
+        return;
+      }
+      if (line.trim() === '') return;
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        this.send(socket, `${JSON.stringify(rpcError(null, RPC_ERRORS.parseError, 'Parse error: invalid JSON'))}\n`);
+        return;
+      }
+      answer(message, dispatch, onSubscribe).then(
+        (reply) => {
+          if (reply !== null) this.send(socket, `${JSON.stringify(reply)}\n`);
+        },
+        (error: Error) => {
+          this.send(socket, `${JSON.stringify(rpcError(null, RPC_ERRORS.internalError, error.message))}\n`);
+        },
+      );
+    };
+    socket.on('data', (chunk: string) => {
+      let start = 0;
+      for (let newline = chunk.indexOf('\n'); newline !== -1; newline = chunk.indexOf('\n', start)) {
+        const piece = chunk.slice(start, newline);
+        start = newline + 1;
+        if (skipping) {
+          skipping = false;
+          buffer = '';
+          continue;
+        }
+        const line = buffer + piece;
+        buffer = '';
+        handleLine(line);
+      }
+      if (skipping) return;
+      buffer += chunk.slice(start);
+      if (buffer.length > MAX_LINE_LENGTH) {
+        buffer = '';
+        skipping = true;
+        this.send(socket, tooLong);
+      }
+    });
+    const forget = () => {
+      this.connections.delete(socket);
+      this.subscribed.delete(socket);
+    };
+    socket.on('error', forget);
+    socket.on('close', forget);
+  }
+}
+
+/** Is a companion answering on this socket path right now? */
+function isAnswering(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}

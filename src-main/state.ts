@@ -1,0 +1,80 @@
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { CompanionState } from '../src-shared/contract.ts';
+import { periodEnd, periodOf } from '../src-shared/period.ts';
+
+/**
+ * Main's single source of truth. Services write into it; transports (the renderer over IPC or
+ * server-sent events, host sockets) subscribe to it. Nothing else keeps a second copy of the truth.
+ */
+export type CompanionStore = StoreApi<CompanionState>;
+
+export interface Branding {
+  productName: string;
+  accentColor: string;
+  logoUrl: string | null;
+}
+
+export const DEFAULT_BRANDING: Branding = { productName: 'Tollgate', accentColor: '#2563eb', logoUrl: null };
+
+export function createCompanionStore(serverUrl: string, now: number, branding: Branding = DEFAULT_BRANDING) {
+  const period = periodOf(now);
+  const initial: CompanionState = {
+    serverUrl,
+    branding,
+    account: null,
+    subscription: null,
+    license: {
+      status: 'none',
+      problem: null,
+      tier: null,
+      subscriptionStatus: null,
+      features: [],
+      limits: null,
+      issuedAt: null,
+      offlineValidUntil: null,
+      accessEndsAt: null,
+    },
+    effectiveTier: 'free',
+    standing: { code: 'NOT_SIGNED_IN', message: 'Sign in to use your plan.' },
+    usage: {
+      period,
+      resetsAt: new Date(periodEnd(period)).toISOString(),
+      operations: {},
+      apiCalls: { limit: 0, windowSeconds: 3600 },
+    },
+    sync: { status: 'idle', lastSyncAt: null, offlineSince: null, pendingEvents: 0, lastError: null },
+    notifications: [],
+    plans: null,
+    checkout: { status: 'idle', tier: null, cycle: null, error: null },
+    lastDenial: null,
+    tokenStorage: 'plaintext',
+  };
+  return createStore<CompanionState>()(() => initial);
+}
+
+/**
+ * Calls `listener` with the state at most once per `intervalMs` (and once more after the last
+ * change): a burst of 10,000 consumes must not become 10,000 pushes to every subscriber.
+ */
+export function subscribeThrottled(
+  store: CompanionStore,
+  listener: (state: CompanionState) => void,
+  intervalMs = 50,
+): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  let last = 0;
+  const fire = () => {
+    timer = null;
+    last = Date.now();
+    listener(store.getState());
+  };
+  const unsubscribe = store.subscribe(() => {
+    if (timer) return;
+    const wait = Math.max(0, last + intervalMs - Date.now());
+    timer = setTimeout(fire, wait);
+  });
+  return () => {
+    if (timer) clearTimeout(timer);
+    unsubscribe();
+  };
+}

@@ -1,0 +1,276 @@
+import { MAX_BATCH_EVENTS, type MeResponse, type Notification, type PlansResponse } from '../src-shared/api.ts';
+import type { ReasonCode } from '../src-shared/decisions.ts';
+import type { Auth } from './auth.ts';
+import { isAuthRejection } from './auth.ts';
+import type { ApiFailure, ApiOutcome, BillingClient } from './billing-client.ts';
+import type { LicenseCache, LicenseStatus } from './license-cache.ts';
+import type { Settlement, UsageLedger } from './usage-ledger.ts';
+import type { UsageSnapshotCache } from './usage-snapshot.ts';
+
+/**
+ * Keeps the device and the server in agreement. Usage goes up in batches whose events carry their
+ * idempotency keys, so a batch resent after a lost answer is never counted twice; the server's
+ * per-event verdict (accepted, duplicate, rejected — the server may refuse what the device allowed
+ * offline) settles the ledger. Unreachable server: back off exponentially with full jitter.
+ */
+
+export interface SyncTiming {
+  /** A full sync (account, license, notifications) this often while online. */
+  intervalMs: number;
+  /** Pending usage is pushed this soon after it is recorded. */
+  pushDelayMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export const DEFAULT_SYNC_TIMING: SyncTiming = {
+  intervalMs: 60_000,
+  pushDelayMs: 200,
+  retryBaseMs: 1_000,
+  retryMaxMs: 60_000,
+};
+
+export interface RejectedUsage {
+  key: string;
+  operation: string;
+  units: number;
+  code: ReasonCode;
+  used: number;
+  limit: number;
+}
+
+export interface SyncEvents {
+  status(update: { status: 'idle' | 'syncing' | 'offline' | 'error'; error: string | null; at: number }): void;
+  account(me: MeResponse): void;
+  license(status: LicenseStatus): void;
+  notifications(notifications: Notification[]): void;
+  plans(plans: PlansResponse): void;
+  usageSettled(rejected: RejectedUsage[]): void;
+}
+
+export interface SyncWorld {
+  client: BillingClient;
+  auth: Auth;
+  ledger: UsageLedger;
+  license: LicenseCache;
+  usage: UsageSnapshotCache;
+  deviceId: string;
+  clock(): number;
+  random(): number;
+  timing: SyncTiming;
+  events: SyncEvents;
+}
+
+type Step = { ok: true } | { ok: false; failure: ApiFailure };
+const done: Step = { ok: true };
+
+export class Sync {
+  private running: Promise<void> = Promise.resolve();
+  /** The next full sync (or retry after a failure). */
+  private fullTimer: NodeJS.Timeout | null = null;
+  /** The next push of freshly recorded usage. */
+  private pushTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private stopped = true;
+  private havePlans = false;
+
+  constructor(private readonly world: SyncWorld) {}
+
+  start(): void {
+    this.stopped = false;
+    this.scheduleFull(0);
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    if (this.fullTimer) clearTimeout(this.fullTimer);
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    this.fullTimer = null;
+    this.pushTimer = null;
+    return this.running;
+  }
+
+  /** Usage was recorded: push it soon, unless we are waiting out a backoff. */
+  nudge(): void {
+    if (this.stopped || this.failures > 0 || this.pushTimer) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = null;
+      void this.enqueue(() => this.pushOnly());
+    }, this.world.timing.pushDelayMs);
+    this.pushTimer.unref?.();
+  }
+
+  /** A full sync now (the UI's "sync now", sign-in, start-up); resolves when it has run. */
+  syncNow(): Promise<'idle' | 'offline' | 'error'> {
+    return this.enqueue(() => this.full());
+  }
+
+  private enqueue(run: () => Promise<'idle' | 'offline' | 'error'>): Promise<'idle' | 'offline' | 'error'> {
+    const result = this.running.then(run, run);
+    this.running = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  private scheduleFull(delayMs: number): void {
+    if (this.fullTimer) clearTimeout(this.fullTimer);
+    this.fullTimer = setTimeout(() => {
+      this.fullTimer = null;
+      void this.enqueue(() => this.full());
+    }, delayMs);
+    this.fullTimer.unref?.();
+  }
+
+  private async pushOnly(): Promise<'idle' | 'offline' | 'error'> {
+    return this.finish(await this.withToken((token) => this.pushUsage(token)));
+  }
+
+  private async full(): Promise<'idle' | 'offline' | 'error'> {
+    this.world.events.status({ status: 'syncing', error: null, at: this.world.clock() });
+    const outcome = await this.withToken(async (token) => {
+      for (const step of [
+        () => this.pinKey(),
+        () => this.pushUsage(token),
+        () => this.pullAccount(token),
+        () => this.pullLicense(token),
+        () => this.pullNotifications(token),
+        () => this.pullPlans(),
+      ]) {
+        const result = await step();
+        if (!result.ok) return result;
+      }
+      return done;
+    });
+    return this.finish(outcome);
+  }
+
+  private finish(outcome: Step | 'signed-out'): 'idle' | 'offline' | 'error' {
+    const now = this.world.clock();
+    if (outcome === 'signed-out' || outcome.ok) {
+      this.failures = 0;
+      this.world.events.status({ status: 'idle', error: null, at: now });
+      if (!this.stopped) {
+        if (outcome !== 'signed-out' && this.world.ledger.nextBatch(1).length > 0) this.nudge();
+        if (!this.fullTimer) this.scheduleFull(this.world.timing.intervalMs);
+      }
+      return 'idle';
+    }
+    const { failure } = outcome;
+    this.failures += 1;
+    const offline = failure.kind === 'offline' || failure.status >= 500 || failure.status === 429;
+    const message = failure.kind === 'offline' ? failure.message : (failure.problem.detail ?? failure.problem.title);
+    this.world.events.status({ status: offline ? 'offline' : 'error', error: message, at: now });
+    if (!this.stopped) {
+      const retryAfterMs = failure.kind === 'problem' ? (failure.retryAfterSeconds ?? 0) * 1000 : 0;
+      this.scheduleFull(Math.max(retryAfterMs, this.backoff()));
+    }
+    return offline ? 'offline' : 'error';
+  }
+
+  /** Full jitter: a random wait up to an exponentially growing cap, so devices do not retry in step. */
+  private backoff(): number {
+    const { retryBaseMs, retryMaxMs } = this.world.timing;
+    const cap = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(this.failures - 1, 20));
+    return Math.max(retryBaseMs / 4, Math.floor(this.world.random() * cap));
+  }
+
+  /** Runs `work` with an access token, refreshing once if the server says the token is no good. */
+  private async withToken(work: (token: string) => Promise<Step>): Promise<Step | 'signed-out'> {
+    const token = await this.world.auth.accessToken();
+    if (!token.ok) return { ok: false, failure: token };
+    if (token.value === null) return 'signed-out';
+    const first = await work(token.value);
+    if (first.ok || !isAuthRejection(first.failure)) return first;
+    const refreshed = await this.world.auth.accessToken(true);
+    if (!refreshed.ok) return { ok: false, failure: refreshed };
+    if (refreshed.value === null) return 'signed-out';
+    return work(refreshed.value);
+  }
+
+  private async pinKey(): Promise<Step> {
+    if (this.world.license.pinnedKey) return done;
+    const jwks = await this.world.client.jwks();
+    if (!jwks.ok) return { ok: false, failure: jwks };
+    this.world.license.pinKey(jwks.value);
+    return done;
+  }
+
+  private async pushUsage(token: string): Promise<Step> {
+    const { ledger } = this.world;
+    for (let batch = ledger.nextBatch(MAX_BATCH_EVENTS); batch.length > 0; batch = ledger.nextBatch(MAX_BATCH_EVENTS)) {
+      const byKey = new Map(batch.map((entry) => [entry.key, entry]));
+      const answer = await this.world.client.sendUsage(
+        token,
+        batch.map((entry) => ({
+          idempotencyKey: entry.key,
+          operation: entry.operation,
+          units: entry.units,
+          occurredAt: new Date(entry.at).toISOString(),
+        })),
+      );
+      if (!answer.ok) {
+        if (answer.kind === 'problem' && (answer.status === 400 || answer.status === 422)) {
+          // The server will never take these events (malformed for it): drop them rather than wedge the queue.
+          await ledger.settle(batch.map((entry) => ({ key: entry.key, settlement: 'rejected' as const })));
+          continue;
+        }
+        return { ok: false, failure: answer };
+      }
+      const settlements: { key: string; settlement: Settlement }[] = [];
+      const rejected: RejectedUsage[] = [];
+      const counts: Record<string, number> = {};
+      for (const result of answer.value.results) {
+        const entry = byKey.get(result.idempotencyKey);
+        if (!entry) continue;
+        settlements.push({ key: entry.key, settlement: result.status });
+        counts[entry.operation] = Math.max(counts[entry.operation] ?? 0, result.used);
+        if (result.status === 'rejected') {
+          rejected.push({ ...entry, code: result.code, used: result.used, limit: result.limit });
+        }
+      }
+      // Settle first (durably), then raise the server counts, so no unit is ever counted by both.
+      await ledger.settle(settlements);
+      this.world.usage.mergeCounts(answer.value.period, counts);
+      this.world.events.usageSettled(rejected);
+      if (settlements.length === 0) break;
+    }
+    return done;
+  }
+
+  private async pullAccount(token: string): Promise<Step> {
+    const me = await this.world.client.me(token);
+    if (!me.ok) return { ok: false, failure: me };
+    this.world.license.trustServerTime(Date.parse(me.value.serverTime));
+    this.world.usage.mergeSnapshot(me.value.usage);
+    this.world.events.account(me.value);
+    return done;
+  }
+
+  private async pullLicense(token: string): Promise<Step> {
+    const answer = await this.world.client.license(token, this.world.deviceId);
+    if (!answer.ok) return { ok: false, failure: answer };
+    this.world.license.trustServerTime(Date.parse(answer.value.serverTime));
+    const status = await this.world.license.accept(answer.value.token);
+    if (status.kind === 'valid') this.world.usage.mergeCounts(status.claims.period, status.claims.usage);
+    this.world.events.license(status);
+    return done;
+  }
+
+  private async pullNotifications(token: string): Promise<Step> {
+    const answer = await this.world.client.notifications(token);
+    if (!answer.ok) return { ok: false, failure: answer };
+    this.world.events.notifications(answer.value.notifications);
+    return done;
+  }
+
+  private async pullPlans(): Promise<Step> {
+    if (this.havePlans) return done;
+    const answer: ApiOutcome<PlansResponse> = await this.world.client.plans();
+    if (!answer.ok) return { ok: false, failure: answer };
+    this.havePlans = true;
+    this.world.events.plans(answer.value);
+    return done;
+  }
+}

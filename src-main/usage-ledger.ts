@@ -1,0 +1,218 @@
+import { type FileHandle, open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * The device's usage journal: every consumption is written here, and fsync'd, before the host app
+ * hears "yes". It is an append-only file of tab-separated lines:
+ *   C <key> <operation> <units> <at>   a consumption, not yet settled with the server
+ *   S <key> <a|d|r>                    settled: accepted, duplicate (counted before) or rejected
+ * Concurrent writes are grouped: while one fsync runs, new lines queue and go down together in the
+ * next write + fsync (group commit), so throughput grows with concurrency instead of paying one
+ * file rewrite per event. A line cut short by a crash has no newline and is dropped at open.
+ */
+
+export interface UsageEntry {
+  key: string;
+  operation: string;
+  units: number;
+  /** When it happened on the device (UTC ms). */
+  at: number;
+}
+
+export type Settlement = 'accepted' | 'duplicate' | 'rejected';
+export type KeyState = 'pending' | Settlement;
+
+const SETTLEMENT_CODES: Record<Settlement, string> = { accepted: 'a', duplicate: 'd', rejected: 'r' };
+const SETTLEMENT_BY_CODE: Record<string, Settlement> = { a: 'accepted', d: 'duplicate', r: 'rejected' };
+
+interface QueuedWrite {
+  text: string;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Settled history older than this many lines is dropped when the journal is compacted at open. */
+const SETTLED_KEYS_KEPT = 200_000;
+
+export class UsageLedger {
+  private readonly pendingByKey = new Map<string, { entry: UsageEntry; durable: Promise<void>; isDurable: boolean }>();
+  private readonly settled = new Map<string, Settlement>();
+  private readonly pendingUnitsByOperation = new Map<string, number>();
+  private queue: QueuedWrite[] = [];
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly file: FileHandle,
+    readonly path: string,
+  ) {}
+
+  /** Opens (and compacts) the journal in `dir`. The caller holds the data folder's owner lock. */
+  static async open(dir: string): Promise<UsageLedger> {
+    const path = join(dir, 'usage-journal.tsv');
+    const lines = await readJournal(path);
+    const pending = new Map<string, UsageEntry>();
+    const settled = new Map<string, Settlement>();
+    for (const line of lines) {
+      const [kind, key = '', ...rest] = line.split('\t');
+      if (kind === 'C' && rest.length === 3) {
+        const [operation = '', units, at] = rest;
+        if (!settled.has(key)) pending.set(key, { key, operation, units: Number(units), at: Number(at) });
+      } else if (kind === 'S' && rest.length === 1) {
+        const settlement = SETTLEMENT_BY_CODE[rest[0] ?? ''];
+        if (settlement) {
+          pending.delete(key);
+          settled.set(key, settlement);
+        }
+      }
+    }
+    // Rewrite the journal with only what still matters, atomically (write, fsync, rename, fsync dir).
+    const keptSettled = [...settled].slice(-SETTLED_KEYS_KEPT);
+    const compacted =
+      keptSettled.map(([key, settlement]) => `S\t${key}\t${SETTLEMENT_CODES[settlement]}\n`).join('') +
+      [...pending.values()].map(consumeLine).join('');
+    const temporary = `${path}.tmp`;
+    const scratch = await open(temporary, 'w', 0o600);
+    await scratch.writeFile(compacted);
+    await scratch.sync();
+    await scratch.close();
+    await rename(temporary, path);
+    await syncDirectory(dir);
+
+    const ledger = new UsageLedger(await open(path, 'a', 0o600), path);
+    for (const [key, settlement] of keptSettled) ledger.settled.set(key, settlement);
+    for (const entry of pending.values()) ledger.track(entry, Promise.resolve(), true);
+    return ledger;
+  }
+
+  /**
+   * Records a consumption. Its units count against the limit at once (so concurrent consumes can
+   * never overshoot), and the promise resolves only once the line is on disk.
+   */
+  record(entry: UsageEntry): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('The usage ledger is closed.'));
+    if (this.pendingByKey.has(entry.key) || this.settled.has(entry.key)) {
+      return Promise.reject(new Error(`Usage ${entry.key} is already recorded.`));
+    }
+    const durable = this.write(consumeLine(entry));
+    const tracked = this.track(entry, durable, false);
+    durable.then(
+      () => {
+        tracked.isDurable = true;
+      },
+      () => this.untrack(entry.key),
+    );
+    return durable;
+  }
+
+  /** Marks events as settled by the server; durable when the promise resolves. */
+  async settle(results: ReadonlyArray<{ key: string; settlement: Settlement }>): Promise<void> {
+    const known = results.filter((result) => this.pendingByKey.has(result.key));
+    if (known.length === 0) return;
+    await this.write(known.map(({ key, settlement }) => `S\t${key}\t${SETTLEMENT_CODES[settlement]}\n`).join(''));
+    for (const { key, settlement } of known) {
+      this.untrack(key);
+      this.settled.set(key, settlement);
+    }
+  }
+
+  /** Where a key stands, and (while pending) when it is durable. */
+  lookup(key: string): { state: KeyState; durable: Promise<void> } | undefined {
+    const pending = this.pendingByKey.get(key);
+    if (pending) return { state: 'pending', durable: pending.durable };
+    const settlement = this.settled.get(key);
+    return settlement ? { state: settlement, durable: Promise.resolve() } : undefined;
+  }
+
+  /** Units recorded on this device for an operation and not yet settled with the server. */
+  pendingUnits(operation: string): number {
+    return this.pendingUnitsByOperation.get(operation) ?? 0;
+  }
+
+  pendingCount(): number {
+    return this.pendingByKey.size;
+  }
+
+  /** The oldest durable unsettled events, in the order they happened: the next batch to send. */
+  nextBatch(max: number): UsageEntry[] {
+    const batch: UsageEntry[] = [];
+    for (const { entry, isDurable } of this.pendingByKey.values()) {
+      if (batch.length >= max) break;
+      if (isDurable) batch.push(entry);
+    }
+    return batch;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flushing;
+    await this.file.close();
+  }
+
+  private track(entry: UsageEntry, durable: Promise<void>, isDurable: boolean) {
+    const tracked = { entry, durable, isDurable };
+    this.pendingByKey.set(entry.key, tracked);
+    this.pendingUnitsByOperation.set(entry.operation, this.pendingUnits(entry.operation) + entry.units);
+    return tracked;
+  }
+
+  private untrack(key: string): void {
+    const tracked = this.pendingByKey.get(key);
+    if (!tracked) return;
+    this.pendingByKey.delete(key);
+    const left = this.pendingUnits(tracked.entry.operation) - tracked.entry.units;
+    if (left > 0) this.pendingUnitsByOperation.set(tracked.entry.operation, left);
+    else this.pendingUnitsByOperation.delete(tracked.entry.operation);
+  }
+
+  private write(text: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ text, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /** Group commit: everything queued while the previous fsync ran goes down in one write + fsync. */
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      try {
+        await this.file.appendFile(group.map((write) => write.text).join(''));
+        await this.file.datasync();
+        for (const write of group) write.resolve();
+      } catch (error) {
+        for (const write of group) write.reject(error);
+      }
+    }
+    this.flushing = null;
+  }
+}
+
+function consumeLine(entry: UsageEntry): string {
+  return `C\t${entry.key}\t${entry.operation}\t${entry.units}\t${entry.at}\n`;
+}
+
+async function readJournal(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const lines = text.split('\n');
+  // The last piece has no newline: a write the crash cut short (or nothing). It was never acknowledged.
+  lines.pop();
+  return lines;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
