@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Gate } from '../../../src-main/gate.ts';
+import { CLOCK_DRIFT_MS, LicenseCache } from '../../../src-main/license-cache.ts';
+import { openNodeStore, type SettingsStore } from '../../../src-main/settings-store.ts';
+import { defaultCatalog, findTier } from '../../../src-shared/catalog.ts';
+import {
+  generateLicenseKeyPair,
+  type LicenseKeyPair,
+  type LicensePayload,
+  signLicense,
+} from '../../../src-shared/license.ts';
+
+const NOW = Date.UTC(2026, 10, 15, 12);
+const DAY = 86_400_000;
+const GRACE_SECONDS = 7 * 86_400;
+
+let server: LicenseKeyPair;
+let stranger: LicenseKeyPair;
+let dir: string;
+let store: SettingsStore;
+
+const enterprise: LicensePayload = {
+  sub: 'acct_1',
+  dev: 'dev-1',
+  email: 'ada@example.com',
+  tier: 'enterprise',
+  status: 'active',
+  access: true,
+  accessEndsAt: null,
+  features: findTier(defaultCatalog, 'enterprise').features,
+  limits: findTier(defaultCatalog, 'enterprise').limits,
+  period: '2026-11',
+  usage: { ai_operations: 3 },
+};
+
+beforeAll(async () => {
+  server = await generateLicenseKeyPair();
+  stranger = await generateLicenseKeyPair();
+});
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tollgate-license-'));
+  store = openNodeStore(dir);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function cacheAt(now: { value: number }) {
+  return new LicenseCache({ store, clock: () => now.value, configuredKey: server.publicJwk });
+}
+
+function gateFor(cache: LicenseCache, now: { value: number }) {
+  return new Gate({
+    catalog: () => defaultCatalog,
+    license: cache,
+    signedIn: () => true,
+    serverUsage: () => ({ period: '2026-11', used: {} }),
+    pendingUnits: () => 0,
+    clock: () => now.value,
+  });
+}
+
+const sign = (payload: LicensePayload, key = server.privateJwk, now = NOW) =>
+  signLicense(payload, key, { now, offlineGraceSeconds: GRACE_SECONDS });
+
+describe('license cache', () => {
+  it('keeps a verified license and verifies it again on the next load', async () => {
+    const now = { value: NOW };
+    const cache = cacheAt(now);
+    expect((await cache.accept(await sign(enterprise))).kind).toBe('valid');
+    const reloaded = cacheAt(now);
+    const status = await reloaded.load();
+    expect(status.kind === 'valid' && status.claims.tier).toBe('enterprise');
+    expect(gateFor(reloaded, now).checkFeature('sso')).toEqual({ allowed: true, code: 'OK' });
+  });
+
+  async function storedTokenGives(token: string, now = { value: NOW }) {
+    store.set('license.token', token);
+    const cache = cacheAt(now);
+    const status = await cache.load();
+    return { status, gate: gateFor(cache, now) };
+  }
+
+  it('refuses an edited token and answers with the free tier', async () => {
+    const token = await sign({ ...enterprise, tier: 'professional' });
+    const [header, , signature] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...enterprise, iss: 'tollgate' })).toString('base64url');
+    const { status, gate } = await storedTokenGives(`${header}.${forged}.${signature}`);
+    expect(status.kind === 'invalid' && status.problem.code).toBe('LICENSE_INVALID');
+    expect(gate.checkFeature('sso')).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
+    expect(gate.checkFeature('basic_processing')).toEqual({ allowed: true, code: 'OK' });
+    expect(gate.checkUsage('ai_operations', 6)).toMatchObject({ allowed: false, code: 'LICENSE_INVALID', limit: 5 });
+  });
+
+  it('refuses a token re-signed with another key', async () => {
+    const { status } = await storedTokenGives(await sign(enterprise, stranger.privateJwk));
+    expect(status.kind === 'invalid' && status.problem.code).toBe('LICENSE_INVALID');
+  });
+
+  it('refuses a truncated or empty token', async () => {
+    const token = await sign(enterprise);
+    for (const damaged of [token.slice(0, token.length - 10), token.slice(0, 40), '', 'a.b', '...']) {
+      const { status } = await storedTokenGives(damaged);
+      expect(status.kind === 'invalid' && status.problem.code).toBe('LICENSE_INVALID');
+    }
+  });
+
+  it('works offline until the grace ends, then gives OFFLINE_GRACE_EXPIRED', async () => {
+    const token = await sign(enterprise);
+    const now = { value: NOW + 6 * DAY };
+    const { status, gate } = await storedTokenGives(token, now);
+    expect(status.kind).toBe('valid');
+    expect(gate.checkFeature('sso').allowed).toBe(true);
+    // The grace can run out while the companion is running: every decision re-checks it.
+    now.value = NOW + 8 * DAY;
+    expect(gate.checkFeature('sso')).toMatchObject({ allowed: false, code: 'OFFLINE_GRACE_EXPIRED' });
+    const later = await storedTokenGives(token, now);
+    expect(later.status.kind === 'invalid' && later.status.problem.code).toBe('OFFLINE_GRACE_EXPIRED');
+  });
+
+  it('gives CLOCK_TAMPERED when the clock is turned back past the last server time', async () => {
+    const now = { value: NOW };
+    const cache = cacheAt(now);
+    await cache.accept(await sign(enterprise));
+    cache.trustServerTime(NOW + 2 * DAY);
+    now.value = NOW + 2 * DAY - CLOCK_DRIFT_MS + 1000;
+    expect(gateFor(cache, now).checkFeature('sso').allowed).toBe(true);
+    now.value = NOW + DAY;
+    expect(gateFor(cache, now).checkFeature('sso')).toMatchObject({ allowed: false, code: 'CLOCK_TAMPERED' });
+    const reloaded = cacheAt(now);
+    const status = await reloaded.load();
+    expect(status.kind === 'invalid' && status.problem.code).toBe('CLOCK_TAMPERED');
+  });
+
+  it('pins the first key it is given and never replaces it', async () => {
+    const cache = new LicenseCache({ store, clock: () => NOW });
+    cache.pinKey(server.publicJwk);
+    cache.pinKey(stranger.publicJwk);
+    expect(cache.pinnedKey).toEqual(server.publicJwk);
+    expect((await cache.accept(await sign(enterprise, stranger.privateJwk))).kind).toBe('invalid');
+    expect((await cache.accept(await sign(enterprise))).kind).toBe('valid');
+  });
+});
