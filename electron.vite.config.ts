@@ -13,7 +13,13 @@ export default defineConfig({
   preload: {
     build: {
       outDir: 'out/preload',
-      rollupOptions: { input: { index: resolve(__dirname, 'src-main/preload.ts') } },
+      // Bundled whole: a sandboxed preload can require nothing but electron.
+      externalizeDeps: false,
+      rollupOptions: {
+        input: { index: resolve(__dirname, 'src-main/preload.ts') },
+        // A sandboxed preload cannot load ES modules: it must be one CommonJS file (window.ts loads index.cjs).
+        output: { format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false },
+      },
     },
   },
   renderer: {

@@ -1,11 +1,68 @@
-import { app, BrowserWindow } from 'electron';
+import { join } from 'node:path';
+import { app, safeStorage, session } from 'electron';
+import ElectronStore from 'electron-store';
+import { Companion } from './companion.ts';
+import { resolveConfig } from './config.ts';
+import { defaultSocketPath, HostSocketServer } from './host-socket.ts';
+import { registerIpc } from './ipc-main.ts';
+import { cipherFor } from './secrets.ts';
+import type { SettingsStore } from './settings-store.ts';
+import { hardenSession, openCompanionWindow, openExternalSafely } from './window.ts';
 
-// Placeholder entry; the companion's services arrive with the main-process work.
-app.whenReady().then(() => {
-  const window = new BrowserWindow({
-    width: 960,
-    height: 720,
-    webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false },
+// The Electron entry: thin. One companion per user — a second launch hands over to the first.
+const config = resolveConfig({}, process.env);
+if (process.env.TOLLGATE_HOME) app.setPath('userData', config.home);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.whenReady().then(start, (error: Error) => {
+    console.error(error);
+    app.exit(1);
   });
-  window.loadFile(new URL('../renderer/index.html', import.meta.url).pathname);
-});
+}
+
+function openElectronStore(home: string): SettingsStore {
+  const store = new ElectronStore<Record<string, unknown>>({ cwd: home, name: 'companion' });
+  return {
+    get: (key) => store.get(key),
+    set: (key, value) => store.set(key, value),
+    delete: (key) => store.delete(key),
+  };
+}
+
+async function start(): Promise<void> {
+  hardenSession(session.defaultSession);
+  const companion = await Companion.open({
+    home: app.getPath('userData'),
+    serverUrl: config.serverUrl,
+    openStore: openElectronStore,
+    cipher: cipherFor(safeStorage),
+    ...(config.publicKey ? { publicKey: config.publicKey } : {}),
+    timing: config.timing,
+    openExternal: (url) => openExternalSafely(url, config.serverUrl),
+  });
+  const host = await HostSocketServer.listen({
+    path: defaultSocketPath(),
+    dispatch: (method, params) => companion.dispatch(method, params),
+    state: companion.state,
+  });
+  companion.start();
+  const outDir = join(import.meta.dirname, '..');
+  const { window, appUrl } = await openCompanionWindow(
+    outDir,
+    config.serverUrl,
+    companion.state.getState().branding.productName,
+  );
+  const unregister = registerIpc(companion, window, appUrl);
+  app.on('second-instance', () => {
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', (event) => {
+    event.preventDefault();
+    unregister();
+    void Promise.all([host.close(), companion.close()]).finally(() => app.exit(0));
+  });
+}
