@@ -255,6 +255,8 @@ export const LicenseResponse = z.object({
 export type LicenseResponse = z.infer<typeof LicenseResponse>;
 
 // ── Billing ─────────────────────────────────────────────────────────────────────────────────────
+// POST /v1/billing/checkout, /v1/billing/portal, /v1/billing/change-plan, /v1/billing/cancel,
+// /v1/billing/resume (signed in); POST /v1/webhooks/stripe (Stripe-signed).
 
 export const CheckoutBody = z.strictObject({ tier: TierId, cycle: BillingCycle });
 export const CheckoutResponse = z.union([
@@ -271,3 +273,10 @@ export const ChangePlanResponse = z.object({
   effective: z.enum(['now', 'period_end']),
   subscription: Subscription,
 });
+
+/**
+ * `POST /v1/billing/cancel` cancels at the end of the paid period (access continues until then);
+ * `POST /v1/billing/resume` undoes that before the period ends. Neither takes a body.
+ */
+export const CancelResponse = z.object({ subscription: Subscription });
+export type CancelResponse = z.infer<typeof CancelResponse>;

@@ -30,3 +30,27 @@ export function classifyPlanChange(catalog: Catalog, from: Plan, to: Plan): Plan
   // Monthly → yearly is paying more up front: charge now. Yearly → monthly waits for the year to end.
   return { kind: 'cycle_change', effective: to.cycle === 'yearly' ? 'now' : 'period_end' };
 }
+
+export interface ProrationInput {
+  oldPriceCents: number;
+  newPriceCents: number;
+  /** The paid period the change happens in (UTC ms). */
+  periodStart: number;
+  periodEnd: number;
+  now: number;
+  /** A cycle change starts a new period now, so the new price is due in full. */
+  restartsPeriod: boolean;
+}
+
+/**
+ * What an immediate change costs now, as Stripe prorates it: the new price for what is left of the
+ * period (or in full when a new period starts) less the unused part of the old price. A negative
+ * result is a credit the customer is owed, never a payout, so the charge is at least zero.
+ */
+export function prorationCents(input: ProrationInput): number {
+  const length = input.periodEnd - input.periodStart;
+  const left = length <= 0 ? 0 : Math.min(1, Math.max(0, (input.periodEnd - input.now) / length));
+  const credit = Math.round(input.oldPriceCents * left);
+  const charge = input.restartsPeriod ? input.newPriceCents : Math.round(input.newPriceCents * left);
+  return Math.max(0, charge - credit);
+}

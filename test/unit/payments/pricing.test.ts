@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { catalogPriceSpecs, planOfLookupKey, priceLookupKey } from '../../../src-server/payments/catalog-prices.ts';
 import { mrrCents } from '../../../src-server/payments/mrr.ts';
-import { classifyPlanChange } from '../../../src-server/payments/plan-change.ts';
+import { classifyPlanChange, prorationCents } from '../../../src-server/payments/plan-change.ts';
 import { defaultCatalog, parseCatalog } from '../../../src-shared/catalog.ts';
 
 describe('MRR of one subscription', () => {
@@ -84,5 +84,26 @@ describe('catalog prices for a provider', () => {
     expect(planOfLookupKey('tollgate_platinum_monthly')).toBeNull();
     expect(planOfLookupKey('someone_else_monthly')).toBeNull();
     expect(planOfLookupKey(null)).toBeNull();
+  });
+});
+
+describe('proration of an immediate change', () => {
+  const month = { periodStart: 0, periodEnd: 30 * 86_400_000 };
+
+  it('charges the difference for the rest of the period', () => {
+    const halfway = { ...month, now: 15 * 86_400_000, restartsPeriod: false };
+    expect(prorationCents({ ...halfway, oldPriceCents: 4900, newPriceCents: 19900 })).toBe(7500);
+  });
+
+  it('charges the new price in full, less the unused old one, when the period restarts', () => {
+    const tenDaysIn = { ...month, now: 10 * 86_400_000, restartsPeriod: true };
+    expect(prorationCents({ ...tenDaysIn, oldPriceCents: 4900, newPriceCents: 49000 })).toBe(49000 - 3267);
+  });
+
+  it('never charges a negative amount, and nothing is left after the period ends', () => {
+    const late = { ...month, now: 40 * 86_400_000, restartsPeriod: false };
+    expect(prorationCents({ ...late, oldPriceCents: 4900, newPriceCents: 19900 })).toBe(0);
+    const early = { ...month, now: 0, restartsPeriod: false };
+    expect(prorationCents({ ...early, oldPriceCents: 19900, newPriceCents: 4900 })).toBe(0);
   });
 });

@@ -1,0 +1,31 @@
+import type { SubscriptionRow } from '../db/schema.ts';
+import type { Plan, PlanChange } from './plan-change.ts';
+import type { ProviderName } from './subscription-state.ts';
+
+/**
+ * What the billing routes need from a payment provider. Stripe and the local test provider both
+ * implement it, and both report outcomes through SubscriptionStore.apply, so an account's tier
+ * changes only when the provider has confirmed the change.
+ */
+
+export interface BillingAccount {
+  id: string;
+  email: string;
+}
+
+export interface PaymentProvider {
+  readonly name: ProviderName;
+  /** A hosted page where the customer pays for a plan. */
+  checkout(account: BillingAccount, row: SubscriptionRow, plan: Plan): Promise<{ url: string; sessionId: string }>;
+  /** Where the customer manages payment methods and invoices. */
+  portal(account: BillingAccount, row: SubscriptionRow): Promise<{ url: string }>;
+  /** Moves a live subscription to another plan, now or at the end of the period as `change` says. */
+  changePlan(account: BillingAccount, row: SubscriptionRow, plan: Plan, change: PlanChange): Promise<void>;
+  /** `true`: cancel at the end of the period; `false`: keep renewing (undo a scheduled cancel). */
+  setCancelAtPeriodEnd(account: BillingAccount, row: SubscriptionRow, cancel: boolean): Promise<void>;
+}
+
+/** A provider refused or failed; the message is safe to show (it never carries keys). */
+export class PaymentProviderError extends Error {
+  override readonly name = 'PaymentProviderError';
+}
