@@ -1,0 +1,46 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from './errors.ts';
+import { accountForAccessToken } from './sessions.ts';
+
+/**
+ * Route hooks for who may call a route. Use them as `onRequest` hooks so they run before rate
+ * limiting and body parsing:
+ *   app.post('/v1/x', { onRequest: authenticate, ... }, handler)        // request.account is set
+ *   app.get('/v1/admin/x', { onRequest: requireAdmin, ... }, handler)   // TOLLGATE_ADMIN_TOKEN
+ */
+
+function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+export async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  const token = bearerToken(request);
+  if (!token) throw new ApiError('UNAUTHENTICATED', 'Send Authorization: Bearer <access token>.');
+  const { db, now } = request.server.tollgate;
+  const account = await accountForAccessToken(db, token, now());
+  if (!account) {
+    throw new ApiError('UNAUTHENTICATED', 'The access token is unknown, expired or revoked; refresh it or sign in.');
+  }
+  request.account = account;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  // Hash both so the comparison is constant-time whatever the lengths.
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** 401 without a token; 403 with any token that is not TOLLGATE_ADMIN_TOKEN (a user's included). */
+export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  const token = bearerToken(request);
+  if (!token) throw new ApiError('UNAUTHENTICATED', 'Send Authorization: Bearer <admin token>.');
+  const { adminToken } = request.server.tollgate.config;
+  if (adminToken === null) {
+    throw new ApiError('ADMIN_ONLY', 'Admin routes are off: set TOLLGATE_ADMIN_TOKEN to turn them on.');
+  }
+  if (!sameSecret(token, adminToken)) throw new ApiError('ADMIN_ONLY');
+}

@@ -1,0 +1,69 @@
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Catalog } from '../src-shared/catalog.ts';
+import type { LicenseKeyPair } from '../src-shared/license.ts';
+import type { BillableOption } from './billable.ts';
+import type { Config } from './config.ts';
+import type { Dialect } from './db/index.ts';
+import type { Database, SubscriptionRow } from './db/schema.ts';
+import { ApiError } from './errors.ts';
+import type { Limiters } from './rate-limit.ts';
+import type { AuthenticatedAccount } from './sessions.ts';
+import { type EntitledPlan, entitledPlan, loadSubscription } from './subscriptions.ts';
+
+/** What every route plugin reaches through `app.tollgate`: configuration, storage, clock, keys. */
+export interface ServerContext {
+  config: Config;
+  db: Kysely<Database>;
+  dialect: Dialect;
+  catalog: Catalog;
+  /** UTC ms; tests pass a fixed clock. */
+  now: () => number;
+  licenseKey: LicenseKeyPair;
+  /** Rate-limit counters, set up by buildApp; used through the hooks in rate-limit.ts. */
+  limiters: Limiters;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tollgate: ServerContext;
+  }
+  interface FastifyRequest {
+    /** Set by the `authenticate` hook; null on routes that do not require sign-in. */
+    account: AuthenticatedAccount | null;
+  }
+  interface FastifyContextConfig {
+    /** Makes a route billable: see src-server/billable.ts. */
+    billable?: BillableOption;
+  }
+}
+
+/** The signed-in account of a request that passed `authenticate`. */
+export function accountOf(request: FastifyRequest): AuthenticatedAccount {
+  if (!request.account) throw new ApiError('UNAUTHENTICATED');
+  return request.account;
+}
+
+export interface AccountPlan {
+  row: SubscriptionRow;
+  plan: EntitledPlan;
+}
+
+const plans = new WeakMap<FastifyRequest, Promise<AccountPlan>>();
+
+/**
+ * The caller's subscription and the plan it entitles them to now, read once per request (the rate
+ * limiter and the handler both need it).
+ */
+export function planOf(request: FastifyRequest): Promise<AccountPlan> {
+  let found = plans.get(request);
+  if (!found) {
+    const { db, catalog, config, now } = request.server.tollgate;
+    found = loadSubscription(db, accountOf(request).id).then((row) => ({
+      row,
+      plan: entitledPlan(catalog, row, now(), config.pastDueGraceMs),
+    }));
+    plans.set(request, found);
+  }
+  return found;
+}

@@ -1,0 +1,80 @@
+import rateLimitPlugin from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { UNLIMITED } from '../src-shared/catalog.ts';
+import { planOf } from './context.ts';
+import { ApiError } from './errors.ts';
+
+/**
+ * Two budgets, as DESIGN.md describes:
+ * - metered: the tier's `api_calls_per_hour`, per account, over every metered route together
+ *   (consume, reserve, billable operations);
+ * - housekeeping: a generous abuse limit for what the companion does on its own (sign-in, /v1/me,
+ *   license, notifications, batch sync), per account and per IP, so a free user's companion never
+ *   locks itself out by syncing.
+ * Counters live in process memory, or in Redis when TOLLGATE_REDIS_URL is set so every server
+ * process shares them.
+ */
+
+export const METERED_WINDOW_MS = 3600 * 1000;
+export const HOUSEKEEPING_PER_ACCOUNT = { max: 600, timeWindow: 10 * 60 * 1000 };
+export const HOUSEKEEPING_PER_IP = { max: 3000, timeWindow: 10 * 60 * 1000 };
+
+type Check = ReturnType<FastifyInstance['createRateLimit']>;
+
+export interface Limiters {
+  metered: Check;
+  housekeepingAccount: Check;
+  housekeepingIp: Check;
+}
+
+export async function installRateLimits(app: FastifyInstance, redis: Redis | null): Promise<Limiters> {
+  await app.register(rateLimitPlugin, {
+    global: false,
+    // Fail open when Redis is unreachable: usage limits are enforced by the database regardless,
+    // and an outage of the abuse counter should not take the billing API down with it.
+    skipOnError: true,
+    cache: 100_000,
+    ...(redis ? { redis, nameSpace: 'tollgate-rl-' } : {}),
+  });
+  return {
+    metered: app.createRateLimit({
+      timeWindow: METERED_WINDOW_MS,
+      keyGenerator: (request) => `metered:${request.account?.id}`,
+      max: async (request) => (await planOf(request)).plan.limits.api_calls_per_hour,
+      allowList: async (request) => (await planOf(request)).plan.limits.api_calls_per_hour === UNLIMITED,
+    }),
+    housekeepingAccount: app.createRateLimit({
+      ...HOUSEKEEPING_PER_ACCOUNT,
+      keyGenerator: (request) => `housekeeping:${request.account?.id}`,
+      allowList: (request) => request.account === null,
+    }),
+    housekeepingIp: app.createRateLimit({ ...HOUSEKEEPING_PER_IP, keyGenerator: (request) => `ip:${request.ip}` }),
+  };
+}
+
+async function enforce(check: Check, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const result = await check(request);
+  if (result.isAllowed) return;
+  reply.header('x-ratelimit-limit', result.max);
+  reply.header('x-ratelimit-remaining', result.remaining);
+  reply.header('x-ratelimit-reset', result.ttlInSeconds);
+  if (!result.isExceeded) return;
+  reply.header('retry-after', result.ttlInSeconds);
+  throw new ApiError('RATE_LIMITED', `Too many requests; retry in ${result.ttlInSeconds} s.`, {
+    limit: result.max,
+    remaining: 0,
+  });
+}
+
+/** preHandler for metered routes (after `authenticate`). */
+export async function meteredRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await enforce(request.server.tollgate.limiters.metered, request, reply);
+}
+
+/** preHandler for housekeeping routes, signed in or not. */
+export async function housekeepingRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const { limiters } = request.server.tollgate;
+  await enforce(limiters.housekeepingIp, request, reply);
+  await enforce(limiters.housekeepingAccount, request, reply);
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+import { createDatabase, type DatabaseHandle } from './db/index.ts';
+import { expireHeldReservations } from './reservations.ts';
+import { loadLicenseKey } from './signing-key.ts';
+import { inTransaction } from './transactions.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  database: DatabaseHandle;
+  config: Config;
+  /** The base URL it listens on, e.g. http://127.0.0.1:8787. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** How often held reservations past their expiry are released when nobody needed the room. */
+const RESERVATION_SWEEP_MS = 30_000;
+
+/**
+ * Opens the database (migrating it), loads or creates the license key, builds the app and
+ * listens. `now` replaces the clock (tests).
+ */
+export async function startServer(config: Config, options: { now?: () => number } = {}): Promise<RunningServer> {
+  const now = options.now ?? Date.now;
+  const database = await createDatabase(config);
+  let app: FastifyInstance | undefined;
+  try {
+    const licenseKey = await loadLicenseKey(database.db, now());
+    app = await buildApp({ config, database, licenseKey, now });
+    const address = await app.listen({ port: config.port, host: config.host });
+    const url = address.replace('[::1]', 'localhost');
+    // Port 0 (tests) is only known now: the derived public URL follows the real port.
+    if (config.publicUrl.endsWith(':0')) config.publicUrl = url;
+    const sweeper = setInterval(() => {
+      inTransaction(database.db, (trx) => expireHeldReservations(trx, database.dialect, now())).catch((error) =>
+        app?.log.warn({ err: error }, 'reservation sweep failed'),
+      );
+    }, RESERVATION_SWEEP_MS);
+    sweeper.unref();
+    const running = app;
+    return {
+      app: running,
+      database,
+      config,
+      url,
+      close: async () => {
+        clearInterval(sweeper);
+        await running.close();
+        await database.destroy();
+      },
+    };
+  } catch (error) {
+    await app?.close();
+    await database.destroy();
+    throw error;
+  }
+}

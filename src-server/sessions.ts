@@ -1,0 +1,126 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Account, Session } from '../src-shared/api.ts';
+import type { AccountRow, Database } from './db/schema.ts';
+import { ApiError } from './errors.ts';
+
+/**
+ * Sign-in sessions: a short-lived access token for API calls and a long-lived refresh token that is
+ * rotated on every use. Only SHA-256 hashes of the tokens are stored, and a session can be revoked
+ * (sign-out) at once: every request looks its access token up.
+ */
+
+export const ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000;
+export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
+
+export interface AuthenticatedAccount {
+  id: string;
+  email: string;
+  createdAt: number;
+  sessionId: string;
+}
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function newToken(prefix: string): string {
+  return `${prefix}_${randomBytes(32).toString('base64url')}`;
+}
+
+export function accountView(account: Pick<AccountRow, 'id' | 'email' | 'created_at'>): Account {
+  return { id: account.id, email: account.email, createdAt: new Date(account.created_at).toISOString() };
+}
+
+function issueTokens(now: number) {
+  const accessToken = newToken('tga');
+  const refreshToken = newToken('tgr');
+  return {
+    accessToken,
+    refreshToken,
+    row: {
+      access_token_hash: tokenHash(accessToken),
+      access_expires_at: now + ACCESS_TOKEN_TTL_MS,
+      refresh_token_hash: tokenHash(refreshToken),
+      refresh_expires_at: now + REFRESH_TOKEN_TTL_MS,
+    },
+  };
+}
+
+function sessionView(account: Account, tokens: ReturnType<typeof issueTokens>): Session {
+  return {
+    account,
+    accessToken: tokens.accessToken,
+    accessTokenExpiresAt: new Date(tokens.row.access_expires_at).toISOString(),
+    refreshToken: tokens.refreshToken,
+  };
+}
+
+export async function startSession(db: Kysely<Database>, account: AccountRow, now: number): Promise<Session> {
+  const tokens = issueTokens(now);
+  await db
+    .insertInto('sessions')
+    .values({ id: randomUUID(), account_id: account.id, created_at: now, revoked_at: null, ...tokens.row })
+    .execute();
+  return sessionView(accountView(account), tokens);
+}
+
+/**
+ * Swaps a refresh token for a new pair. The swap is one conditional update on the old token's hash,
+ * so two clients racing with the same refresh token get one new session between them, not two.
+ */
+export async function rotateSession(db: Kysely<Database>, refreshToken: string, now: number): Promise<Session> {
+  const tokens = issueTokens(now);
+  const rotated = await db
+    .updateTable('sessions')
+    .set(tokens.row)
+    .where('refresh_token_hash', '=', tokenHash(refreshToken))
+    .where('revoked_at', 'is', null)
+    .where('refresh_expires_at', '>', now)
+    .returning('account_id')
+    .executeTakeFirst();
+  if (!rotated) throw new ApiError('INVALID_REFRESH_TOKEN');
+  const account = await db
+    .selectFrom('accounts')
+    .select(['id', 'email', 'created_at'])
+    .where('id', '=', rotated.account_id)
+    .executeTakeFirstOrThrow();
+  return sessionView(accountView(account), tokens);
+}
+
+/** Revokes the caller's session, and the one a given refresh token belongs to if it is the caller's. */
+export async function endSession(
+  db: Kysely<Database>,
+  caller: AuthenticatedAccount,
+  refreshToken: string | undefined,
+  now: number,
+): Promise<void> {
+  let query = db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('account_id', '=', caller.id)
+    .where('revoked_at', 'is', null);
+  query = refreshToken
+    ? query.where((eb) =>
+        eb.or([eb('id', '=', caller.sessionId), eb('refresh_token_hash', '=', tokenHash(refreshToken))]),
+      )
+    : query.where('id', '=', caller.sessionId);
+  await query.execute();
+}
+
+/** The account an access token belongs to, or null when it is unknown, expired or revoked. */
+export async function accountForAccessToken(
+  db: Kysely<Database>,
+  accessToken: string,
+  now: number,
+): Promise<AuthenticatedAccount | null> {
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
+    .select(['accounts.id', 'accounts.email', 'accounts.created_at', 'sessions.id as session_id'])
+    .where('sessions.access_token_hash', '=', tokenHash(accessToken))
+    .where('sessions.revoked_at', 'is', null)
+    .where('sessions.access_expires_at', '>', now)
+    .executeTakeFirst();
+  return row ? { id: row.id, email: row.email, createdAt: row.created_at, sessionId: row.session_id } : null;
+}

@@ -1,0 +1,36 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './db/schema.ts';
+
+/**
+ * Runs a transaction, and runs it again when PostgreSQL aborts it for a reason a retry fixes
+ * (serialization failure, deadlock) or when the code itself detects it lost a race (RetryTransaction).
+ * SQLite never needs this: one connection per process and busy_timeout between processes.
+ */
+
+const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 8;
+
+export class RetryTransaction extends Error {
+  override readonly name = 'RetryTransaction';
+}
+
+function retryable(error: unknown): boolean {
+  if (error instanceof RetryTransaction) return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && RETRYABLE_PG_CODES.has(code);
+}
+
+export async function inTransaction<T>(
+  db: Kysely<Database>,
+  work: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      if (attempt >= MAX_ATTEMPTS || !retryable(error)) throw error;
+      // A little random backoff so the racers do not collide again in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+}
