@@ -22,6 +22,8 @@ export interface UiState {
   salesNote: string | null;
   /** The last failed action outside the account forms, shown until the next action. */
   actionError: string | null;
+  /** Set by a successful sign-in so keyboard focus moves to the plan that replaces the form. */
+  focusPlan: boolean;
 
   signIn(email: string, password: string): Promise<ProblemView | null>;
   signUp(email: string, password: string): Promise<ProblemView | null>;
@@ -31,6 +33,7 @@ export interface UiState {
   syncNow(): Promise<void>;
   dismissNotification(id: string): Promise<void>;
   dismissPrompt(key: string): void;
+  planFocused(): void;
   setCycle(cycle: BillingCycle): void;
 }
 
@@ -57,16 +60,21 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       openedUrl: null,
       salesNote: null,
       actionError: null,
+      focusPlan: false,
 
       async signIn(email, password) {
         if (!bridge) return absent;
         const result = await bridge.invoke('auth.signIn', { email, password });
-        return result.ok ? null : result.error;
+        if (!result.ok) return result.error;
+        set({ focusPlan: true });
+        return null;
       },
       async signUp(email, password) {
         if (!bridge) return absent;
         const result = await bridge.invoke('auth.signUp', { email, password });
-        return result.ok ? null : result.error;
+        if (!result.ok) return result.error;
+        set({ focusPlan: true });
+        return null;
       },
       async signOut() {
         if (!bridge) return;
@@ -106,6 +114,9 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       },
       dismissPrompt(key) {
         set({ dismissedPrompts: new Set([...get().dismissedPrompts, key]) });
+      },
+      planFocused() {
+        set({ focusPlan: false });
       },
       setCycle(cycle) {
         set({ cycle });

@@ -6,13 +6,17 @@ import { tierStatus } from '../view/plan.ts';
 /** "Your plan": name, status, renewal, support and features. */
 export function TierStatus({ state }: { state: CompanionState }) {
   const manageBilling = useUi((ui) => ui.manageBilling);
+  const focusPlan = useUi((ui) => ui.focusPlan);
+  const planFocused = useUi((ui) => ui.planFocused);
   const heading = useRef<HTMLHeadingElement>(null);
   const status = tierStatus(state);
 
-  // After signing in the form that had focus is gone; keyboard users continue from here.
+  // After signing in, the form that had focus is gone; keyboard users continue from here.
   useEffect(() => {
-    if (document.activeElement === document.body) heading.current?.focus();
-  }, []);
+    if (!focusPlan) return;
+    heading.current?.focus();
+    planFocused();
+  }, [focusPlan, planFocused]);
 
   const paid = state.subscription !== null && state.subscription.cycle !== null;
   return (

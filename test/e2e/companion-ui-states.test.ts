@@ -1,0 +1,400 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import react from '@vitejs/plugin-react';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CompanionState } from '../../src-shared/contract.ts';
+import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
+import { serveStatic } from '../support/static-server.ts';
+import { NOW, offline, signedIn, signedOut, TIME, withStanding } from '../unit/renderer/fixtures.ts';
+
+/**
+ * The window in every state main can push, driven through the same `window.tollgate` bridge the
+ * Electron preload provides (here a stand-in that records calls and answers from a table), and
+ * the --web bridge against routed HTTP. The full stack with a real server is companion-ui.test.ts.
+ */
+
+let outDir: string;
+let site: Awaited<ReturnType<typeof serveStatic>>;
+let chromium: LaunchedBrowser;
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'tollgate-ui-'));
+  await build({
+    root: resolve('src-renderer'),
+    plugins: [react()],
+    logLevel: 'silent',
+    build: { outDir, emptyOutDir: true },
+  });
+  site = await serveStatic(outDir);
+  chromium = await launchChromium();
+});
+
+afterAll(async () => {
+  await chromium?.close();
+  await site?.close();
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+});
+
+type Reply = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
+interface Call {
+  method: string;
+  params: unknown;
+}
+
+/** Opens the window with a stand-in preload bridge holding `state`; replies answer invoke by method. */
+async function open(state: CompanionState, replies: Record<string, Reply> = {}) {
+  const page = await chromium.browser.newPage();
+  const errors = watchConsole(page);
+  await page.clock.setFixedTime(NOW);
+  await page.addInitScript(
+    ({ initial, table }) => {
+      const listeners = new Set<(state: unknown) => void>();
+      const world = globalThis as unknown as Record<string, unknown>;
+      const calls: unknown[] = [];
+      world.__calls = calls;
+      world.__replies = table;
+      world.__push = (next: unknown) => {
+        for (const listener of listeners) listener(next);
+      };
+      world.tollgate = {
+        invoke: async (method: string, params: unknown) => {
+          calls.push({ method, params });
+          const replies = world.__replies as Record<string, unknown>;
+          return replies[method] ?? { ok: true, value: {} };
+        },
+        onState: (listener: (state: unknown) => void) => {
+          listeners.add(listener);
+          listener(initial);
+          return () => listeners.delete(listener);
+        },
+      };
+    },
+    { initial: state, table: replies },
+  );
+  await page.goto(site.url);
+  return {
+    page,
+    errors,
+    calls: () => page.evaluate(() => (globalThis as unknown as { __calls: Call[] }).__calls),
+    reply: (method: string, reply: Reply) =>
+      page.evaluate(
+        ([name, answer]) => {
+          (globalThis as unknown as { __replies: Record<string, unknown> }).__replies[name as string] = answer;
+        },
+        [method, reply] as const,
+      ),
+    push: (next: CompanionState) =>
+      page.evaluate((s) => (globalThis as unknown as { __push(s: unknown): void }).__push(s), next),
+  };
+}
+
+async function bars(page: Page) {
+  return page.getByRole('progressbar').evaluateAll((nodes) =>
+    nodes.map((node) => ({
+      label: node.ownerDocument.getElementById(node.getAttribute('aria-labelledby') ?? '')?.textContent,
+      now: node.getAttribute('aria-valuenow'),
+      max: node.getAttribute('aria-valuemax'),
+      state: node.closest('[data-state]')?.getAttribute('data-state'),
+    })),
+  );
+}
+
+describe('account forms', () => {
+  it('signs in with the keyboard alone and explains a wrong password', async () => {
+    const { page, errors, calls, reply, push } = await open(signedOut(), {
+      'auth.signIn': { ok: false, error: { code: 'INVALID_CREDENTIALS', message: 'Invalid email or password' } },
+    });
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Tollgate');
+    await page.keyboard.press('Tab'); // "Sign in" tab
+    await page.keyboard.press('Tab'); // "Create account" tab
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('ada@example.com');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('not-the-password');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
+    expect(await calls()).toEqual([
+      { method: 'auth.signIn', params: { email: 'ada@example.com', password: 'not-the-password' } },
+    ]);
+    await screenshot(page, 'companion-ui-sign-in-wrong-password');
+
+    await reply('auth.signIn', { ok: true, value: { email: 'ada@example.com' } });
+    // Focus is still in the password field.
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('the-right-password');
+    await page.keyboard.press('Enter');
+    await push(signedIn('free'));
+    // The form is gone; focus lands on the plan that replaced it, so Tab continues from there.
+    await expect.poll(() => page.locator(':focus').textContent()).toBe('Your plan');
+    await expect(page.getByTestId('account-email').textContent()).resolves.toBe('ada@example.com');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('says when the email is taken or the server cannot be reached', async () => {
+    const { page, errors } = await open(signedOut(), {
+      'auth.signUp': { ok: false, error: { code: 'EMAIL_TAKEN', message: 'taken' } },
+      'auth.signIn': { ok: false, error: { code: 'SERVER_UNREACHABLE', message: 'fetch failed' } },
+    });
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create your account' }).click();
+    await page.getByRole('alert').filter({ hasText: 'at least 10 characters' }).waitFor();
+    await page.getByLabel('Password').fill('long enough password');
+    await page.getByRole('button', { name: 'Create your account' }).click();
+    await page.getByRole('alert').filter({ hasText: 'An account with this email already exists' }).waitFor();
+    await screenshot(page, 'companion-ui-sign-up-email-taken');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByLabel('Password').fill('whatever');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).last().click();
+    await page.getByRole('alert').filter({ hasText: "Can't reach the billing server" }).waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('plan and usage', () => {
+  it('shows a new free account with empty calm bars and no prompt', async () => {
+    const { page, errors } = await open(signedIn('free'));
+    await expect(page.getByTestId('plan-name').textContent()).resolves.toBe('Free');
+    expect(await bars(page)).toEqual([
+      { label: 'AI operations', now: '0', max: '5', state: 'calm' },
+      { label: 'Data processing', now: '0', max: '2', state: 'calm' },
+    ]);
+    await expect(page.getByText('Resets on 1 Dec 2026').count()).resolves.toBe(1);
+    await expect(page.getByText('API calls: up to 10 per hour').count()).resolves.toBe(1);
+    await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
+    await screenshot(page, 'companion-ui-free-empty');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('turns a bar to warning at 80 % and full at 100 %, with the prompt naming the plan and price', async () => {
+    const { page, errors, push, calls } = await open(signedIn('free', { ai_operations: 4 }));
+    expect((await bars(page))[0]).toMatchObject({ now: '4', state: 'warning' });
+    const prompt = page.getByTestId('upgrade-prompt');
+    await expect(prompt.getByRole('heading').textContent()).resolves.toBe('AI operations: 80 % used');
+    await expect(prompt.textContent()).resolves.toContain('Professional unblocks it — $49 / month.');
+    await screenshot(page, 'companion-ui-warning-80');
+
+    await push(signedIn('free', { ai_operations: 5 }));
+    await prompt.getByRole('heading', { name: 'AI operations: limit reached' }).waitFor();
+    expect((await bars(page))[0]).toMatchObject({ now: '5', state: 'full' });
+    await screenshot(page, 'companion-ui-limit-reached');
+    await prompt.getByRole('button', { name: 'Upgrade to Professional' }).click();
+    expect(await calls()).toContainEqual({
+      method: 'billing.checkout',
+      params: { tier: 'professional', cycle: 'monthly' },
+    });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows pending local usage as waiting to sync', async () => {
+    const { page, errors } = await open(signedIn('professional', { ai_operations: 40 }, { ai_operations: 3 }));
+    expect((await bars(page))[0]).toMatchObject({ now: '43', max: '100', state: 'calm' });
+    await page.getByText('3 recorded on this device, waiting to sync').waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('turns a host app denial into a prompt with one-click checkout', async () => {
+    const state = {
+      ...signedIn('free'),
+      lastDenial: {
+        at: NOW,
+        subject: 'export_formats',
+        decision: {
+          allowed: false,
+          code: 'FEATURE_NOT_IN_PLAN' as const,
+          upgrade: {
+            tier: 'professional' as const,
+            name: 'Professional',
+            monthlyPriceCents: 4900,
+            yearlyPriceCents: 49000,
+            contactSales: false,
+          },
+        },
+      },
+    };
+    const { page, errors, calls } = await open(state);
+    const prompt = page.getByTestId('upgrade-prompt');
+    await expect(prompt.getByRole('heading').textContent()).resolves.toBe('An app was blocked: Export formats');
+    await screenshot(page, 'companion-ui-denied-feature');
+    await prompt.getByRole('button', { name: 'Not now' }).click();
+    await expect(prompt.count()).resolves.toBe(0);
+    expect(await calls()).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('plans and checkout', () => {
+  it('chooses a yearly plan with the keyboard and waits for payment until main reports the new plan', async () => {
+    const { page, errors, push, calls } = await open(signedIn('free'), {
+      'billing.checkout': { ok: true, value: { kind: 'checkout', url: 'https://checkout.example/cs_1' } },
+    });
+    const plans = page.getByRole('region', { name: 'Plans' });
+    await plans.getByRole('radio', { name: 'Monthly' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await expect(plans.getByRole('radio', { name: /Yearly/ }).isChecked()).resolves.toBe(true);
+    await expect(plans.textContent()).resolves.toContain('Save $98 a year');
+    await expect(plans.textContent()).resolves.toContain('(save up to 17 %)');
+    await screenshot(page, 'companion-ui-plans-yearly');
+    await page.keyboard.press('Tab');
+    await expect(page.locator(':focus').textContent()).resolves.toBe('Choose Professional');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(calls)
+      .toContainEqual({ method: 'billing.checkout', params: { tier: 'professional', cycle: 'yearly' } });
+
+    const waiting = signedIn('free');
+    waiting.checkout = { status: 'waiting', tier: 'professional', cycle: 'yearly', error: null };
+    await push(waiting);
+    await page.getByTestId('checkout-waiting').getByText('Waiting for payment').waitFor();
+    await screenshot(page, 'companion-ui-checkout-waiting');
+
+    const done = signedIn('professional');
+    done.checkout = { status: 'completed', tier: 'professional', cycle: 'yearly', error: null };
+    await push(done);
+    await page.getByText('Payment received — you are on Professional.').waitFor();
+    await expect(page.getByTestId('plan-name').textContent()).resolves.toBe('Professional');
+    await expect(plans.locator('th.current').textContent()).resolves.toContain('Professional');
+    await expect(plans.getByRole('button', { name: 'Manage billing' }).count()).resolves.toBe(0);
+    await page.getByRole('button', { name: 'Manage billing' }).click();
+    await expect.poll(calls).toContainEqual({ method: 'billing.portal', params: {} });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('offline and license problems', () => {
+  it('keeps showing the cached plan and usage with a banner saying since and until when', async () => {
+    const { page, errors } = await open(offline('professional'));
+    const banner = page.getByTestId('banner-offline');
+    await expect(banner.textContent()).resolves.toMatch(/since .*\(2 hours ago\)/);
+    await expect(banner.textContent()).resolves.toMatch(
+      /cached Professional license keeps working offline until .*\(in 7 days\)/,
+    );
+    await expect(page.getByTestId('plan-name').textContent()).resolves.toBe('Professional');
+    expect((await bars(page))[0]).toMatchObject({ now: '42', max: '100' });
+    await screenshot(page, 'companion-ui-offline');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  for (const [code, title] of [
+    ['OFFLINE_GRACE_EXPIRED', 'Cached license expired'],
+    ['CLOCK_TAMPERED', "This computer's clock looks wrong"],
+    ['LICENSE_INVALID', 'Saved license failed its check'],
+  ] as const) {
+    it(`explains ${code} in plain words`, async () => {
+      const state = withStanding(offline('professional'), code);
+      state.license.offlineValidUntil = NOW - TIME.DAY;
+      const { page, errors } = await open(state);
+      await page.getByTestId('banner-standing').getByRole('heading', { name: title }).waitFor();
+      await page.getByText("Until this is resolved you have the Free plan's features and limits.").waitFor();
+      await screenshot(page, `companion-ui-${code.toLowerCase().replaceAll('_', '-')}`);
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+  }
+});
+
+describe('notices and white label', () => {
+  it('shows the server notices and asks main to dismiss one', async () => {
+    const state = signedIn('free', { ai_operations: 4 });
+    state.notifications = [
+      {
+        id: 'n_80',
+        kind: 'usage_threshold',
+        operation: 'ai_operations',
+        threshold: 80,
+        period: '2026-11',
+        used: 4,
+        limit: 5,
+        message: 'You have used 80 % of your AI operations this month.',
+        createdAt: '2026-11-26T11:00:00.000Z',
+        readAt: null,
+      },
+    ];
+    const { page, errors, calls } = await open(state);
+    await page.getByRole('button', { name: 'Dismiss: You have used 80 % of your AI operations this month.' }).click();
+    await expect.poll(calls).toEqual([{ method: 'notifications.dismiss', params: { id: 'n_80' } }]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("takes the product name, accent colour and logo from main's state", async () => {
+    const logo =
+      'data:image/svg+xml;base64,' +
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><circle cx="10" cy="10" r="9" fill="#0b6e4f"/></svg>',
+      ).toString('base64');
+    const state = signedIn('enterprise');
+    state.branding = { productName: 'Acme Studio', accentColor: '#0b6e4f', logoUrl: logo };
+    const { page, errors } = await open(state);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Acme Studio');
+    await expect(page.title()).resolves.toBe('Acme Studio');
+    await expect(page.locator('header img').getAttribute('src')).resolves.toBe(logo);
+    const accent = await page
+      .locator('header')
+      .evaluate((header) => header.ownerDocument.defaultView?.getComputedStyle(header).borderBottomColor);
+    expect(accent).toBe('rgb(11, 110, 79)');
+    await screenshot(page, 'companion-ui-white-label');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('--web bridge', () => {
+  it('reads the token from the fragment, hides it from the address bar and sends it on every request', async () => {
+    const page = await chromium.browser.newPage();
+    const errors = watchConsole(page);
+    const seen: { path: string; auth: string | undefined }[] = [];
+    await page.route('**/api/**', async (route) => {
+      const url = new URL(route.request().url());
+      seen.push({ path: `${url.pathname}${url.search}`, auth: route.request().headers().authorization });
+      if (url.pathname === '/api/events') {
+        await route.fulfill({
+          status: 200,
+          headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' },
+          body: `retry: 60000\ndata: ${JSON.stringify(signedOut())}\n\n`,
+        });
+        return;
+      }
+      await route.fulfill({ json: { ok: false, error: { code: 'INVALID_CREDENTIALS', message: 'no' } } });
+    });
+    await page.goto(`${site.url}#token=t0k3n-abc`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(page.url()).toBe(site.url);
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill('secret');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).last().click();
+    await page.getByText('Wrong email or password.').waitFor();
+    expect(seen).toContainEqual({ path: '/api/events?token=t0k3n-abc', auth: undefined });
+    expect(seen).toContainEqual({ path: '/api/rpc/auth.signIn', auth: 'Bearer t0k3n-abc' });
+
+    // A reload keeps working from sessionStorage, though the token left the URL.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(seen.filter((request) => request.path === '/api/events?token=t0k3n-abc').length).toBeGreaterThanOrEqual(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('without a bridge or token, says to open the window from the companion and requests nothing', async () => {
+    const page = await chromium.browser.newPage();
+    const errors = watchConsole(page);
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(new URL(request.url()).pathname));
+    await page.goto(site.url);
+    await page.getByText('Open it from there').waitFor();
+    expect(requests.filter((path) => path.startsWith('/api/'))).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
