@@ -42,7 +42,8 @@ export function PricingTable({ state }: { state: CompanionState }) {
   if (!state.plans) return null;
   const currentTier = state.subscription?.tier ?? state.license.tier;
   const table = pricingTable(state.plans, cycle, currentTier);
-  const busy = state.checkout.status === 'opening' || state.checkout.status === 'waiting';
+  // Only while main is creating the checkout: a user who closed the checkout tab may choose again.
+  const busy = state.checkout.status === 'opening';
   return (
     <section className="card plans" aria-labelledby="plans-heading">
       <h2 id="plans-heading">Plans</h2>

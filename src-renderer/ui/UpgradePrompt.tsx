@@ -12,7 +12,8 @@ export function UpgradePrompt({ state }: { state: CompanionState }) {
   const prompt = selectPrompt(state, dismissed);
   if (!prompt) return null;
   const offer = prompt.offer;
-  const busy = state.checkout.status === 'opening' || state.checkout.status === 'waiting';
+  // Only while main is creating the checkout: a user who closed the checkout tab may choose again.
+  const busy = state.checkout.status === 'opening';
   return (
     <section className={`card prompt ${prompt.reason}`} aria-labelledby="prompt-heading" data-testid="upgrade-prompt">
       <h2 id="prompt-heading">{prompt.headline}</h2>

@@ -71,8 +71,10 @@ function denialPrompt(state: CompanionState): UpgradePrompt | null {
   if (!denial || denial.decision.allowed || !denial.decision.upgrade) return null;
   const offer = denial.decision.upgrade;
   if (alreadyHas(state.plans?.plans, state.effectiveTier, offer.tier)) return null;
-  const operation = state.usage.operations[denial.subject];
-  const what = operation ? operation.label : humanize(denial.subject);
+  // Main names the subject as "<method> <feature or operation>", e.g. "gate.check export_formats".
+  const name = denial.subject.split(' ').at(-1) ?? denial.subject;
+  const operation = state.usage.operations[name];
+  const what = operation ? operation.label : humanize(name);
   const blocked =
     denial.decision.code === 'LIMIT_REACHED'
       ? `${what}: this month's limit is used up`

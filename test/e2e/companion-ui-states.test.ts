@@ -206,7 +206,7 @@ describe('plan and usage', () => {
       ...signedIn('free'),
       lastDenial: {
         at: NOW,
-        subject: 'export_formats',
+        subject: 'gate.check export_formats',
         decision: {
           allowed: false,
           code: 'FEATURE_NOT_IN_PLAN' as const,

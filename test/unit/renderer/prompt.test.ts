@@ -63,7 +63,7 @@ describe('upgrade prompt selection', () => {
   });
 
   it('puts a host app denial first, with the plan main suggested', () => {
-    const state = denied(signedIn('free', { ai_operations: 4 }), 'export_formats', {
+    const state = denied(signedIn('free', { ai_operations: 4 }), 'gate.check export_formats', {
       allowed: false,
       code: 'FEATURE_NOT_IN_PLAN',
       upgrade: professional,
@@ -78,7 +78,7 @@ describe('upgrade prompt selection', () => {
   });
 
   it('names the operation label for a denied limit', () => {
-    const state = denied(signedIn('free', { data_processing: 2 }), 'data_processing', {
+    const state = denied(signedIn('free', { data_processing: 2 }), 'usage.consume data_processing', {
       allowed: false,
       code: 'LIMIT_REACHED',
       limit: 2,
@@ -89,7 +89,7 @@ describe('upgrade prompt selection', () => {
   });
 
   it('drops a denial once the user already has the suggested plan', () => {
-    const state = denied(signedIn('professional'), 'export_formats', {
+    const state = denied(signedIn('professional'), 'gate.check export_formats', {
       allowed: false,
       code: 'FEATURE_NOT_IN_PLAN',
       upgrade: professional,
