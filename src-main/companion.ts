@@ -189,8 +189,12 @@ export class Companion {
     this.lock.release();
   }
 
-  /** Validates params against the contract table and runs the handler; never throws. */
-  async dispatch(method: MethodName, params: unknown): Promise<Result<unknown, ProblemView>> {
+  /**
+   * Validates params against the contract table and runs the handler; never throws. Answers that
+   * need no I/O (gate.check, usage.check, license.get...) come back synchronously, so the host socket
+   * can write them in the same turn as the request arrived.
+   */
+  dispatch(method: MethodName, params: unknown): Result<unknown, ProblemView> | Promise<Result<unknown, ProblemView>> {
     const parsed = contract[method].params.safeParse(params ?? {});
     if (!parsed.success) {
       const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'params'}: ${issue.message}`);
@@ -198,10 +202,10 @@ export class Companion {
     }
     try {
       const handler = this.handlers[method] as (params: unknown) => Promise<unknown> | unknown;
-      return ok(await handler(parsed.data));
+      const value = handler(parsed.data);
+      return value instanceof Promise ? value.then(ok, failureOf) : ok(value);
     } catch (error) {
-      if (error instanceof MethodError) return err({ code: error.code, message: error.message });
-      return err({ code: 'INTERNAL', message: (error as Error).message ?? 'Internal error' });
+      return failureOf(error);
     }
   }
 
@@ -408,6 +412,11 @@ export class Companion {
       sync: { ...previous.sync, pendingEvents: this.ledger.pendingCount() },
     });
   }
+}
+
+function failureOf(error: unknown): Result<never, ProblemView> {
+  if (error instanceof MethodError) return err({ code: error.code, message: error.message });
+  return err({ code: 'INTERNAL', message: (error as Error).message ?? 'Internal error' });
 }
 
 function effectiveLimits(catalog: Catalog, plan: PlanState | null) {

@@ -25,20 +25,18 @@ export interface GateWorld {
   clock(): number;
 }
 
+/** Feature answers are remembered per plan; a host asking for endless made-up names cannot grow this past it. */
+const MAX_REMEMBERED_FEATURES = 1000;
+
 export class Gate {
+  /** The last plan computed, and what it was computed from: gate.check is the host's hot path. */
+  private memo: { key: readonly unknown[]; plan: PlanState | null; features: Map<string, Decision> } | null = null;
+
   constructor(private readonly world: GateWorld) {}
 
   /** The plan decisions use now: null when signed out; free with the reason when not in good standing. */
   plan(now = this.world.clock()): PlanState | null {
-    if (!this.world.signedIn()) return null;
-    const problem = this.world.license.problemAt(now);
-    const status = this.world.license.current;
-    if (status.kind === 'valid') {
-      const plan = planFromLicense(status.claims, now);
-      return problem ? { ...plan, standing: problem.code } : plan;
-    }
-    // Signed in but no license to honour: the free tier, until a sync brings one.
-    return { tier: 'free', standing: problem?.code ?? 'ok' };
+    return this.remembered(now).plan;
   }
 
   /** Units of an operation counted against this period's limit: the server's plus ours. */
@@ -49,7 +47,14 @@ export class Gate {
   }
 
   checkFeature(feature: string): Decision {
-    return decide({ catalog: this.world.catalog(), plan: this.plan() }, { kind: 'feature', feature });
+    const memo = this.remembered(this.world.clock());
+    let decision = memo.features.get(feature);
+    if (!decision) {
+      decision = decide({ catalog: this.world.catalog(), plan: memo.plan }, { kind: 'feature', feature });
+      if (memo.features.size >= MAX_REMEMBERED_FEATURES) memo.features.clear();
+      memo.features.set(feature, decision);
+    }
+    return decision;
   }
 
   checkUsage(operation: string, units: number): Decision {
@@ -58,5 +63,29 @@ export class Gate {
       { catalog: this.world.catalog(), plan: this.plan(now), usage: { [operation]: this.used(operation, now) } },
       { kind: 'usage', operation, units },
     );
+  }
+
+  private remembered(now: number) {
+    const signedIn = this.world.signedIn();
+    const status = this.world.license.current;
+    const problem = signedIn ? (this.world.license.problemAt(now)?.code ?? null) : null;
+    const accessEnded =
+      status.kind === 'valid' && status.claims.accessEndsAt !== null && now >= status.claims.accessEndsAt;
+    const key = [signedIn, status, problem, accessEnded, this.world.catalog()] as const;
+    if (this.memo?.key.every((part, index) => part === key[index])) return this.memo;
+    this.memo = { key, plan: this.computePlan(signedIn, now), features: new Map() };
+    return this.memo;
+  }
+
+  private computePlan(signedIn: boolean, now: number): PlanState | null {
+    if (!signedIn) return null;
+    const problem = this.world.license.problemAt(now);
+    const status = this.world.license.current;
+    if (status.kind === 'valid') {
+      const plan = planFromLicense(status.claims, now);
+      return problem ? { ...plan, standing: problem.code } : plan;
+    }
+    // Signed in but no license to honour: the free tier, until a sync brings one.
+    return { tier: 'free', standing: problem?.code ?? 'ok' };
   }
 }

@@ -48,7 +48,10 @@ export function defaultSocketPath(
   return join(home, '.tollgate', 'run', 'companion.sock');
 }
 
-export type Dispatch = (method: MethodName, params: unknown) => Promise<Result<unknown, ProblemView>>;
+export type Dispatch = (
+  method: MethodName,
+  params: unknown,
+) => Result<unknown, ProblemView> | Promise<Result<unknown, ProblemView>>;
 
 type Id = string | number | null;
 type Response =
@@ -67,22 +70,28 @@ function rpcCodeOf(problem: ProblemView): number {
   return RPC_ERRORS.domainError;
 }
 
-/** Answers one parsed JSON-RPC value (a request, a notification or a batch); null when nothing is owed. */
-export async function answer(
-  message: unknown,
-  dispatch: Dispatch,
-  onSubscribe: () => void,
-): Promise<Response | Response[] | null> {
+type Reply = Response | Response[] | null;
+
+/**
+ * Answers one parsed JSON-RPC value (a request, a notification or a batch); null when nothing is
+ * owed. Synchronous when the method is (the hot path: gate.check), a promise otherwise.
+ */
+export function answer(message: unknown, dispatch: Dispatch, onSubscribe: () => void): Reply | Promise<Reply> {
   if (Array.isArray(message)) {
     if (message.length === 0) return rpcError(null, RPC_ERRORS.invalidRequest, 'Empty batch');
-    const answers = await Promise.all(message.map((item) => answerOne(item, dispatch, onSubscribe)));
-    const owed = answers.filter((item): item is Response => item !== null);
-    return owed.length > 0 ? owed : null;
+    return Promise.all(message.map((item) => answerOne(item, dispatch, onSubscribe))).then((answers) => {
+      const owed = answers.filter((item): item is Response => item !== null);
+      return owed.length > 0 ? owed : null;
+    });
   }
   return answerOne(message, dispatch, onSubscribe);
 }
 
-async function answerOne(message: unknown, dispatch: Dispatch, onSubscribe: () => void): Promise<Response | null> {
+function answerOne(
+  message: unknown,
+  dispatch: Dispatch,
+  onSubscribe: () => void,
+): Response | null | Promise<Response | null> {
   if (typeof message !== 'object' || message === null) {
     return rpcError(null, RPC_ERRORS.invalidRequest, 'Expected a JSON-RPC 2.0 request object');
   }
@@ -98,24 +107,25 @@ async function answerOne(message: unknown, dispatch: Dispatch, onSubscribe: () =
     return rpcError(id, RPC_ERRORS.invalidRequest, 'Expected {"jsonrpc":"2.0","method":string,"id"?:string|number}');
   }
   const method = request.method;
-  let reply: Response;
-  if (!HOST_METHODS.has(method)) {
-    reply = rpcError(id, RPC_ERRORS.methodNotFound, `Unknown method ${method.slice(0, 100)}`);
-  } else if (request.params !== undefined && (typeof request.params !== 'object' || Array.isArray(request.params))) {
-    reply = rpcError(id, RPC_ERRORS.invalidParams, 'params must be an object (named parameters)', {
-      code: 'INVALID_PARAMS',
-    });
-  } else {
-    const outcome = await dispatch(method as MethodName, request.params ?? {});
-    if (outcome.ok) {
-      if (method === 'license.subscribe') onSubscribe();
-      reply = { jsonrpc: '2.0', id, result: outcome.value };
-    } else {
-      reply = rpcError(id, rpcCodeOf(outcome.error), outcome.error.message, { code: outcome.error.code });
-    }
-  }
   // A notification (no id) gets no answer, even when it failed: JSON-RPC 2.0 §4.1.
-  return hasId ? reply : null;
+  const owed = (reply: Response) => (hasId ? reply : null);
+  if (!HOST_METHODS.has(method)) {
+    return owed(rpcError(id, RPC_ERRORS.methodNotFound, `Unknown method ${method.slice(0, 100)}`));
+  }
+  if (request.params !== undefined && (typeof request.params !== 'object' || Array.isArray(request.params))) {
+    return owed(
+      rpcError(id, RPC_ERRORS.invalidParams, 'params must be an object (named parameters)', { code: 'INVALID_PARAMS' }),
+    );
+  }
+  const settle = (outcome: Result<unknown, ProblemView>): Response | null => {
+    if (!outcome.ok) {
+      return owed(rpcError(id, rpcCodeOf(outcome.error), outcome.error.message, { code: outcome.error.code }));
+    }
+    if (method === 'license.subscribe') onSubscribe();
+    return owed({ jsonrpc: '2.0', id, result: outcome.value });
+  };
+  const outcome = dispatch(method as MethodName, request.params ?? {});
+  return outcome instanceof Promise ? outcome.then(settle) : settle(outcome);
 }
 
 export interface HostSocketOptions {
@@ -223,14 +233,19 @@ export class HostSocketServer {
         this.send(socket, `${JSON.stringify(rpcError(null, RPC_ERRORS.parseError, 'Parse error: invalid JSON'))}\n`);
         return;
       }
-      answer(message, dispatch, onSubscribe).then(
-        (reply) => {
-          if (reply !== null) this.send(socket, `${JSON.stringify(reply)}\n`);
-        },
-        (error: Error) => {
-          this.send(socket, `${JSON.stringify(rpcError(null, RPC_ERRORS.internalError, error.message))}\n`);
-        },
-      );
+      const reply = answer(message, dispatch, onSubscribe);
+      if (reply instanceof Promise) {
+        reply.then(
+          (late) => {
+            if (late !== null) this.send(socket, `${JSON.stringify(late)}\n`);
+          },
+          (error: Error) => {
+            this.send(socket, `${JSON.stringify(rpcError(null, RPC_ERRORS.internalError, error.message))}\n`);
+          },
+        );
+      } else if (reply !== null) {
+        this.send(socket, `${JSON.stringify(reply)}\n`);
+      }
     };
     socket.on('data', (chunk: string) => {
       let start = 0;

@@ -34,8 +34,13 @@ export interface LicenseCacheOptions {
 
 export class LicenseCache {
   private status: LicenseStatus = { kind: 'none' };
+  /** Kept in memory too: decisions read it on every call, and the settings store reads its file. */
+  private serverTime: number | null;
 
-  constructor(private readonly options: LicenseCacheOptions) {}
+  constructor(private readonly options: LicenseCacheOptions) {
+    const stored = options.store.get(KEYS.serverTime);
+    this.serverTime = typeof stored === 'number' ? stored : null;
+  }
 
   get current(): LicenseStatus {
     return this.status;
@@ -51,13 +56,15 @@ export class LicenseCache {
   }
 
   get lastServerTime(): number | null {
-    const value = this.options.store.get(KEYS.serverTime);
-    return typeof value === 'number' ? value : null;
+    return this.serverTime;
   }
 
   /** Records the server's clock from a response we trust (HTTPS from the configured server). */
   trustServerTime(serverTime: number): void {
-    if (serverTime > (this.lastServerTime ?? 0)) this.options.store.set(KEYS.serverTime, serverTime);
+    if (serverTime > (this.serverTime ?? 0)) {
+      this.serverTime = serverTime;
+      this.options.store.set(KEYS.serverTime, serverTime);
+    }
   }
 
   /** Verifies the stored token again. */

@@ -40,7 +40,7 @@ const SECURITY_HEADERS = {
 export interface WebServerOptions {
   /** The built renderer (index.html and assets). */
   staticDir: string;
-  dispatch(method: MethodName, params: unknown): Promise<Result<unknown, ProblemView>>;
+  dispatch(method: MethodName, params: unknown): Result<unknown, ProblemView> | Promise<Result<unknown, ProblemView>>;
   state: CompanionStore;
   port?: number;
 }

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { Companion } from '../src-main/companion.ts';
+import { plaintextCipher, SessionVault } from '../src-main/secrets.ts';
+import { openNodeStore } from '../src-main/settings-store.ts';
+import { defaultCatalog, findTier } from '../src-shared/catalog.ts';
+import { generateLicenseKeyPair, signLicense } from '../src-shared/license.ts';
+
+/**
+ * A companion signed in on the enterprise tier with a valid license and no reachable server, so the
+ * benchmarks measure the companion itself: every decision takes the full path (verified license,
+ * clock checks, usage counters) and nothing waits on the network.
+ */
+export async function signedInOfflineCompanion(home: string): Promise<Companion> {
+  const keys = await generateLicenseKeyPair();
+  const now = Date.now();
+  const store = openNodeStore(home);
+  const enterprise = findTier(defaultCatalog, 'enterprise');
+  const token = await signLicense(
+    {
+      sub: 'acct_bench',
+      dev: 'dev-bench',
+      email: 'bench@example.com',
+      tier: 'enterprise',
+      status: 'active',
+      access: true,
+      accessEndsAt: null,
+      features: enterprise.features,
+      limits: enterprise.limits,
+      period: new Date(now).toISOString().slice(0, 7),
+      usage: {},
+    },
+    keys.privateJwk,
+    { now, offlineGraceSeconds: 30 * 86_400 },
+  );
+  store.set('license.token', token);
+  new SessionVault(store, plaintextCipher).save({
+    account: { id: 'acct_bench', email: 'bench@example.com' },
+    accessToken: 'offline',
+    accessTokenExpiresAt: now + 86_400_000,
+    refreshToken: 'offline',
+  });
+  return Companion.open({
+    home,
+    serverUrl: 'http://127.0.0.1:9',
+    openStore: openNodeStore,
+    cipher: plaintextCipher,
+    publicKey: keys.publicJwk,
+    timing: { retryBaseMs: 600_000, retryMaxMs: 600_000, intervalMs: 600_000 },
+  });
+}
+
+/** What a load client measured: request count over the window, and latency percentiles (ms). */
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+}
+
+/** Runs this file again as a load-generating client process and returns what it measured. */
+export function runClientProcess(script: string, args: string[]): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--client', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`load client exited with ${code}`));
+      else resolve(JSON.parse(output) as LoadResult);
+    });
+  });
+}
