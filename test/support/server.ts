@@ -81,6 +81,8 @@ export interface SpawnedServer {
   url: string;
   pid: number;
   database: TestDatabase;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
   /** Sends a signal (SIGKILL to crash it) and waits for the process to end. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stops it gracefully (SIGTERM) and, unless the database was passed in, drops the database. */
@@ -97,6 +99,13 @@ export async function spawnTestServer(options: Omit<TestServerOptions, 'now'> = 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   let url: string;
   try {
     url = await listeningUrl(child);
@@ -114,6 +123,7 @@ export async function spawnTestServer(options: Omit<TestServerOptions, 'now'> = 
     url,
     pid: child.pid as number,
     database,
+    output: () => output,
     kill,
     stop: async () => {
       await kill('SIGTERM');

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDialects } from '../../support/databases.ts';
+import {
+  type ApiResponse,
+  setPlan,
+  signUp,
+  spawnTestServer,
+  startTestServer,
+  type TestAccount,
+  type TestServer,
+  testLimits,
+} from '../../support/server.ts';
+
+const consume = (account: TestAccount, idempotencyKey: string, units = 1, baseUrl?: string) =>
+  baseUrl
+    ? fetch(new URL('/v1/usage/consume', baseUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${account.token}` },
+        body: JSON.stringify({ operation: 'ai_operations', units, idempotencyKey }),
+      }).then(async (r) => ({ status: r.status, body: await r.json(), headers: r.headers }) as ApiResponse)
+    : account.post('/v1/usage/consume', { operation: 'ai_operations', units, idempotencyKey });
+
+async function usedOf(account: TestAccount): Promise<number> {
+  const me = await account.get('/v1/me');
+  return me.body.usage.operations.ai_operations.used;
+}
+
+/** An account whose AI-operation limit is `limit`, with `limit - room` already used. */
+async function accountWithRoom(server: TestServer, limit: number, room: number): Promise<TestAccount> {
+  const account = await signUp(server.url);
+  await setPlan(server.db, account.id, { tier: 'custom', limits: testLimits(limit) });
+  if (limit - room > 0) {
+    const prefill = await consume(account, `prefill-${account.id}`, limit - room);
+    expect(prefill.status).toBe(200);
+  }
+  return account;
+}
+
+for (const dialect of testDialects()) {
+  describe(`usage metering (${dialect})`, () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ dialect });
+    });
+    afterAll(() => server.stop());
+
+    it('lets exactly 10 of 200 concurrent consumes through when 10 units are left', async () => {
+      const account = await accountWithRoom(server, 50, 10);
+      const responses = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => consume(account, `race-${i.toString().padStart(4, '0')}`)),
+      );
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+      expect(statuses.filter((s) => s === 402)).toHaveLength(190);
+      expect(await usedOf(account)).toBe(50);
+      const rejected = responses.find((r) => r.status === 402);
+      expect(rejected?.body).toMatchObject({ code: 'LIMIT_REACHED', limit: 50, remaining: 0 });
+    });
+
+    it('counts a key replayed three times in parallel once', async () => {
+      const account = await accountWithRoom(server, 100, 100);
+      const keys = Array.from({ length: 20 }, (_, i) => `parallel-${i.toString().padStart(3, '0')}`);
+      const responses = await Promise.all(keys.flatMap((key) => [1, 2, 3].map(() => consume(account, key, 2))));
+      expect(responses.every((r) => r.status === 200)).toBe(true);
+      expect(responses.filter((r) => r.body.replayed === false)).toHaveLength(20);
+      expect(await usedOf(account)).toBe(40);
+    });
+
+    it('counts a key replayed three times in sequence once and answers with the first answer', async () => {
+      const account = await accountWithRoom(server, 100, 100);
+      const answers = [];
+      for (let i = 0; i < 3; i += 1) answers.push(await consume(account, 'sequential-key-1', 3));
+      expect(answers.map((a) => a.body.used)).toEqual([3, 3, 3]);
+      expect(answers.map((a) => a.body.replayed)).toEqual([false, true, true]);
+      expect(await usedOf(account)).toBe(3);
+    });
+
+    it('replays a first 402 as a 402 even after room appears', async () => {
+      const account = await accountWithRoom(server, 5, 0);
+      const first = await consume(account, 'refused-key-1');
+      expect(first.status).toBe(402);
+      await setPlan(server.db, account.id, { tier: 'custom', limits: testLimits(50) });
+      const again = await consume(account, 'refused-key-1');
+      expect(again.status).toBe(402);
+      expect(again.body).toEqual(first.body);
+      expect((await consume(account, 'fresh-key-01')).status).toBe(200);
+    });
+
+    it('applies a batch once per key, in order, up to the limit', async () => {
+      const account = await accountWithRoom(server, 5, 5);
+      const events = ['b1', 'b2', 'b1', 'b3'].map((k) => ({
+        idempotencyKey: `batch-key-${k}`,
+        operation: 'ai_operations',
+        units: 2,
+      }));
+      const first = await account.post('/v1/usage/events', { events });
+      expect(first.status).toBe(200);
+      expect(first.body.results.map((r: { status: string }) => r.status)).toEqual([
+        'accepted',
+        'accepted',
+        'duplicate',
+        'rejected',
+      ]);
+      const replays = await Promise.all([1, 2, 3].map(() => account.post('/v1/usage/events', { events })));
+      for (const replay of replays) {
+        expect(replay.body.results.map((r: { status: string }) => r.status)).toEqual([
+          'duplicate',
+          'duplicate',
+          'duplicate',
+          'rejected',
+        ]);
+      }
+      expect(await usedOf(account)).toBe(4);
+    });
+
+    it('shares the same keys between consume and batch sync', async () => {
+      const account = await accountWithRoom(server, 100, 100);
+      expect((await consume(account, 'shared-key-1', 4)).status).toBe(200);
+      const batch = await account.post('/v1/usage/events', {
+        events: [{ idempotencyKey: 'shared-key-1', operation: 'ai_operations', units: 4 }],
+      });
+      expect(batch.body.results[0]).toMatchObject({ status: 'duplicate', used: 4 });
+      expect(await usedOf(account)).toBe(4);
+    });
+  });
+}
+
+if (testDialects().includes('postgres')) {
+  describe('usage metering across two server processes (postgres)', () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ dialect: 'postgres' });
+    });
+    afterAll(() => server.stop());
+
+    it('lets exactly 10 of 200 consumes split over two processes through', async () => {
+      const [first, second] = await Promise.all([
+        spawnTestServer({ database: server.database }),
+        spawnTestServer({ database: server.database }),
+      ]);
+      try {
+        const account = await accountWithRoom(server, 30, 10);
+        const urls = [first!.url, second!.url];
+        const responses = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => consume(account, `two-proc-${i}`, 1, urls[i % 2])),
+        );
+        expect(responses.filter((r) => r.status === 200)).toHaveLength(10);
+        expect(responses.filter((r) => r.status === 402)).toHaveLength(190);
+        // Replays through the other process get the first answer and count nothing.
+        const replays = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => consume(account, `two-proc-${i}`, 1, urls[(i + 1) % 2])),
+        );
+        expect(replays.map((r) => r.status)).toEqual(responses.map((r) => r.status));
+        expect(await usedOf(account)).toBe(30);
+      } finally {
+        await Promise.all([first?.stop(), second?.stop()]);
+      }
+    });
+  });
+}
