@@ -14,6 +14,7 @@ import type { Config } from './config.ts';
 import type { ServerContext } from './context.ts';
 import type { DatabaseHandle } from './db/index.ts';
 import { ApiError, type ProblemBody, type ProblemCode, problemBody } from './errors.ts';
+import { paymentsRoutes } from './payments/routes.ts';
 import { installRateLimits } from './rate-limit.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { docsRoutes } from './routes/docs.ts';
@@ -36,6 +37,7 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   notificationRoutes,
   licenseRoutes,
   operationRoutes,
+  paymentsRoutes,
 ];
 
 export interface AppDeps {

@@ -260,6 +260,9 @@ export class FakeBilling {
       ? [this.recurringLine(subscription, price, price.unit_amount, this.now)]
       : [this.recurringLine(subscription, price, Math.round(price.unit_amount * left), start)];
     lines.unshift({ ...this.recurringLine(subscription, old, credit, start), proration: true });
+    for (const added of Object.values(params.add_invoice_items ?? {}) as Json[]) {
+      lines.push(this.oneTimeLine(this.get(this.prices, added.price, 'price')));
+    }
     if (params.proration_behavior === 'always_invoice') {
       const invoice = this.createInvoice(subscription, 'subscription_update', lines);
       const paid = this.attemptPayment(invoice);

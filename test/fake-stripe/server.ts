@@ -173,6 +173,9 @@ function route(billing: FakeBilling, method: string, path: string, body: FormObj
       if (list(params.expand).includes('schedule') && subscription.schedule) {
         subscription.schedule = billing.get(billing.schedules, subscription.schedule, 'schedule');
       }
+      if (list(params.expand).includes('latest_invoice') && subscription.latest_invoice) {
+        subscription.latest_invoice = billing.get(billing.invoices, subscription.latest_invoice, 'invoice');
+      }
       return subscription;
     }
     case 'POST subscriptions/:id':

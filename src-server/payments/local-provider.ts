@@ -1,0 +1,237 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type Catalog, findTier } from '../../src-shared/catalog.ts';
+import type { SubscriptionRow } from '../db/schema.ts';
+import { type Plan, type PlanChange, prorationCents } from './plan-change.ts';
+import { type BillingAccount, type PaymentProvider, PaymentProviderError } from './provider.ts';
+import type { ProviderSubscription } from './subscription-state.ts';
+import type { InvoiceRecord, SubscriptionStore } from './subscription-store.ts';
+
+/**
+ * The embedded default when no Stripe key is set: a test payment provider inside the server. Its
+ * checkout is a page this server serves, clearly labelled as a test, and every outcome — paying,
+ * changing plan, cancelling, a period ending — is handed to SubscriptionStore.apply as an event,
+ * the same path a verified Stripe webhook takes. Nothing is charged, ever.
+ */
+
+export interface LocalCheckout {
+  id: string;
+  accountId: string;
+  plan: Plan;
+  priceCents: number;
+  setupFeeCents: number;
+  currency: string;
+  createdAt: number;
+  paid: boolean;
+}
+
+/** An unpaid test checkout is forgotten after a day, like an expired Stripe session. */
+const CHECKOUT_TTL_MS = 24 * 3600 * 1000;
+
+function addCycle(start: number, cycle: Plan['cycle']): number {
+  const date = new Date(start);
+  if (cycle === 'yearly') date.setUTCFullYear(date.getUTCFullYear() + 1);
+  else date.setUTCMonth(date.getUTCMonth() + 1);
+  return date.getTime();
+}
+
+export class LocalProvider implements PaymentProvider {
+  readonly name = 'local' as const;
+  private readonly checkouts = new Map<string, LocalCheckout>();
+
+  constructor(
+    private readonly store: SubscriptionStore,
+    private readonly catalog: Catalog,
+    /** Read at each use: with port 0 the server learns its URL only once it listens. */
+    private readonly publicUrl: () => string,
+    private readonly now: () => number,
+  ) {}
+
+  private prices(plan: Plan): { priceCents: number; setupFeeCents: number } {
+    const tier = findTier(this.catalog, plan.tier);
+    if (tier.prices === 'negotiated' || tier.id !== plan.tier) {
+      throw new PaymentProviderError(`The ${plan.tier} tier has no list price.`);
+    }
+    return {
+      priceCents: plan.cycle === 'yearly' ? tier.prices.yearly_cents : tier.prices.monthly_cents,
+      setupFeeCents: tier.prices.setup_fee_cents,
+    };
+  }
+
+  async checkout(
+    account: BillingAccount,
+    _row: SubscriptionRow,
+    plan: Plan,
+  ): Promise<{ url: string; sessionId: string }> {
+    const now = this.now();
+    for (const [id, old] of this.checkouts) if (now - old.createdAt > CHECKOUT_TTL_MS) this.checkouts.delete(id);
+    const checkout: LocalCheckout = {
+      // Unguessable: the id in the URL is what lets the browser complete this checkout.
+      id: `local_cs_${randomBytes(18).toString('base64url')}`,
+      accountId: account.id,
+      plan,
+      ...this.prices(plan),
+      currency: this.catalog.currency,
+      createdAt: now,
+      paid: false,
+    };
+    this.checkouts.set(checkout.id, checkout);
+    return { url: `${this.publicUrl()}/billing/test-checkout/${checkout.id}`, sessionId: checkout.id };
+  }
+
+  findCheckout(id: string): LocalCheckout | undefined {
+    return this.checkouts.get(id);
+  }
+
+  /** The test page's "Pay (test)": starts the subscription through the store, as a webhook would. */
+  async pay(checkoutId: string): Promise<LocalCheckout> {
+    const checkout = this.checkouts.get(checkoutId);
+    if (!checkout) throw new PaymentProviderError('This test checkout is unknown or expired.');
+    const now = this.now();
+    const subscription: ProviderSubscription = {
+      provider: 'local',
+      accountId: checkout.accountId,
+      customerId: `local_cus_${checkout.accountId}`,
+      subscriptionId: `local_sub_${checkout.id}`,
+      status: 'active',
+      plan: checkout.plan,
+      currentPeriodStart: now,
+      currentPeriodEnd: addCycle(now, checkout.plan.cycle),
+      cancelAtPeriodEnd: false,
+      pending: null,
+      pastDueSince: null,
+    };
+    // The event id is the checkout's: pressing Pay twice is a redelivery and changes nothing.
+    await this.store.apply({
+      event: { id: `local_evt_${checkout.id}`, type: 'checkout.session.completed' },
+      subscription,
+      invoice: this.invoice(subscription, checkout.priceCents + checkout.setupFeeCents, checkout.setupFeeCents),
+    });
+    checkout.paid = true;
+    return checkout;
+  }
+
+  private invoice(subscription: ProviderSubscription, amountCents: number, setupFeeCents: number): InvoiceRecord {
+    const plan = subscription.plan as Plan;
+    return {
+      id: `local_in_${randomUUID()}`,
+      accountId: subscription.accountId,
+      customerId: subscription.customerId,
+      provider: 'local',
+      tier: plan.tier,
+      cycle: plan.cycle,
+      amountPaidCents: amountCents,
+      setupFeeCents,
+      amountRefundedCents: 0,
+      currency: this.catalog.currency,
+      periodStart: subscription.currentPeriodStart,
+      periodEnd: subscription.currentPeriodEnd,
+      paidAt: this.now(),
+    };
+  }
+
+  async portal(_account: BillingAccount, _row: SubscriptionRow): Promise<{ url: string }> {
+    return { url: `${this.publicUrl()}/billing/test-portal` };
+  }
+
+  /** The local provider's own record of a subscription is the row it wrote. */
+  private current(row: SubscriptionRow): ProviderSubscription {
+    if (row.provider !== 'local' || !row.provider_subscription_id || row.cycle === null) {
+      throw new PaymentProviderError('This account has no test subscription to change.');
+    }
+    return {
+      provider: 'local',
+      accountId: row.account_id,
+      customerId: row.provider_customer_id ?? `local_cus_${row.account_id}`,
+      subscriptionId: row.provider_subscription_id,
+      status: row.status as ProviderSubscription['status'],
+      plan: { tier: row.tier as Plan['tier'], cycle: row.cycle },
+      currentPeriodStart: row.current_period_start ?? this.now(),
+      currentPeriodEnd: row.current_period_end ?? this.now(),
+      cancelAtPeriodEnd: row.cancel_at_period_end === 1,
+      pending:
+        row.pending_tier && row.pending_cycle
+          ? { tier: row.pending_tier as Plan['tier'], cycle: row.pending_cycle }
+          : null,
+      pastDueSince: row.past_due_since,
+    };
+  }
+
+  private event(type: string) {
+    return { id: `local_evt_${randomUUID()}`, type };
+  }
+
+  async changePlan(_account: BillingAccount, row: SubscriptionRow, plan: Plan, change: PlanChange): Promise<void> {
+    const current = this.current(row);
+    if (change.kind === 'none' || change.effective === 'period_end') {
+      await this.store.apply({
+        event: this.event('customer.subscription.updated'),
+        subscription: { ...current, pending: change.kind === 'none' ? null : plan },
+      });
+      return;
+    }
+    const now = this.now();
+    const restartsPeriod = plan.cycle !== current.plan?.cycle;
+    const amount = prorationCents({
+      oldPriceCents: this.prices(current.plan as Plan).priceCents,
+      newPriceCents: this.prices(plan).priceCents,
+      periodStart: current.currentPeriodStart,
+      periodEnd: current.currentPeriodEnd,
+      now,
+      restartsPeriod,
+    });
+    const next: ProviderSubscription = {
+      ...current,
+      plan,
+      pending: null,
+      ...(restartsPeriod ? { currentPeriodStart: now, currentPeriodEnd: addCycle(now, plan.cycle) } : {}),
+    };
+    // Moving into a tier with a setup fee pays it once, with the proration (as on Stripe).
+    const setupFeeCents = plan.tier !== current.plan?.tier ? this.prices(plan).setupFeeCents : 0;
+    const due = amount + setupFeeCents;
+    await this.store.apply({
+      event: this.event('customer.subscription.updated'),
+      subscription: next,
+      invoice: due > 0 ? this.invoice(next, due, setupFeeCents) : undefined,
+    });
+  }
+
+  async setCancelAtPeriodEnd(_account: BillingAccount, row: SubscriptionRow, cancel: boolean): Promise<void> {
+    const current = this.current(row);
+    await this.store.apply({
+      event: this.event('customer.subscription.updated'),
+      subscription: { ...current, cancelAtPeriodEnd: cancel, pending: cancel ? null : current.pending },
+    });
+  }
+
+  /**
+   * Ends or renews the account's test subscription when its period is over, as Stripe would at
+   * the period boundary: cancel takes effect, a scheduled change applies, and the renewal is
+   * "paid" (recorded as an invoice). Called before any billing action and by a timer.
+   */
+  async settleDue(row: SubscriptionRow): Promise<void> {
+    if (row.provider !== 'local' || !row.provider_subscription_id || row.current_period_end === null) return;
+    let current = this.current(row);
+    const now = this.now();
+    while (current.currentPeriodEnd <= now && current.status !== 'canceled') {
+      if (current.cancelAtPeriodEnd) {
+        current = { ...current, status: 'canceled' };
+        await this.store.apply({ event: this.event('customer.subscription.deleted'), subscription: current });
+        return;
+      }
+      const plan = current.pending ?? (current.plan as Plan);
+      const start = current.currentPeriodEnd;
+      current = {
+        ...current,
+        plan,
+        pending: null,
+        currentPeriodStart: start,
+        currentPeriodEnd: addCycle(start, plan.cycle),
+      };
+      await this.store.apply({
+        event: this.event('invoice.paid'),
+        subscription: current,
+        invoice: this.invoice(current, this.prices(plan).priceCents, 0),
+      });
+    }
+  }
+}

@@ -1,0 +1,298 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type Stripe from 'stripe';
+import {
+  CancelResponse,
+  ChangePlanBody,
+  ChangePlanResponse,
+  CheckoutBody,
+  CheckoutResponse,
+  PortalResponse,
+  type Subscription,
+} from '../../src-shared/api.ts';
+import { findTier } from '../../src-shared/catalog.ts';
+import { authenticate } from '../auth.ts';
+import { accountOf } from '../context.ts';
+import type { SubscriptionRow } from '../db/schema.ts';
+import { ApiError } from '../errors.ts';
+import { housekeepingRateLimit } from '../rate-limit.ts';
+import { entitledPlan, subscriptionView } from '../subscriptions.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import { LocalProvider } from './local-provider.ts';
+import { classifyPlanChange } from './plan-change.ts';
+import { type PaymentProvider, PaymentProviderError } from './provider.ts';
+import { createStripeClient } from './stripe-client.ts';
+import { StripeProvider } from './stripe-provider.ts';
+import { SubscriptionStore } from './subscription-store.ts';
+import { checkoutPage, donePage, paidPage, TEST_PAGE_CSP, unknownCheckoutPage } from './test-checkout-page.ts';
+
+/**
+ * Billing routes (checkout, portal, plan change, cancel/resume), the Stripe webhook, and the local
+ * provider's test pages. Stripe is used when STRIPE_SECRET_KEY is set; otherwise the local provider.
+ */
+
+/** Stripe's own default: a signature older than five minutes is a replay. */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+const LOCAL_SWEEP_MS = 60_000;
+
+export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { config, db, dialect, catalog, now } = app.tollgate;
+  const store = new SubscriptionStore(db, dialect, catalog, now);
+  const stripe = config.stripe.secretKey
+    ? createStripeClient(config.stripe.secretKey, config.stripe.apiBase ?? undefined)
+    : null;
+  const stripeProvider = stripe ? new StripeProvider(stripe, store, catalog, () => config.publicUrl) : null;
+  const localProvider = stripe ? null : new LocalProvider(store, catalog, () => config.publicUrl, now);
+  const provider: PaymentProvider = (stripeProvider ?? localProvider) as PaymentProvider;
+
+  const rowOf = async (accountId: string): Promise<SubscriptionRow> => {
+    let row = await store.row(accountId);
+    if (row && localProvider) {
+      await localProvider.settleDue(row);
+      row = await store.row(accountId);
+    }
+    if (!row) throw new ApiError('NOT_FOUND', 'This account has no subscription record.');
+    return row;
+  };
+  const view = (row: SubscriptionRow): Subscription =>
+    subscriptionView(row, entitledPlan(catalog, row, now(), config.pastDueGraceMs));
+  const live = (row: SubscriptionRow) => row.provider_subscription_id !== null && row.tier !== 'free';
+
+  /** Provider failures become problem+json without the provider's raw message (never a key). */
+  const guarded = async <T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      if (error instanceof PaymentProviderError) throw new ApiError('BAD_REQUEST', error.message);
+      const stripeError = error as { type?: string; code?: string; requestId?: string };
+      request.log.error(
+        { provider: provider.name, type: stripeError.type, code: stripeError.code, requestId: stripeError.requestId },
+        'payment provider request failed',
+      );
+      throw new ApiError('UNAVAILABLE', 'The payment provider did not answer as expected; try again shortly.');
+    }
+  };
+
+  app.post(
+    '/v1/billing/checkout',
+    {
+      onRequest: authenticate,
+      preHandler: housekeepingRateLimit,
+      schema: {
+        tags: ['billing'],
+        summary: 'Start a checkout for a plan (custom: contact sales)',
+        body: CheckoutBody,
+        response: { 200: CheckoutResponse },
+      },
+    },
+    async (request) => {
+      const account = accountOf(request);
+      const { tier, cycle } = request.body;
+      const chosen = findTier(catalog, tier);
+      if (chosen.prices === 'negotiated') {
+        return {
+          kind: 'contact_sales' as const,
+          message: `${chosen.name} plans are negotiated: contact sales for a quote and a contract.`,
+        };
+      }
+      if (chosen.id === 'free' || chosen.prices.monthly_cents === 0) {
+        throw new ApiError('BAD_REQUEST', 'The free tier needs no checkout; cancel the paid plan instead.');
+      }
+      const row = await rowOf(account.id);
+      if (live(row)) {
+        throw new ApiError(
+          'BAD_REQUEST',
+          'This account already has a subscription: change its plan with POST /v1/billing/change-plan.',
+        );
+      }
+      const session = await guarded(request, () => provider.checkout(account, row, { tier, cycle }));
+      return { kind: 'checkout' as const, url: session.url, sessionId: session.sessionId };
+    },
+  );
+
+  app.post(
+    '/v1/billing/portal',
+    {
+      onRequest: authenticate,
+      preHandler: housekeepingRateLimit,
+      schema: { tags: ['billing'], summary: 'Open the billing portal', response: { 200: PortalResponse } },
+    },
+    async (request) => {
+      const account = accountOf(request);
+      const row = await rowOf(account.id);
+      return guarded(request, () => provider.portal(account, row));
+    },
+  );
+
+  app.post(
+    '/v1/billing/change-plan',
+    {
+      onRequest: authenticate,
+      preHandler: housekeepingRateLimit,
+      schema: {
+        tags: ['billing'],
+        summary: 'Change plan: upgrades now (prorated), downgrades at the end of the paid period',
+        body: ChangePlanBody,
+        response: { 200: ChangePlanResponse },
+      },
+    },
+    async (request) => {
+      const account = accountOf(request);
+      const plan = request.body;
+      const row = await rowOf(account.id);
+      if (!live(row) || row.cycle === null) {
+        throw new ApiError('BAD_REQUEST', 'There is no paid subscription to change: start one with checkout.');
+      }
+      const target = findTier(catalog, plan.tier);
+      if (target.prices === 'negotiated') {
+        throw new ApiError('BAD_REQUEST', `${target.name} plans are negotiated: contact sales.`);
+      }
+      if (target.id === 'free') {
+        throw new ApiError('BAD_REQUEST', 'To go back to free, cancel: the plan ends with the paid period.');
+      }
+      const change = classifyPlanChange(catalog, { tier: row.tier as typeof plan.tier, cycle: row.cycle }, plan);
+      await guarded(request, () => provider.changePlan(account, row, plan, change));
+      return { effective: change.effective, subscription: view(await rowOf(account.id)) };
+    },
+  );
+
+  const cancelRoute = (path: string, cancel: boolean, summary: string) =>
+    app.post(
+      path,
+      {
+        onRequest: authenticate,
+        preHandler: housekeepingRateLimit,
+        schema: { tags: ['billing'], summary, response: { 200: CancelResponse } },
+      },
+      async (request) => {
+        const account = accountOf(request);
+        const row = await rowOf(account.id);
+        if (!live(row)) throw new ApiError('BAD_REQUEST', 'There is no paid subscription to cancel or resume.');
+        await guarded(request, () => provider.setCancelAtPeriodEnd(account, row, cancel));
+        return { subscription: view(await rowOf(account.id)) };
+      },
+    );
+  cancelRoute('/v1/billing/cancel', true, 'Cancel at the end of the paid period');
+  cancelRoute('/v1/billing/resume', false, 'Keep renewing: undo a scheduled cancel');
+
+  app.get('/billing/done', { schema: { hide: true } }, async (request, reply) => {
+    const query = request.query as { checkout?: string; portal?: string };
+    const message =
+      query.checkout === 'success'
+        ? 'Payment received. Your plan updates in the app within a few seconds; you can close this window.'
+        : query.checkout === 'canceled'
+          ? 'Checkout canceled: nothing was charged. You can close this window.'
+          : 'You can close this window and return to the app.';
+    return html(reply, donePage(message, localProvider !== null));
+  });
+
+  if (stripe && stripeProvider) {
+    await app.register(async (scope) => stripeWebhookRoute(scope, stripe, stripeProvider, store));
+  }
+  if (localProvider) {
+    await app.register(async (scope) => localPages(scope, localProvider));
+    const sweep = setInterval(() => {
+      void sweepLocal(localProvider, store, now()).catch((error: unknown) =>
+        app.log.error({ err: error }, 'renewing local test subscriptions failed'),
+      );
+    }, LOCAL_SWEEP_MS);
+    sweep.unref();
+    app.addHook('onClose', async () => clearInterval(sweep));
+  }
+
+  async function sweepLocal(local: LocalProvider, subscriptions: SubscriptionStore, at: number): Promise<void> {
+    const due = await db
+      .selectFrom('subscriptions')
+      .select('account_id')
+      .where('provider', '=', 'local')
+      .where('current_period_end', '<=', at)
+      .execute();
+    for (const { account_id } of due) {
+      const row = await subscriptions.row(account_id);
+      if (row) await local.settleDue(row);
+    }
+  }
+};
+
+function html(reply: FastifyReply, body: string): FastifyReply {
+  return reply
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', TEST_PAGE_CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('cache-control', 'no-store')
+    .send(body);
+}
+
+/** The Stripe webhook, in its own scope: its body must reach the signature check byte for byte. */
+async function stripeWebhookRoute(
+  scope: FastifyInstance,
+  stripe: Stripe,
+  provider: StripeProvider,
+  store: SubscriptionStore,
+): Promise<void> {
+  const { webhookSecret } = scope.tollgate.config.stripe;
+  const queue = new KeyedQueue();
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) =>
+    done(null, body),
+  );
+  if (!webhookSecret) scope.log.warn('STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks will be refused');
+
+  scope.post('/v1/webhooks/stripe', async (request) => {
+    if (!webhookSecret) throw new ApiError('UNAVAILABLE', 'Webhooks are not configured (STRIPE_WEBHOOK_SECRET).');
+    const signature = request.headers['stripe-signature'];
+    if (!Buffer.isBuffer(request.body) || typeof signature !== 'string') {
+      throw new ApiError('BAD_REQUEST', 'Expected a Stripe-signed body and a Stripe-Signature header.');
+    }
+    let event: Stripe.Event;
+    try {
+      event = stripe.webhooks.constructEvent(request.body, signature, webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+    } catch {
+      throw new ApiError('BAD_REQUEST', 'The Stripe signature does not match, or is older than five minutes.');
+    }
+    if (await store.isKnownEvent(event.id)) return { received: true, duplicate: true };
+    const outcome = await queue.run(StripeProvider.customerOf(event), async () => {
+      // Checked again in the queue: a redelivery that arrived meanwhile must not re-read and re-apply.
+      if (await store.isKnownEvent(event.id)) return 'duplicate';
+      return store.apply(await provider.effectOf(event));
+    });
+    request.log.info({ stripeEvent: event.id, type: event.type, outcome }, 'stripe webhook');
+    return { received: true, duplicate: outcome === 'duplicate' };
+  });
+}
+
+/** The local provider's clearly labelled test checkout and portal pages. */
+async function localPages(scope: FastifyInstance, local: LocalProvider): Promise<void> {
+  const { catalog } = scope.tollgate;
+  // The test checkout is a plain HTML form: accept its urlencoded post (the body itself is unused).
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  scope.get('/billing/test-checkout/:id', async (request, reply) => {
+    const checkout = local.findCheckout((request.params as { id: string }).id);
+    if (!checkout) return html(reply.code(404), unknownCheckoutPage());
+    const tierName = findTier(catalog, checkout.plan.tier).name;
+    return html(reply, checkout.paid ? paidPage(tierName) : checkoutPage(checkout, tierName));
+  });
+
+  scope.post('/billing/test-checkout/:id/pay', async (request, reply) => {
+    const checkout = local.findCheckout((request.params as { id: string }).id);
+    if (!checkout) return html(reply.code(404), unknownCheckoutPage());
+    await local.pay(checkout.id);
+    // Post/redirect/get: reloading the result page never posts the payment again.
+    return reply.code(303).header('location', `/billing/test-checkout/${checkout.id}`).send();
+  });
+
+  scope.get('/billing/test-portal', async (_request, reply) =>
+    html(
+      reply,
+      donePage(
+        'Test billing portal: there are no cards or invoices to manage. Change or cancel your plan from the app.',
+        true,
+      ),
+    ),
+  );
+}

@@ -1,0 +1,322 @@
+import type Stripe from 'stripe';
+import { type Catalog, findTier } from '../../src-shared/catalog.ts';
+import { SubscriptionStatus } from '../../src-shared/license.ts';
+import type { SubscriptionRow } from '../db/schema.ts';
+import { type PriceKind, priceLookupKey } from './catalog-prices.ts';
+import type { Plan, PlanChange } from './plan-change.ts';
+import { type BillingAccount, type PaymentProvider, PaymentProviderError } from './provider.ts';
+import { planOfPrice, priceKind, pricesByLookupKey } from './stripe-catalog.ts';
+import type { ProviderSubscription } from './subscription-state.ts';
+import type { BillingEffect, InvoiceRecord, SubscriptionStore } from './subscription-store.ts';
+
+/**
+ * Stripe as the payment provider, through the official SDK. Subscriptions are priced only with the
+ * catalog's Prices (found by lookup key, never inline `price_data`); every POST carries an
+ * idempotency key; and every outcome is re-read from Stripe and applied through the store, so the
+ * order webhooks arrive in never matters.
+ */
+
+const ms = (unixSeconds: number) => unixSeconds * 1000;
+const idOf = (value: string | { id: string } | null | undefined) => (typeof value === 'string' ? value : value?.id);
+
+export class StripeProvider implements PaymentProvider {
+  readonly name = 'stripe' as const;
+  private readonly pricesByKey = new Map<string, Stripe.Price>();
+  private readonly pricesById = new Map<string, Stripe.Price>();
+
+  constructor(
+    private readonly stripe: Stripe,
+    private readonly store: SubscriptionStore,
+    private readonly catalog: Catalog,
+    /** Read at each use: with port 0 the server learns its URL only once it listens. */
+    private readonly publicUrl: () => string,
+  ) {}
+
+  // ── Prices ──────────────────────────────────────────────────────────────────────────────────────
+
+  private async catalogPrice(plan: { tier: Plan['tier'] }, kind: PriceKind): Promise<Stripe.Price | null> {
+    const key = priceLookupKey(plan.tier, kind);
+    if (!this.pricesByKey.has(key)) {
+      // Prices can be replaced by a catalog sync while the server runs: on a miss, ask again.
+      for (const [lookupKey, price] of await pricesByLookupKey(this.stripe, [key])) {
+        this.pricesByKey.set(lookupKey, price);
+        this.pricesById.set(price.id, price);
+      }
+    }
+    return this.pricesByKey.get(key) ?? null;
+  }
+
+  private async requiredPrice(plan: Plan): Promise<Stripe.Price> {
+    const price = await this.catalogPrice(plan, plan.cycle);
+    if (!price) {
+      throw new PaymentProviderError(
+        `Stripe has no price "${priceLookupKey(plan.tier, plan.cycle)}": run \`npm run stripe:sync\` to create the catalog's prices.`,
+      );
+    }
+    return price;
+  }
+
+  private async priceById(price: string | Stripe.Price | Stripe.DeletedPrice): Promise<Stripe.Price> {
+    if (typeof price !== 'string' && !price.deleted) return price;
+    const id = idOf(price) as string;
+    let found = this.pricesById.get(id);
+    if (!found) {
+      found = await this.stripe.prices.retrieve(id);
+      this.pricesById.set(id, found);
+    }
+    return found;
+  }
+
+  // ── Customer-facing operations ──────────────────────────────────────────────────────────────────
+
+  private async customerFor(account: BillingAccount, row: SubscriptionRow): Promise<string> {
+    if (row.provider === 'stripe' && row.provider_customer_id) return row.provider_customer_id;
+    // The key makes a retried or concurrent first checkout find the same customer, not a second one.
+    const customer = await this.stripe.customers.create(
+      { email: account.email, metadata: { account_id: account.id } },
+      { idempotencyKey: `tollgate-customer-${account.id}` },
+    );
+    await this.store.rememberCustomer(account.id, 'stripe', customer.id);
+    return customer.id;
+  }
+
+  async checkout(
+    account: BillingAccount,
+    row: SubscriptionRow,
+    plan: Plan,
+  ): Promise<{ url: string; sessionId: string }> {
+    const customer = await this.customerFor(account, row);
+    const lineItems: Stripe.Checkout.SessionCreateParams.LineItem[] = [
+      { price: (await this.requiredPrice(plan)).id, quantity: 1 },
+    ];
+    const tier = findTier(this.catalog, plan.tier);
+    if (tier.prices !== 'negotiated' && tier.prices.setup_fee_cents > 0) {
+      const setupFee = await this.catalogPrice(plan, 'setup_fee');
+      if (!setupFee) throw new PaymentProviderError('Stripe has no setup fee price: run `npm run stripe:sync`.');
+      lineItems.push({ price: setupFee.id, quantity: 1 });
+    }
+    const session = await this.stripe.checkout.sessions.create(
+      {
+        mode: 'subscription',
+        customer,
+        client_reference_id: account.id,
+        line_items: lineItems,
+        subscription_data: { metadata: { account_id: account.id } },
+        metadata: { account_id: account.id },
+        success_url: `${this.publicUrl()}/billing/done?checkout=success`,
+        cancel_url: `${this.publicUrl()}/billing/done?checkout=canceled`,
+      },
+      { idempotencyKey: `tollgate-checkout-${account.id}-${plan.tier}-${plan.cycle}-${crypto.randomUUID()}` },
+    );
+    if (!session.url) throw new PaymentProviderError('Stripe returned a checkout session without a URL.');
+    return { url: session.url, sessionId: session.id };
+  }
+
+  async portal(account: BillingAccount, row: SubscriptionRow): Promise<{ url: string }> {
+    const customer = await this.customerFor(account, row);
+    const session = await this.stripe.billingPortal.sessions.create(
+      { customer, return_url: `${this.publicUrl()}/billing/done?portal=closed` },
+      { idempotencyKey: `tollgate-portal-${account.id}-${crypto.randomUUID()}` },
+    );
+    return { url: session.url };
+  }
+
+  async changePlan(_account: BillingAccount, row: SubscriptionRow, plan: Plan, change: PlanChange): Promise<void> {
+    const subscription = await this.liveSubscription(row);
+    const item = subscription.items.data[0] as Stripe.SubscriptionItem;
+    const price = await this.requiredPrice(plan);
+    const schedule = subscription.schedule as Stripe.SubscriptionSchedule | null;
+    const key = `tollgate-change-${subscription.id}-${price.id}-${crypto.randomUUID()}`;
+    if (change.effective === 'now' || change.kind === 'none') {
+      // A schedule (a pending downgrade) would undo the change at period end: the newer wish wins.
+      if (schedule)
+        await this.stripe.subscriptionSchedules.release(schedule.id, {}, { idempotencyKey: `${key}-release` });
+      if (change.kind !== 'none') {
+        const setupFee = plan.tier !== row.tier ? await this.catalogPrice(plan, 'setup_fee') : null;
+        await this.stripe.subscriptions.update(
+          subscription.id,
+          {
+            items: [{ id: item.id, price: price.id }],
+            // Moving into a tier with a setup fee pays it once, on the same invoice as the proration.
+            ...(setupFee ? { add_invoice_items: [{ price: setupFee.id, quantity: 1 }] } : {}),
+            // Charge the difference now; if that payment fails the subscription stays as it was.
+            proration_behavior: 'always_invoice',
+            payment_behavior: 'pending_if_incomplete',
+          },
+          { idempotencyKey: key },
+        );
+      }
+    } else {
+      const scheduleId =
+        schedule?.id ??
+        (
+          await this.stripe.subscriptionSchedules.create(
+            { from_subscription: subscription.id },
+            { idempotencyKey: `${key}-schedule` },
+          )
+        ).id;
+      const current = schedule ?? (await this.stripe.subscriptionSchedules.retrieve(scheduleId));
+      const firstPhase = current.phases[0] as Stripe.SubscriptionSchedule.Phase;
+      await this.stripe.subscriptionSchedules.update(
+        scheduleId,
+        {
+          end_behavior: 'release',
+          phases: [
+            {
+              items: [{ price: item.price.id, quantity: 1 }],
+              start_date: firstPhase.start_date,
+              end_date: item.current_period_end,
+            },
+            {
+              items: [{ price: price.id, quantity: 1 }],
+              duration: { interval: plan.cycle === 'yearly' ? 'year' : 'month', interval_count: 1 },
+            },
+          ],
+        },
+        { idempotencyKey: `${key}-phases` },
+      );
+    }
+    await this.store.apply({ subscription: await this.readSubscription(subscription.id) });
+  }
+
+  async setCancelAtPeriodEnd(_account: BillingAccount, row: SubscriptionRow, cancel: boolean): Promise<void> {
+    const subscription = await this.liveSubscription(row);
+    const schedule = subscription.schedule as Stripe.SubscriptionSchedule | null;
+    const key = `tollgate-cancel-${subscription.id}-${cancel}-${crypto.randomUUID()}`;
+    // Leaving supersedes a scheduled downgrade; the schedule would otherwise own the subscription.
+    if (schedule && cancel) {
+      await this.stripe.subscriptionSchedules.release(schedule.id, {}, { idempotencyKey: `${key}-release` });
+    }
+    await this.stripe.subscriptions.update(subscription.id, { cancel_at_period_end: cancel }, { idempotencyKey: key });
+    await this.store.apply({ subscription: await this.readSubscription(subscription.id) });
+  }
+
+  private async liveSubscription(row: SubscriptionRow): Promise<Stripe.Subscription> {
+    if (row.provider !== 'stripe' || !row.provider_subscription_id) {
+      throw new PaymentProviderError('This account has no Stripe subscription to change.');
+    }
+    return this.stripe.subscriptions.retrieve(row.provider_subscription_id, { expand: ['schedule'] });
+  }
+
+  // ── Reading Stripe's truth ──────────────────────────────────────────────────────────────────────
+
+  /** The subscription as Stripe holds it now, normalized (never a webhook's possibly stale copy). */
+  async readSubscription(id: string): Promise<ProviderSubscription> {
+    const subscription = await this.stripe.subscriptions.retrieve(id, { expand: ['schedule', 'latest_invoice'] });
+    const item = subscription.items.data[0];
+    if (!item) throw new PaymentProviderError(`Stripe subscription ${id} has no items.`);
+    const status = SubscriptionStatus.safeParse(subscription.status);
+    const latestInvoice = subscription.latest_invoice as Stripe.Invoice | null;
+    return {
+      provider: 'stripe',
+      accountId: subscription.metadata?.account_id ?? null,
+      customerId: idOf(subscription.customer) as string,
+      subscriptionId: subscription.id,
+      status: status.success ? status.data : 'incomplete_expired',
+      plan: planOfPrice(await this.priceById(item.price)),
+      currentPeriodStart: ms(item.current_period_start),
+      currentPeriodEnd: ms(item.current_period_end),
+      cancelAtPeriodEnd: subscription.cancel_at_period_end,
+      pending: await this.pendingPlan(subscription.schedule as Stripe.SubscriptionSchedule | null, item),
+      pastDueSince: subscription.status === 'past_due' && latestInvoice ? ms(latestInvoice.created) : null,
+    };
+  }
+
+  private async pendingPlan(
+    schedule: Stripe.SubscriptionSchedule | null,
+    item: Stripe.SubscriptionItem,
+  ): Promise<Plan | null> {
+    if (schedule?.status !== 'active') return null;
+    const next = schedule.phases.find((phase) => phase.start_date >= item.current_period_end);
+    const price = next?.items[0]?.price;
+    return price ? planOfPrice(await this.priceById(price)) : null;
+  }
+
+  /** A paid invoice as analytics records it, with refunds as Stripe reports them now. */
+  async readInvoice(id: string, amountRefundedCents = 0): Promise<InvoiceRecord | null> {
+    const invoice = await this.stripe.invoices.retrieve(id);
+    if (invoice.status !== 'paid' || !invoice.status_transitions.paid_at) return null;
+    let recurring: { plan: Plan; line: Stripe.InvoiceLineItem } | null = null;
+    let setupFeeCents = 0;
+    for (const line of invoice.lines.data) {
+      const linePrice = line.pricing?.price_details?.price;
+      if (!linePrice) continue;
+      const kind = priceKind(await this.priceById(linePrice));
+      if (!kind) continue;
+      if (kind.kind === 'setup_fee') setupFeeCents += line.amount;
+      // The positive recurring line is what was bought; a proration credit for the old price is negative.
+      else if (line.amount >= 0 && !recurring) recurring = { plan: { tier: kind.tier, cycle: kind.kind }, line };
+    }
+    if (!recurring) return null;
+    const details = invoice.parent?.subscription_details;
+    return {
+      id: invoice.id,
+      accountId: details?.metadata?.account_id ?? null,
+      customerId: idOf(invoice.customer) as string,
+      provider: 'stripe',
+      tier: recurring.plan.tier,
+      cycle: recurring.plan.cycle,
+      amountPaidCents: invoice.amount_paid,
+      setupFeeCents,
+      amountRefundedCents,
+      currency: invoice.currency,
+      periodStart: ms(recurring.line.period.start),
+      periodEnd: ms(recurring.line.period.end),
+      paidAt: ms(invoice.status_transitions.paid_at),
+    };
+  }
+
+  private async invoiceOfCharge(chargeId: string): Promise<InvoiceRecord | null> {
+    const charge = await this.stripe.charges.retrieve(chargeId);
+    const paymentIntent = idOf(charge.payment_intent);
+    if (!paymentIntent) return null;
+    const payments = await this.stripe.invoicePayments.list({
+      payment: { type: 'payment_intent', payment_intent: paymentIntent },
+      limit: 1,
+    });
+    const invoice = idOf(payments.data[0]?.invoice);
+    return invoice ? this.readInvoice(invoice, charge.amount_refunded) : null;
+  }
+
+  /**
+   * What a verified event changes, read afresh from Stripe: the event only says *what* to look at.
+   * Events of other types are recorded (so they are not processed twice) and change nothing.
+   */
+  async effectOf(event: Stripe.Event): Promise<BillingEffect> {
+    const effect: BillingEffect = { event: { id: event.id, type: event.type } };
+    const object = event.data.object as { id: string; subscription?: unknown; parent?: Stripe.Invoice['parent'] };
+    switch (event.type) {
+      case 'checkout.session.completed': {
+        const subscription = idOf(object.subscription as string | null);
+        if (subscription) effect.subscription = await this.readSubscription(subscription);
+        break;
+      }
+      case 'customer.subscription.created':
+      case 'customer.subscription.updated':
+      case 'customer.subscription.deleted':
+      case 'customer.subscription.paused':
+      case 'customer.subscription.resumed':
+      case 'customer.subscription.trial_will_end':
+        effect.subscription = await this.readSubscription(object.id);
+        break;
+      case 'invoice.paid':
+      case 'invoice.payment_failed':
+      case 'invoice.payment_action_required': {
+        const subscription = idOf(object.parent?.subscription_details?.subscription);
+        if (subscription) effect.subscription = await this.readSubscription(subscription);
+        if (event.type === 'invoice.paid') effect.invoice = (await this.readInvoice(object.id)) ?? undefined;
+        break;
+      }
+      case 'charge.refunded':
+        effect.invoice = (await this.invoiceOfCharge(object.id)) ?? undefined;
+        break;
+    }
+    return effect;
+  }
+
+  /** The customer an event concerns, so events about one customer are applied one at a time. */
+  static customerOf(event: Stripe.Event): string {
+    const object = event.data.object as { customer?: string | { id: string } | null };
+    return idOf(object.customer) ?? event.id;
+  }
+}

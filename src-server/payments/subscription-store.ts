@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { BillingCycle } from '../../src-shared/api.ts';
+import type { Catalog, TierId } from '../../src-shared/catalog.ts';
+import type { Dialect } from '../db/index.ts';
+import type { Database, SubscriptionRow } from '../db/schema.ts';
+import { inTransaction } from '../transactions.ts';
+import {
+  classifySubscriptionChange,
+  fieldsFromProvider,
+  type ProviderName,
+  type ProviderSubscription,
+  type SubscriptionFields,
+  type SubscriptionSummary,
+  shouldApply,
+} from './subscription-state.ts';
+
+/**
+ * The only writer of the subscription row for payments, and of the payments tables. Every provider
+ * outcome — a verified Stripe webhook, an answer to a plan change, the local test checkout — goes
+ * through `apply`, so each takes the same path: one transaction that records the event id (a
+ * redelivery finds it and changes nothing), updates the row, writes the analytics event of the
+ * change, and records the paid invoice.
+ */
+
+export interface InvoiceRecord {
+  id: string;
+  accountId: string | null;
+  customerId: string;
+  provider: ProviderName;
+  tier: TierId;
+  cycle: BillingCycle | null;
+  amountPaidCents: number;
+  setupFeeCents: number;
+  /** Everything refunded so far (cumulative, as the provider reports it). */
+  amountRefundedCents: number;
+  currency: string;
+  periodStart: number;
+  periodEnd: number;
+  paidAt: number;
+}
+
+export interface BillingEffect {
+  /** The provider's event id; absent for a provider's direct answer (which is safe to apply twice). */
+  event?: { id: string; type: string };
+  subscription?: ProviderSubscription;
+  invoice?: InvoiceRecord;
+}
+
+export type ApplyOutcome = 'applied' | 'duplicate';
+
+export class SubscriptionStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+    private readonly catalog: Catalog,
+    private readonly now: () => number,
+  ) {}
+
+  async row(accountId: string): Promise<SubscriptionRow | undefined> {
+    return this.db.selectFrom('subscriptions').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  }
+
+  async accountOfCustomer(provider: ProviderName, customerId: string): Promise<string | null> {
+    const found = await this.db
+      .selectFrom('subscriptions')
+      .select('account_id')
+      .where('provider', '=', provider)
+      .where('provider_customer_id', '=', customerId)
+      .executeTakeFirst();
+    return found?.account_id ?? null;
+  }
+
+  /** Links the account to its provider customer (made once, before its first checkout). */
+  async rememberCustomer(accountId: string, provider: ProviderName, customerId: string): Promise<void> {
+    await inTransaction(this.db, async (trx) => {
+      await this.ensureRow(trx, accountId);
+      await trx
+        .updateTable('subscriptions')
+        .set({ provider, provider_customer_id: customerId, updated_at: this.now() })
+        .where('account_id', '=', accountId)
+        .execute();
+    });
+  }
+
+  async isKnownEvent(eventId: string): Promise<boolean> {
+    const found = await this.db.selectFrom('webhook_events').select('id').where('id', '=', eventId).executeTakeFirst();
+    return found !== undefined;
+  }
+
+  async apply(effect: BillingEffect): Promise<ApplyOutcome> {
+    return inTransaction(this.db, async (trx) => {
+      if (effect.event) {
+        const inserted = await trx
+          .insertInto('webhook_events')
+          .values({ id: effect.event.id, type: effect.event.type, received_at: this.now() })
+          .onConflict((conflict) => conflict.column('id').doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate';
+      }
+      if (effect.subscription) await this.applySubscription(trx, effect.subscription);
+      if (effect.invoice) await this.recordInvoice(trx, effect.invoice);
+      return 'applied';
+    });
+  }
+
+  private async resolveAccount(
+    trx: Transaction<Database>,
+    provider: ProviderName,
+    accountId: string | null,
+    customerId: string,
+  ): Promise<string | null> {
+    if (accountId) {
+      const account = await trx.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst();
+      if (account) return account.id;
+    }
+    const found = await trx
+      .selectFrom('subscriptions')
+      .select('account_id')
+      .where('provider', '=', provider)
+      .where('provider_customer_id', '=', customerId)
+      .executeTakeFirst();
+    return found?.account_id ?? null;
+  }
+
+  private async ensureRow(trx: Transaction<Database>, accountId: string): Promise<void> {
+    await trx
+      .insertInto('subscriptions')
+      .values({
+        account_id: accountId,
+        tier: 'free',
+        status: 'active',
+        cancel_at_period_end: 0,
+        provider: 'none',
+        updated_at: this.now(),
+      })
+      .onConflict((conflict) => conflict.column('account_id').doNothing())
+      .execute();
+  }
+
+  private async lockedRow(trx: Transaction<Database>, accountId: string): Promise<SubscriptionRow> {
+    await this.ensureRow(trx, accountId);
+    const query = trx.selectFrom('subscriptions').selectAll().where('account_id', '=', accountId);
+    // PostgreSQL: hold the row so concurrent applies for one account queue; SQLite already
+    // serializes writers (and has no FOR UPDATE).
+    const row = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirstOrThrow();
+    return row;
+  }
+
+  private async applySubscription(trx: Transaction<Database>, incoming: ProviderSubscription): Promise<void> {
+    const accountId = await this.resolveAccount(trx, incoming.provider, incoming.accountId, incoming.customerId);
+    if (!accountId) return;
+    const row = await this.lockedRow(trx, accountId);
+    if (!shouldApply(row, incoming)) return;
+    const fields = fieldsFromProvider(incoming);
+    const before = summaryOf(row);
+    const change = classifySubscriptionChange(this.catalog, before, fields);
+    const at = this.now();
+    await trx
+      .updateTable('subscriptions')
+      .set({ ...fields, cancel_at_period_end: fields.cancel_at_period_end ? 1 : 0, updated_at: at })
+      .where('account_id', '=', accountId)
+      .execute();
+    if (!change) return;
+    await trx
+      .insertInto('subscription_events')
+      .values({
+        id: randomUUID(),
+        account_id: accountId,
+        at,
+        kind: change.kind,
+        from_tier: before.tier,
+        to_tier: fields.tier,
+        from_cycle: before.cycle,
+        to_cycle: fields.cycle,
+        mrr_before_cents: change.mrrBeforeCents,
+        mrr_after_cents: change.mrrAfterCents,
+      })
+      .execute();
+  }
+
+  private async recordInvoice(trx: Transaction<Database>, invoice: InvoiceRecord): Promise<void> {
+    const accountId = await this.resolveAccount(trx, invoice.provider, invoice.accountId, invoice.customerId);
+    if (!accountId) return;
+    await trx
+      .insertInto('invoices')
+      .values({
+        id: invoice.id,
+        account_id: accountId,
+        tier: invoice.tier,
+        cycle: invoice.cycle,
+        amount_paid_cents: invoice.amountPaidCents,
+        setup_fee_cents: invoice.setupFeeCents,
+        amount_refunded_cents: invoice.amountRefundedCents,
+        currency: invoice.currency,
+        period_start: invoice.periodStart,
+        period_end: invoice.periodEnd,
+        paid_at: invoice.paidAt,
+      })
+      // A paid invoice never changes except by refunds, which only grow: keep the largest seen, so
+      // an old refund event arriving late cannot shrink it.
+      .onConflict((conflict) =>
+        conflict.column('id').doUpdateSet({
+          amount_refunded_cents: sql<number>`case when excluded.amount_refunded_cents > invoices.amount_refunded_cents
+            then excluded.amount_refunded_cents else invoices.amount_refunded_cents end`,
+        }),
+      )
+      .execute();
+  }
+}
+
+function summaryOf(row: SubscriptionRow): SubscriptionSummary {
+  return {
+    tier: row.tier as TierId,
+    status: row.status as SubscriptionFields['status'],
+    cycle: row.cycle,
+    cancel_at_period_end: row.cancel_at_period_end === 1,
+  };
+}
