@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -81,5 +82,93 @@ export class RawClient {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+// ── The companion as a real process, as a user runs it ─────────────────────────────────────────
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+export const TOLLGATE_BIN = join(ROOT, 'bin', 'tollgate.mjs');
+
+export interface CompanionEnv {
+  TOLLGATE_HOME: string;
+  TOLLGATE_SOCKET: string;
+  TOLLGATE_SERVER_URL: string;
+  [name: string]: string;
+}
+
+/** Runs one `tollgate …` command to completion. */
+export function runTollgate(
+  args: string[],
+  env: CompanionEnv,
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TOLLGATE_BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdin.end(input ?? '');
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface CompanionProcess {
+  pid: number;
+  output(): string;
+  /** SIGKILL (a crash) or SIGTERM (a clean stop); resolves when the process is gone. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `tollgate --headless` and resolves once its host socket answers. */
+export async function startHeadless(env: CompanionEnv): Promise<CompanionProcess> {
+  const child: ChildProcess = spawn(process.execPath, [TOLLGATE_BIN, '--headless'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`companion did not start:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Host socket:')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`companion exited (${code}) before listening:\n${output}`));
+    });
+  });
+  return {
+    pid: child.pid as number,
+    output: () => output,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value (or throws after the timeout). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
