@@ -9,6 +9,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { LicenseKeyPair } from '../src-shared/license.ts';
+import { analyticsRoutes } from './analytics/routes.ts';
 import { installBillable } from './billable.ts';
 import type { Config } from './config.ts';
 import type { ServerContext } from './context.ts';
@@ -38,6 +39,7 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   licenseRoutes,
   operationRoutes,
   paymentsRoutes,
+  analyticsRoutes,
 ];
 
 export interface AppDeps {

@@ -1,7 +1,7 @@
 import type { AccountLtv, RevenueMonth, SummaryResponse } from '../../src-shared/admin-api.ts';
 import type { TierId } from '../../src-shared/catalog.ts';
 import { type MrrTimeline, mrrAt, mrrMonth, subscribersByTier } from './mrr-ledger.ts';
-import type { AccountPaid } from './revenue.ts';
+import { type AccountInvoices, addInvoices, emptyRevenueLine } from './revenue.ts';
 
 /**
  * The month's headline numbers, from the MRR timeline, when accounts were created and the month's
@@ -10,30 +10,43 @@ import type { AccountPaid } from './revenue.ts';
 
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 
-/** How many of the (sorted) creation instants fall before `instant`. */
-function countBefore(sortedCreatedAt: readonly number[], instant: number): number {
-  let low = 0;
-  let high = sortedCreatedAt.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((sortedCreatedAt[middle] as number) < instant) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+export interface ChurnAndValue {
+  logoChurnRate: number | null;
+  revenueChurnRate: number | null;
+  netRevenueChurnRate: number | null;
+  arpuCents: number | null;
+  ltvCents: number | null;
+}
+
+/** Churn rates on the month's opening base, ARPU on its closing MRR, and the LTV estimate. */
+export function churnAndValue(timeline: MrrTimeline, index: number): ChurnAndValue {
+  const { movements, mrrCents, subscribers } = mrrMonth(timeline, index);
+  const opening = mrrAt(timeline, index);
+  const revenueChurnRate = ratio(movements.churnedCents + movements.contractionCents, opening.mrrCents);
+  const arpuCents = subscribers === 0 ? null : Math.round(mrrCents / subscribers);
+  return {
+    logoChurnRate: ratio(movements.churnedAccounts, opening.subscribers),
+    revenueChurnRate,
+    netRevenueChurnRate: ratio(
+      movements.churnedCents + movements.contractionCents - movements.expansionCents,
+      opening.mrrCents,
+    ),
+    arpuCents,
+    ltvCents: arpuCents === null || !revenueChurnRate ? null : Math.round(arpuCents / revenueChurnRate),
+  };
 }
 
 export function monthSummary(
   timeline: MrrTimeline,
   index: number,
-  sortedCreatedAt: readonly number[],
+  /** Accounts created before the end of the month. */
+  accounts: number,
   revenue: RevenueMonth,
   currency: string,
 ): SummaryResponse {
   const mrr = mrrMonth(timeline, index);
   const start = timeline.boundaries[index] as number;
   const end = timeline.boundaries[index + 1] as number;
-  const opening = mrrAt(timeline, index);
-  const accounts = countBefore(sortedCreatedAt, end);
 
   let converted = 0;
   let paidBeforeStart = 0;
@@ -44,11 +57,6 @@ export function monthSummary(
   }
   const eligible = Math.max(0, accounts - paidBeforeStart);
 
-  const { movements } = mrr;
-  const revenueChurnRate = ratio(movements.churnedCents + movements.contractionCents, opening.mrrCents);
-  const arpuCents = mrr.subscribers === 0 ? null : Math.round(mrr.mrrCents / mrr.subscribers);
-  const ltvCents = arpuCents === null || !revenueChurnRate ? null : Math.round(arpuCents / revenueChurnRate);
-
   return {
     month: mrr.month,
     currency,
@@ -57,14 +65,7 @@ export function monthSummary(
     freeAccounts: Math.max(0, accounts - mrr.subscribers),
     accounts,
     conversion: { converted, eligible, rate: ratio(converted, eligible) },
-    logoChurnRate: ratio(movements.churnedAccounts, opening.subscribers),
-    revenueChurnRate,
-    netRevenueChurnRate: ratio(
-      movements.churnedCents + movements.contractionCents - movements.expansionCents,
-      opening.mrrCents,
-    ),
-    arpuCents,
-    ltvCents,
+    ...churnAndValue(timeline, index),
     revenueNetCents: revenue.total.netCents,
   };
 }
@@ -74,26 +75,35 @@ export function tierAt(timeline: MrrTimeline, index: number): (accountId: string
   return (accountId) => timeline.accounts.get(accountId)?.tier[index + 1] ?? 'free';
 }
 
-/** Each account's actual paid total beside its MRR at the month's end, best payers first. */
+/**
+ * Each account's actual paid total (its invoices up to the month's end, in the catalog's currency)
+ * beside its tier and MRR at the month's end, best payers first.
+ */
 export function accountLtvs(
   timeline: MrrTimeline,
   index: number,
-  paid: ReadonlyMap<string, AccountPaid>,
+  paid: readonly AccountInvoices[],
+  currency: string,
   emailOf: (accountId: string) => string,
 ): AccountLtv[] {
   const tierOf = tierAt(timeline, index);
-  return [...paid]
-    .map(([accountId, line]) => ({
-      accountId,
-      email: emailOf(accountId),
-      tier: tierOf(accountId),
-      mrrCents: timeline.accounts.get(accountId)?.mrr[index + 1] ?? 0,
-      firstPaidAt: line.firstPaidAt === null ? null : new Date(line.firstPaidAt).toISOString(),
-      invoices: line.invoices,
-      totalPaidCents: line.netCents,
-      setupFeeCents: line.setupFeeCents,
-      refundedCents: line.refundedCents,
-    }))
+  return paid
+    .filter((sums) => sums.currency === currency)
+    .map((sums) => {
+      const line = emptyRevenueLine();
+      addInvoices(line, sums);
+      return {
+        accountId: sums.accountId,
+        email: emailOf(sums.accountId),
+        tier: tierOf(sums.accountId),
+        mrrCents: timeline.accounts.get(sums.accountId)?.mrr[index + 1] ?? 0,
+        firstPaidAt: new Date(sums.firstPaidAt).toISOString(),
+        invoices: line.invoices,
+        totalPaidCents: line.netCents,
+        setupFeeCents: line.setupFeeCents,
+        refundedCents: line.refundedCents,
+      };
+    })
     .sort(
       (a, b) =>
         b.totalPaidCents - a.totalPaidCents || (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0),

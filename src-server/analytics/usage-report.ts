@@ -73,6 +73,9 @@ export function suggestTier(catalog: Catalog, current: TierId, operation: string
   return null;
 }
 
+/** A candidate before its e-mail address is looked up (only for the rows shown). */
+export type UnaddressedCandidate = Omit<UpsellCandidate, 'email'>;
+
 /**
  * Every (account, operation) at 80 % or more of a finite limit, fullest first (then most used, then
  * account id so the order is stable across calls and pages).
@@ -81,16 +84,14 @@ export function upsellCandidates(
   catalog: Catalog,
   usage: readonly UsageRecord[],
   tierOf: (accountId: string) => TierId,
-  emailOf: (accountId: string) => string,
-): UpsellCandidate[] {
-  const candidates: UpsellCandidate[] = [];
+): UnaddressedCandidate[] {
+  const candidates: UnaddressedCandidate[] = [];
   for (const row of usage) {
     const tier = tierOf(row.accountId);
     const limit = limitOf(catalog, tier, row.operation);
     if (limit <= 0 || row.used < limit * NEAR_LIMIT) continue;
     candidates.push({
       accountId: row.accountId,
-      email: emailOf(row.accountId),
       tier,
       operation: row.operation,
       used: row.used,

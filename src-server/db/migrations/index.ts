@@ -1,4 +1,5 @@
 import type { Migration } from 'kysely/migration';
+import * as analytics from '../../analytics/migration.ts';
 import * as payments from '../../payments/migration.ts';
 import * as core from './001_core.ts';
 
@@ -9,4 +10,5 @@ import * as core from './001_core.ts';
 export const migrations: Record<string, Migration> = {
   '001_core': core,
   '002_payments': payments,
+  '003_analytics': analytics,
 };

@@ -1,6 +1,7 @@
 import type { SubscriptionEventRecord } from '../../../src-server/analytics/mrr-ledger.ts';
-import type { InvoiceRecord } from '../../../src-server/analytics/revenue.ts';
+import type { MonthTierInvoices } from '../../../src-server/analytics/revenue.ts';
 import type { TierId } from '../../../src-shared/catalog.ts';
+import { periodOf } from '../../../src-shared/period.ts';
 
 /**
  * A small business whose every number is worked out by hand in docs/analytics.md's example.
@@ -38,10 +39,11 @@ export const events: SubscriptionEventRecord[] = [
   event('frank', '2025-12-05', 'professional', 4900),
   event('dave', '2025-12-15', 'professional', 4900),
   event('alice', '2026-01-05', 'professional', 4900),
+  event('carol', '2026-01-20', 'professional', 4900), // cancel at period end: still paying until then
   event('bob', '2026-01-10', 'enterprise', 16583),
   event('dave', '2026-02-03', 'professional', 4900), // past_due: access kept during grace, MRR too
   event('dave', '2026-02-09', 'professional', 4900), // recovered
-  event('carol', '2026-02-10', 'free', 0), // cancel, back to free
+  event('carol', '2026-02-10', 'free', 0), // back to free at the end of the period she cancelled
   event('alice', '2026-02-15', 'enterprise', 19900),
   event('carol', '2026-03-05', 'professional', 4900), // reactivation
   event('frank', '2026-03-10', 'free', 0),
@@ -59,13 +61,24 @@ export const createdAt: Record<string, number> = {
   gina: day('2025-12-20'),
 };
 
+/** One paid invoice, as the invoices table holds it. */
+export interface Invoice {
+  accountId: string;
+  tier: TierId;
+  amountPaidCents: number;
+  setupFeeCents: number;
+  amountRefundedCents: number;
+  currency: string;
+  paidAt: number;
+}
+
 const invoice = (
   accountId: string,
   date: string,
   tier: TierId,
   amountPaidCents: number,
-  extra: Partial<InvoiceRecord> = {},
-): InvoiceRecord => ({
+  extra: Partial<Invoice> = {},
+): Invoice => ({
   accountId,
   tier,
   amountPaidCents,
@@ -76,7 +89,7 @@ const invoice = (
   ...extra,
 });
 
-export const invoices: InvoiceRecord[] = [
+export const invoices: Invoice[] = [
   invoice('carol', '2026-01-01', 'professional', 4900),
   invoice('alice', '2026-01-05', 'professional', 4900),
   invoice('frank', '2026-01-05', 'professional', 4900),
@@ -95,3 +108,14 @@ export const invoices: InvoiceRecord[] = [
 ];
 
 export const MONTHS = ['2026-01', '2026-02', '2026-03', '2026-04'];
+
+/** A single invoice as the group of one the database's GROUP BY month and tier would give. */
+export const asMonthGroup = (paid: Invoice): MonthTierInvoices => ({
+  month: periodOf(paid.paidAt),
+  tier: paid.tier,
+  currency: paid.currency,
+  invoices: 1,
+  amountPaidCents: paid.amountPaidCents,
+  setupFeeCents: paid.setupFeeCents,
+  amountRefundedCents: paid.amountRefundedCents,
+});

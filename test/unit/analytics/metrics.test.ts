@@ -8,15 +8,15 @@ import {
   mrrAt,
   mrrMonth,
 } from '../../../src-server/analytics/mrr-ledger.ts';
-import { paidByAccount, revenueByMonth } from '../../../src-server/analytics/revenue.ts';
+import { revenueByMonth } from '../../../src-server/analytics/revenue.ts';
 import { TIER_IDS } from '../../../src-shared/catalog.ts';
-import { periodEnd } from '../../../src-shared/period.ts';
-import { createdAt, events, invoices, MONTHS } from './fixtures.ts';
+import { asMonthGroup, createdAt, day, events, invoices, MONTHS } from './fixtures.ts';
 
 const timeline = buildTimeline(events, MONTHS);
-const sortedCreatedAt = Object.values(createdAt).sort((a, b) => a - b);
-const revenue = revenueByMonth(invoices, MONTHS, 'usd');
-const summary = (index: number) => monthSummary(timeline, index, sortedCreatedAt, revenue[index]!, 'usd');
+const revenue = revenueByMonth(invoices.map(asMonthGroup), MONTHS, 'usd');
+const accountsBy = (index: number) =>
+  Object.values(createdAt).filter((at) => at < timeline.boundaries[index + 1]!).length;
+const summary = (index: number) => monthSummary(timeline, index, accountsBy(index), revenue[index]!, 'usd');
 
 describe('MRR', () => {
   it('counts a yearly plan at price / 12, never the setup fee, and past-due accounts until they leave', () => {
@@ -149,9 +149,27 @@ describe('subscribers, conversion, churn, ARPU and LTV', () => {
     expect(summary(0)).toMatchObject({ arpuCents: 7237, revenueChurnRate: 0, ltvCents: null });
   });
 
-  it('reports each account’s actual paid total up to the month’s end, refunds subtracted', () => {
-    const paid = paidByAccount(invoices, periodEnd('2026-03'), 'usd');
-    const list = accountLtvs(timeline, 2, paid, (id) => `${id}@example.com`);
+  it('reports each account’s actual paid total beside its tier and MRR at the month’s end', () => {
+    // Up to the end of March, as the database sums them per account (refunds and setup fees kept apart).
+    const sums = (accountId: string, invoiceCount: number, paid: number, extra = {}) => ({
+      accountId,
+      currency: 'usd',
+      invoices: invoiceCount,
+      amountPaidCents: paid,
+      setupFeeCents: 0,
+      amountRefundedCents: 0,
+      firstPaidAt: day('2026-01-05'),
+      ...extra,
+    });
+    const paid = [
+      sums('dave', 3, 14700, { amountRefundedCents: 4900, firstPaidAt: day('2026-01-15') }),
+      sums('alice', 4, 38700),
+      sums('bob', 1, 249000, { setupFeeCents: 50000 }),
+      sums('carol', 2, 9800),
+      sums('frank', 3, 14700),
+      sums('alice', 1, 4500, { currency: 'eur' }),
+    ];
+    const list = accountLtvs(timeline, 2, paid, 'usd', (id) => `${id}@example.com`);
     expect(list.map(({ accountId, totalPaidCents }) => [accountId, totalPaidCents])).toEqual([
       ['bob', 249000],
       ['alice', 38700],
@@ -159,14 +177,34 @@ describe('subscribers, conversion, churn, ARPU and LTV', () => {
       ['carol', 9800],
       ['dave', 9800],
     ]);
-    expect(list.find((row) => row.accountId === 'dave')).toMatchObject({
-      invoices: 3,
-      refundedCents: 4900,
-      mrrCents: 4900,
+    expect(list.find((row) => row.accountId === 'dave')).toEqual({
+      accountId: 'dave',
+      email: 'dave@example.com',
       tier: 'professional',
+      mrrCents: 4900,
       firstPaidAt: '2026-01-15T12:00:00.000Z',
+      invoices: 3,
+      totalPaidCents: 9800,
+      setupFeeCents: 0,
+      refundedCents: 4900,
     });
     expect(list[0]).toMatchObject({ setupFeeCents: 50000, mrrCents: 16583, tier: 'enterprise' });
+    // alice was back on professional at the end of March.
+    expect(list[1]).toMatchObject({ tier: 'professional', mrrCents: 4900 });
+  });
+
+  it('matches every column of the worked example in docs/analytics.md', () => {
+    expect(
+      MONTHS.map((_, index) => {
+        const month = summary(index);
+        return [month.mrr.subscribers, month.freeAccounts, month.arpuCents, month.ltvCents, month.revenueNetCents];
+      }),
+    ).toEqual([
+      [5, 1, 7237, null, 263700],
+      [4, 3, 11571, 85444, 23700],
+      [5, 2, 7237, 22330, 34600],
+      [5, 2, 7237, null, 4900],
+    ]);
   });
 
   it('knows each account’s tier at the month’s end', () => {

@@ -1,0 +1,182 @@
+import { type Kysely, sql } from 'kysely';
+import type { TierId } from '../../src-shared/catalog.ts';
+import { TIER_IDS } from '../../src-shared/catalog.ts';
+import { periodEnd, periodStart } from '../../src-shared/period.ts';
+import type { Database } from '../db/schema.ts';
+import type { SubscriptionEventRecord } from './mrr-ledger.ts';
+import type { AccountInvoices, MonthTierInvoices } from './revenue.ts';
+import type { UsageRecord } from './usage-report.ts';
+
+/**
+ * The reads that feed the pure metric functions: only the columns they need, through the indexes
+ * of migration 003_analytics, summed in the database where the metric needs sums rather than rows.
+ * Every query is plain Kysely and runs the same on SQLite and PostgreSQL.
+ */
+
+type Db = Kysely<Database>;
+
+/** Tier names come from the database as text; a tier the catalog no longer has reads as free. */
+function asTier(value: string): TierId {
+  return (TIER_IDS as readonly string[]).includes(value) ? (value as TierId) : 'free';
+}
+
+/** The whole subscription event history in replay order (ties in a stable order: their id). */
+export async function readSubscriptionEvents(db: Db): Promise<SubscriptionEventRecord[]> {
+  const rows = await db
+    .selectFrom('subscription_events')
+    .select(['account_id', 'at', 'to_tier', 'mrr_after_cents'])
+    .orderBy('at')
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => ({
+    accountId: row.account_id,
+    at: Number(row.at),
+    toTier: asTier(row.to_tier),
+    mrrAfterCents: Number(row.mrr_after_cents),
+  }));
+}
+
+/**
+ * A fingerprint of the event history: it changes with every event appended (or removed with its
+ * account), and is answered from the replay index without reading the table.
+ */
+export async function readEventsVersion(db: Db): Promise<string> {
+  const row = await db
+    .selectFrom('subscription_events')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('events'),
+      eb.fn.max<number | string | null>('at').as('last'),
+      eb.fn.sum<number | string | null>('mrr_after_cents').as('mrr'),
+    ])
+    .executeTakeFirstOrThrow();
+  return `${row.events}:${row.last}:${row.mrr}`;
+}
+
+/** A fingerprint of a month's usage: counters only grow, so any use changes the sum. */
+export async function readUsageVersion(db: Db, month: string): Promise<string> {
+  const row = await db
+    .selectFrom('usage_counters')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('counters'),
+      eb.fn.sum<number | string | null>('used').as('used'),
+    ])
+    .where('period', '=', month)
+    .executeTakeFirstOrThrow();
+  return `${row.counters}:${row.used}`;
+}
+
+export async function countAccountsCreatedBefore(db: Db, until: number): Promise<number> {
+  const row = await db
+    .selectFrom('accounts')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('created_at', '<', until)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** Paid invoices summed by the month they were paid in, tier and currency, over `months`. */
+export async function readRevenueGroups(db: Db, months: readonly string[]): Promise<MonthTierInvoices[]> {
+  const first = months[0];
+  const last = months[months.length - 1];
+  if (first === undefined || last === undefined) return [];
+  // The month of each invoice as the index of its month in `months`: a CASE over the month ends,
+  // which both databases evaluate without date functions of their own. Literals (our own numbers,
+  // never input) rather than parameters, so PostgreSQL sees the GROUP BY expression as the selected one.
+  const bucket = sql<number>`case ${sql.join(
+    months.map((month, index) => sql`when paid_at < ${sql.lit(periodEnd(month))} then ${sql.lit(index)}`),
+    sql` `,
+  )} end`;
+  const rows = await db
+    .selectFrom('invoices')
+    .select((eb) => [
+      bucket.as('bucket'),
+      'tier',
+      'currency',
+      eb.fn.countAll<number | string>().as('invoices'),
+      eb.fn.sum<number | string>('amount_paid_cents').as('paid'),
+      eb.fn.sum<number | string>('setup_fee_cents').as('setup'),
+      eb.fn.sum<number | string>('amount_refunded_cents').as('refunded'),
+    ])
+    .where('paid_at', '>=', periodStart(first))
+    .where('paid_at', '<', periodEnd(last))
+    .groupBy([bucket, 'tier', 'currency'])
+    .execute();
+  return rows.map((row) => ({
+    month: months[Number(row.bucket)] as string,
+    tier: asTier(row.tier),
+    currency: row.currency,
+    invoices: Number(row.invoices),
+    amountPaidCents: Number(row.paid),
+    setupFeeCents: Number(row.setup),
+    amountRefundedCents: Number(row.refunded),
+  }));
+}
+
+export interface AccountInvoicesQuery {
+  until: number;
+  currency: string;
+  /** Only this account. */
+  accountId?: string;
+  /** The best payers only. */
+  limit?: number;
+}
+
+/** What each account paid before `until`, in `currency`, best payers first. */
+export async function readAccountInvoices(db: Db, query: AccountInvoicesQuery): Promise<AccountInvoices[]> {
+  let select = db
+    .selectFrom('invoices')
+    .select((eb) => [
+      'account_id',
+      'currency',
+      eb.fn.countAll<number | string>().as('invoices'),
+      eb.fn.sum<number | string>('amount_paid_cents').as('paid'),
+      eb.fn.sum<number | string>('setup_fee_cents').as('setup'),
+      eb.fn.sum<number | string>('amount_refunded_cents').as('refunded'),
+      eb.fn.min<number | string>('paid_at').as('first_paid_at'),
+    ])
+    .where('paid_at', '<', query.until)
+    .where('currency', '=', query.currency)
+    .groupBy(['account_id', 'currency'])
+    .orderBy(sql`sum(amount_paid_cents) - sum(amount_refunded_cents)`, 'desc')
+    .orderBy('account_id');
+  if (query.accountId !== undefined) select = select.where('account_id', '=', query.accountId);
+  if (query.limit !== undefined) select = select.limit(query.limit);
+  const rows = await select.execute();
+  return rows.map((row) => ({
+    accountId: row.account_id,
+    currency: row.currency,
+    invoices: Number(row.invoices),
+    amountPaidCents: Number(row.paid),
+    setupFeeCents: Number(row.setup),
+    amountRefundedCents: Number(row.refunded),
+    firstPaidAt: Number(row.first_paid_at),
+  }));
+}
+
+/** The month's usage counters with any use. */
+export async function readUsage(db: Db, month: string): Promise<UsageRecord[]> {
+  const rows = await db
+    .selectFrom('usage_counters')
+    .select(['account_id', 'operation', 'used'])
+    .where('period', '=', month)
+    .where('used', '>', 0)
+    .execute();
+  return rows.map((row) => ({ accountId: row.account_id, operation: row.operation, used: Number(row.used) }));
+}
+
+const ID_CHUNK = 500;
+
+/** E-mail addresses of the given accounts, looked up in chunks that stay under bind limits. */
+export async function readEmails(db: Db, accountIds: readonly string[]): Promise<Map<string, string>> {
+  const emails = new Map<string, string>();
+  const unique = [...new Set(accountIds)];
+  for (let offset = 0; offset < unique.length; offset += ID_CHUNK) {
+    const rows = await db
+      .selectFrom('accounts')
+      .select(['id', 'email'])
+      .where('id', 'in', unique.slice(offset, offset + ID_CHUNK))
+      .execute();
+    for (const row of rows) emails.set(row.id, row.email);
+  }
+  return emails;
+}

@@ -1,0 +1,62 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { buildTimeline, type MrrTimeline, type SubscriptionEventRecord } from './mrr-ledger.ts';
+import { readEventsVersion, readSubscriptionEvents, readUsage, readUsageVersion } from './queries.ts';
+import type { UsageRecord } from './usage-report.ts';
+
+/**
+ * The rows every report replays — the subscription event history and a month's usage — kept in
+ * memory between requests and re-read only when the database's copy changed. Each request first
+ * asks the database for a fingerprint of the rows (count, sums; answered from an index in a few
+ * milliseconds) and reuses the cached rows when it matches. Events are only ever appended and usage
+ * counters only grow, so any write changes the fingerprint; every server process keeps its own
+ * cache and checks it against the shared database, so several servers stay consistent.
+ */
+
+const KEPT_TIMELINES = 16;
+const KEPT_USAGE_MONTHS = 4;
+
+export class ReportData {
+  private events: {
+    version: string;
+    rows: Promise<SubscriptionEventRecord[]>;
+    timelines: Map<string, MrrTimeline>;
+  } | null = null;
+  private readonly usage = new Map<string, { version: string; rows: UsageRecord[] }>();
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Each account's MRR and tier at every boundary of `months` (consecutive, oldest first). */
+  async timeline(months: readonly string[]): Promise<MrrTimeline> {
+    const version = await readEventsVersion(this.db);
+    if (this.events?.version !== version) {
+      // Shared by concurrent requests; forgotten if the read fails so the next request retries.
+      const rows = readSubscriptionEvents(this.db);
+      const entry = { version, rows, timelines: new Map<string, MrrTimeline>() };
+      rows.catch(() => {
+        if (this.events === entry) this.events = null;
+      });
+      this.events = entry;
+    }
+    const cache = this.events;
+    const key = months.join(',');
+    const cached = cache.timelines.get(key);
+    if (cached) return cached;
+    const rows = await cache.rows;
+    const timeline = buildTimeline(rows, months);
+    if (cache.timelines.size >= KEPT_TIMELINES) cache.timelines.clear();
+    cache.timelines.set(key, timeline);
+    return timeline;
+  }
+
+  /** The month's usage counters with any use. */
+  async usageOf(month: string): Promise<UsageRecord[]> {
+    const version = await readUsageVersion(this.db, month);
+    const cached = this.usage.get(month);
+    if (cached?.version === version) return cached.rows;
+    const rows = await readUsage(this.db, month);
+    if (this.usage.size >= KEPT_USAGE_MONTHS) this.usage.clear();
+    this.usage.set(month, { version, rows });
+    return rows;
+  }
+}
