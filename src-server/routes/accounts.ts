@@ -67,12 +67,13 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['accounts'],
         summary: "Revoke this session (and the refresh token's, if given)",
         security: [{ bearer: [] }],
-        body: SignOutBody,
+        // The refresh token is optional, and so is the body.
+        body: SignOutBody.nullish(),
         response: { 204: z.null() },
       },
     },
     async (request, reply) => {
-      await endSession(db, accountOf(request), request.body.refreshToken, now());
+      await endSession(db, accountOf(request), request.body?.refreshToken, now());
       return reply.code(204).send(null);
     },
   );

@@ -35,7 +35,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
         security: [{ bearer: [] }],
         params: z.strictObject({ id: z.string().min(1).max(100) }),
         // The body carries nothing; an empty object or none at all is accepted.
-        body: z.strictObject({}).optional(),
+        body: z.strictObject({}).nullish(),
         response: { 200: Notification },
       },
     },

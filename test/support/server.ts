@@ -198,15 +198,18 @@ export async function request<T = Json>(
   return { status: response.status, headers: response.headers, body: parsed as T };
 }
 
-/** A signed-in account: its session plus get/post bound to its access token. */
+/** A signed-in account: its session plus get/post bound to its current access token. */
 export interface TestAccount {
   id: string;
   email: string;
   password: string;
+  /** The latest session (replaced by refresh()). */
   session: Session;
   token: string;
   get<T = Json>(path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   post<T = Json>(path: string, body?: unknown, options?: RequestOptions): Promise<ApiResponse<T>>;
+  /** Rotates the session with its refresh token (after a test clock jumps past the access expiry). */
+  refresh(): Promise<void>;
 }
 
 export function uniqueEmail(): string {
@@ -221,17 +224,24 @@ export async function signUp(
 ): Promise<TestAccount> {
   const response = await request<Session>(baseUrl, 'POST', '/v1/auth/sign-up', { email, password });
   if (response.status !== 201) throw new Error(`sign-up failed: ${response.status} ${JSON.stringify(response.body)}`);
-  const session = response.body;
-  const token = session.accessToken;
-  return {
-    id: session.account.id,
+  const account: TestAccount = {
+    id: response.body.account.id,
     email,
     password,
-    session,
-    token,
-    get: (path, options) => request(baseUrl, 'GET', path, undefined, { token, ...options }),
-    post: (path, body, options) => request(baseUrl, 'POST', path, body, { token, ...options }),
+    session: response.body,
+    token: response.body.accessToken,
+    get: (path, options) => request(baseUrl, 'GET', path, undefined, { token: account.token, ...options }),
+    post: (path, body, options) => request(baseUrl, 'POST', path, body, { token: account.token, ...options }),
+    refresh: async () => {
+      const refreshed = await request<Session>(baseUrl, 'POST', '/v1/auth/refresh', {
+        refreshToken: account.session.refreshToken,
+      });
+      if (refreshed.status !== 200) throw new Error(`refresh failed: ${refreshed.status}`);
+      account.session = refreshed.body;
+      account.token = refreshed.body.accessToken;
+    },
   };
+  return account;
 }
 
 /**
