@@ -107,7 +107,13 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
       while (billing.pending.length > 0) statuses.push(await fake.deliver(billing.pending.shift() as Json));
       return statuses;
     },
-    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+    // Idempotent: a test may take the fake down on purpose (Stripe unreachable) before cleanup.
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   return fake;
 }
