@@ -164,7 +164,7 @@ export async function readUsage(db: Db, month: string): Promise<UsageRecord[]> {
   return rows.map((row) => ({ accountId: row.account_id, operation: row.operation, used: Number(row.used) }));
 }
 
-const ID_CHUNK = 500;
+const ID_CHUNK = 5000;
 
 /** E-mail addresses of the given accounts, looked up in chunks that stay under bind limits. */
 export async function readEmails(db: Db, accountIds: readonly string[]): Promise<Map<string, string>> {

@@ -45,8 +45,17 @@ const CSV_FILES = REPORT_NAMES.map((name) => `${name}.csv`) as [`${ReportName}.c
  * at /admin. Definitions of every figure: docs/analytics.md.
  */
 export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { db, catalog, now } = app.tollgate;
+  const { db, catalog, now, config } = app.tollgate;
   const source: AnalyticsSource = { db, catalog, data: new ReportData(db) };
+  if (config.adminToken !== null) {
+    // Replay the event history once at start, so the vendor's first dashboard load finds it in
+    // memory; a failure here only means the first request reads it instead.
+    app.addHook('onReady', async () => {
+      source.data.timeline([periodOf(now())]).catch((error: unknown) => {
+        app.log.warn({ err: error }, 'analytics preload failed');
+      });
+    });
+  }
   const monthOf = (query: { month?: string | undefined }) => query.month ?? periodOf(now());
   const route = (summary: string) => ({ tags: ['admin'], security: [{ bearer: [] }], summary });
 

@@ -1,5 +1,5 @@
 import type { UpsellCandidate, UsageCell, UsageResponse } from '../../src-shared/admin-api.ts';
-import { type Catalog, findTier, type TierId, tiersByPrice, UNLIMITED } from '../../src-shared/catalog.ts';
+import { type Catalog, findTier, type Tier, type TierId, tiersByPrice, UNLIMITED } from '../../src-shared/catalog.ts';
 
 /**
  * Usage per operation and tier for one month, and the accounts pressing against their limits (the
@@ -63,8 +63,13 @@ export function usageReport(
 }
 
 /** The cheapest tier above `current` whose limit for `operation` covers `used` (unlimited counts). */
-export function suggestTier(catalog: Catalog, current: TierId, operation: string, used: number): TierId | null {
-  const ordered = tiersByPrice(catalog);
+export function suggestTier(
+  catalog: Catalog,
+  current: TierId,
+  operation: string,
+  used: number,
+  ordered: readonly Tier[] = tiersByPrice(catalog),
+): TierId | null {
   const from = ordered.findIndex((tier) => tier.id === current);
   for (const tier of ordered.slice(from + 1)) {
     const limit = tier.limits.monthly[operation] ?? UNLIMITED;
@@ -85,10 +90,13 @@ export function upsellCandidates(
   usage: readonly UsageRecord[],
   tierOf: (accountId: string) => TierId,
 ): UnaddressedCandidate[] {
+  // Tens of thousands of rows at 100,000 accounts: look limits and the price order up once.
+  const ordered = tiersByPrice(catalog);
+  const limits = new Map(catalog.tiers.map((tier) => [tier.id, tier.limits.monthly]));
   const candidates: UnaddressedCandidate[] = [];
   for (const row of usage) {
     const tier = tierOf(row.accountId);
-    const limit = limitOf(catalog, tier, row.operation);
+    const limit = (limits.get(tier) ?? limits.get('free'))?.[row.operation] ?? UNLIMITED;
     if (limit <= 0 || row.used < limit * NEAR_LIMIT) continue;
     candidates.push({
       accountId: row.accountId,
@@ -97,7 +105,7 @@ export function upsellCandidates(
       used: row.used,
       limit,
       ratio: row.used / limit,
-      suggestedTier: suggestTier(catalog, tier, row.operation, row.used),
+      suggestedTier: suggestTier(catalog, tier, row.operation, row.used, ordered),
     });
   }
   return candidates.sort(
