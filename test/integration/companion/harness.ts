@@ -128,9 +128,29 @@ export interface CompanionProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * The CLI bundled into one file (same code as bin/tollgate.mjs, without compiling TypeScript at
+ * every start): the crash test restarts the companion dozens of times.
+ */
+export async function bundleCli(): Promise<{ bin: string; remove(): void }> {
+  const { build } = await import('esbuild');
+  const dir = mkdtempSync(join(ROOT, 'node_modules', '.tollgate-test-cli-'));
+  const bin = join(dir, 'tollgate.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'src-main', 'cli.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: bin,
+    logLevel: 'warning',
+  });
+  return { bin, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Starts `tollgate --headless` and resolves once its host socket answers. */
-export async function startHeadless(env: CompanionEnv): Promise<CompanionProcess> {
-  const child: ChildProcess = spawn(process.execPath, [TOLLGATE_BIN, '--headless'], {
+export async function startHeadless(env: CompanionEnv, bin = TOLLGATE_BIN): Promise<CompanionProcess> {
+  const child: ChildProcess = spawn(process.execPath, [bin, '--headless'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
