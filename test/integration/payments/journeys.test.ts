@@ -98,6 +98,20 @@ for (const dialect of testDialects()) {
       const customerPosts = world.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/customers');
       expect(customerPosts).toHaveLength(1);
       expect(customerPosts[0]?.idempotencyKey).toBe(`tollgate-customer-${session.account.id}`);
+
+      // A trial-ending notice is verified, recorded once, and leaves the plan as Stripe has it.
+      const subscription = world.fake.billing.sessions.get(checkout.body.sessionId)?.subscription as string;
+      world.fake.billing.trialWillEnd(subscription);
+      const [notice] = world.fake.drain();
+      expect(await world.fake.deliver(notice!)).toBe(200);
+      expect(await world.fake.deliver(notice!)).toBe(200);
+      const stored = await world.server.db
+        .selectFrom('webhook_events')
+        .selectAll()
+        .where('id', '=', notice!.id)
+        .execute();
+      expect(stored).toMatchObject([{ type: 'customer.subscription.trial_will_end' }]);
+      expect((await world.me(session.accessToken)).subscription.tier).toBe('professional');
     });
 
     it('enterprise checkout carries the setup fee as a one-time line; custom answers contact sales', async () => {
