@@ -203,6 +203,23 @@ for (const dialect of testDialects()) {
       expect(after.body.mrr.subscribers).toBe(before.body.mrr.subscribers + 1);
     });
 
+    it('sees new usage at once', async () => {
+      const total = async () => {
+        const { body } = await admin(`/v1/admin/metrics/usage?month=${LAST_MONTH}`);
+        return body.operations.reduce((sum: number, operation: Json) => sum + operation.used, 0);
+      };
+      const before = await total();
+      const counter = world.usage.find((row) => row.period === LAST_MONTH && row.used > 0)!;
+      await server.db
+        .updateTable('usage_counters')
+        .set({ used: counter.used + 3 })
+        .where('account_id', '=', counter.account_id)
+        .where('operation', '=', counter.operation)
+        .where('period', '=', LAST_MONTH)
+        .execute();
+      expect(await total()).toBe(before + 3);
+    });
+
     it('rejects a malformed month', async () => {
       const { status, body } = await admin('/v1/admin/metrics/summary?month=2026-13');
       expect(status).toBe(400);
