@@ -1,0 +1,249 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Locator } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HostClient } from '../../src-main/host-client.ts';
+import { ensureRendererBuild } from '../../src-main/renderer-build.ts';
+import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
+import { request, spawnTestServer, uniqueEmail } from '../support/server.ts';
+
+/**
+ * The companion's window end to end: the real billing server (local payment provider) and the
+ * companion in --web mode, each a child process with its own data folders, driven in Chromium.
+ * Usage arrives through the host socket, as a host app would send it.
+ */
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const README_SHOTS = join(ROOT, 'docs', 'screenshots');
+const SYNC_MS = '400';
+const PASSWORD = 'a long test password';
+
+let chromium: LaunchedBrowser;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  // The companion serves out/web; build it from this checkout's renderer so the test sees today's UI.
+  await ensureRendererBuild({ rebuild: true });
+  chromium = await launchChromium();
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  await chromium?.close();
+});
+
+interface RunningCompanion {
+  pageUrl: string;
+  socket: string;
+  stop(): Promise<void>;
+}
+
+/** `npm run companion -- --web` as a child process, with its own TOLLGATE_HOME and socket. */
+async function startCompanion(serverUrl: string): Promise<RunningCompanion> {
+  const home = mkdtempSync(join(tmpdir(), 'tollgate-ui-home-'));
+  const socket = join(home, 'companion.sock');
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src-main', 'cli.ts'), '--web'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      TOLLGATE_HOME: home,
+      TOLLGATE_SERVER_URL: serverUrl,
+      TOLLGATE_SOCKET: socket,
+      // Quick syncs and retries, so "updates by itself" happens within the test's patience.
+      TOLLGATE_SYNC_INTERVAL_MS: SYNC_MS,
+      TOLLGATE_SYNC_RETRY_MAX_MS: SYNC_MS,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(home, { recursive: true, force: true });
+  };
+  const pageUrl = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`companion did not start:\n${output}`)), 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Open the companion: (\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`companion exited (${code}) before serving:\n${output}`));
+    });
+  }).catch(async (error: Error) => {
+    await stop();
+    throw error;
+  });
+  return { pageUrl, socket, stop };
+}
+
+/** Presses Tab until `target` has focus: the way a keyboard user gets there. */
+async function tabTo(page: Page, target: Locator, limit = 80): Promise<void> {
+  for (let presses = 0; presses < limit; presses += 1) {
+    await page.keyboard.press('Tab');
+    if (await target.evaluate((node) => node === node.ownerDocument.activeElement)) return;
+  }
+  throw new Error(`Tab never reached ${target}`);
+}
+
+async function bar(page: Page, label: string) {
+  const row = page.locator('.usage-row').filter({ has: page.getByText(label, { exact: true }) });
+  const progress = row.getByRole('progressbar');
+  return {
+    now: await progress.getAttribute('aria-valuenow'),
+    max: await progress.getAttribute('aria-valuemax'),
+    state: await row.getAttribute('data-state'),
+  };
+}
+
+async function shot(page: Page, name: string, readme = false): Promise<void> {
+  const path = await screenshot(page, name);
+  if (readme) {
+    mkdirSync(README_SHOTS, { recursive: true });
+    copyFileSync(path, join(README_SHOTS, `${name}.png`));
+  }
+}
+
+describe('the companion window against a real billing server', () => {
+  it('signs up, fills the free plan through a host app, upgrades by checkout, rides out an outage and syncs', async () => {
+    let server = await spawnTestServer();
+    cleanups.push(() => server.stop());
+    const port = new URL(server.url).port;
+    const companion = await startCompanion(server.url);
+    cleanups.push(companion.stop);
+    const page = await chromium.browser.newPage();
+    cleanups.push(() => page.close());
+    const errors = watchConsole(page);
+
+    // Sign up with the keyboard alone.
+    await page.goto(companion.pageUrl);
+    expect(page.url()).not.toContain('token=');
+    await tabTo(page, page.getByRole('button', { name: 'Create account' }));
+    await page.keyboard.press('Enter');
+    await tabTo(page, page.getByLabel('Email'));
+    const email = uniqueEmail();
+    await page.keyboard.type(email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('plan-name').textContent()).toBe('Free');
+    await expect(page.getByTestId('account-email').textContent()).resolves.toBe(email);
+    await expect(bar(page, 'AI operations')).resolves.toEqual({ now: '0', max: '5', state: 'calm' });
+    await expect(bar(page, 'Data processing')).resolves.toEqual({ now: '0', max: '2', state: 'calm' });
+    await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
+    await shot(page, 'companion-free-plan', true);
+
+    // A host app spends AI operations through the host socket: 80 %, then 100 %, then one too many.
+    const host = await HostClient.connect(companion.socket);
+    cleanups.push(() => host.close());
+    const consume = () => host.call('usage.consume', { operation: 'ai_operations', units: 1 });
+    for (let unit = 0; unit < 4; unit += 1) expect((await consume()).decision.allowed).toBe(true);
+    await expect.poll(() => bar(page, 'AI operations')).toEqual({ now: '4', max: '5', state: 'warning' });
+    const prompt = page.getByTestId('upgrade-prompt');
+    await expect.poll(() => prompt.getByRole('heading').textContent()).toBe('AI operations: 80 % used');
+    await expect(prompt.textContent()).resolves.toContain('Professional unblocks it — $49 / month.');
+    await shot(page, 'companion-usage-warning', true);
+
+    expect((await consume()).decision.allowed).toBe(true);
+    await expect.poll(() => bar(page, 'AI operations')).toEqual({ now: '5', max: '5', state: 'full' });
+    const refused = await consume();
+    expect(refused.decision).toMatchObject({
+      allowed: false,
+      code: 'LIMIT_REACHED',
+      upgrade: { tier: 'professional' },
+    });
+    await expect.poll(() => prompt.getByRole('heading').textContent()).toBe('An app was blocked: AI operations');
+    await shot(page, 'companion-limit-reached', true);
+
+    // Checkout with the keyboard: the prompt's button, then "Pay (test)" on the provider's page.
+    const checkoutOpened = chromium.browser.waitForEvent('page');
+    await tabTo(page, prompt.getByRole('button', { name: 'Upgrade to Professional' }));
+    await page.keyboard.press('Enter');
+    const checkout = await checkoutOpened;
+    cleanups.push(() => checkout.close());
+    await checkout.waitForLoadState();
+    await page.getByTestId('checkout-waiting').getByText('Waiting for payment').waitFor();
+    await shot(page, 'companion-checkout-waiting', true);
+    await checkout.getByRole('button', { name: 'Pay (test)' }).waitFor();
+    await screenshot(checkout, 'companion-local-checkout-page');
+    await tabTo(checkout, checkout.getByRole('button', { name: 'Pay (test)' }));
+    await checkout.keyboard.press('Enter');
+
+    // The window follows by itself: no reload.
+    await expect.poll(() => page.getByTestId('plan-name').textContent(), { timeout: 20_000 }).toBe('Professional');
+    await page.getByText('Payment received — you are on Professional.').waitFor();
+    await expect.poll(() => bar(page, 'AI operations')).toEqual({ now: '5', max: '100', state: 'calm' });
+    await expect(page.locator('th.current').textContent()).resolves.toContain('Professional');
+    await shot(page, 'companion-professional', true);
+
+    // The billing server dies: the cached license keeps the plan, usage waits on the device.
+    await server.kill('SIGKILL');
+    const offline = page.getByTestId('banner-offline');
+    await offline.waitFor({ timeout: 20_000 });
+    await expect(offline.textContent()).resolves.toMatch(/cached Professional license keeps working offline until/);
+    for (let unit = 0; unit < 2; unit += 1) expect((await consume()).decision.allowed).toBe(true);
+    await page.getByText('2 recorded on this device, waiting to sync').waitFor();
+    await expect(page.getByTestId('plan-name').textContent()).resolves.toBe('Professional');
+    await shot(page, 'companion-offline', true);
+
+    // Back on the same address: the banner goes and the device's usage reaches the server.
+    server = await spawnTestServer({ database: server.database, env: { TOLLGATE_PORT: port } });
+    await offline.waitFor({ state: 'detached', timeout: 20_000 });
+    await page.getByText('waiting to sync').waitFor({ state: 'detached' });
+    await expect.poll(() => bar(page, 'AI operations')).toEqual({ now: '7', max: '100', state: 'calm' });
+    const signIn = await request(server.url, 'POST', '/v1/auth/sign-in', { email, password: PASSWORD });
+    const me = await request(server.url, 'GET', '/v1/me', undefined, { token: signIn.body.accessToken });
+    expect(me.body.subscription.tier).toBe('professional');
+    expect(me.body.usage.operations.ai_operations.used).toBe(7);
+    await shot(page, 'companion-synced');
+    expect(errors).toEqual([]);
+  });
+
+  it('explains a wrong password, a taken email and an unreachable server', async () => {
+    const server = await spawnTestServer();
+    cleanups.push(() => server.stop());
+    const companion = await startCompanion(server.url);
+    cleanups.push(companion.stop);
+    const page = await chromium.browser.newPage();
+    cleanups.push(() => page.close());
+    const errors = watchConsole(page);
+    const email = uniqueEmail();
+    await request(server.url, 'POST', '/v1/auth/sign-up', { email, password: PASSWORD });
+
+    await page.goto(companion.pageUrl);
+    const submit = page.getByRole('button', { name: 'Sign in', exact: true }).last();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('not the password at all');
+    await submit.click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
+    await shot(page, 'companion-sign-in-wrong-password', true);
+
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create your account' }).click();
+    await page.getByRole('alert').filter({ hasText: 'An account with this email already exists.' }).waitFor();
+
+    await server.kill('SIGKILL');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).first().click();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await submit.click();
+    await page.getByRole('alert').filter({ hasText: "Can't reach the billing server." }).waitFor();
+    await expect(page.getByTestId('plan-name').count()).resolves.toBe(0);
+    expect(errors).toEqual([]);
+  });
+});
