@@ -11,7 +11,8 @@ export const TIER_COLOURS: Record<TierId, string> = {
   custom: '#f59e0b',
 };
 
-const units = (cents: number) => cents / 100;
+// `|| 0` turns the -0 of a negated zero into 0, which tooltips would otherwise print as "-0".
+const units = (cents: number) => cents / 100 || 0;
 
 export function mrrChart(series: MrrSeriesResponse): ChartConfiguration {
   const labels = series.months.map((month) => month.month);
