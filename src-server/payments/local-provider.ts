@@ -161,7 +161,9 @@ export class LocalProvider implements PaymentProvider {
   }
 
   async changePlan(_account: BillingAccount, row: SubscriptionRow, plan: Plan, change: PlanChange): Promise<void> {
-    const current = this.current(row);
+    const found = this.current(row);
+    // Choosing another plan means staying: a scheduled cancel is undone (as with Stripe).
+    const current = change.kind === 'none' ? found : { ...found, cancelAtPeriodEnd: false };
     if (change.kind === 'none' || change.effective === 'period_end') {
       await this.store.apply({
         event: this.event('customer.subscription.updated'),

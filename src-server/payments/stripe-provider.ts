@@ -127,13 +127,24 @@ export class StripeProvider implements PaymentProvider {
     const price = await this.requiredPrice(plan);
     const schedule = subscription.schedule as Stripe.SubscriptionSchedule | null;
     const key = `tollgate-change-${subscription.id}-${price.id}-${crypto.randomUUID()}`;
+    // Choosing another plan means staying: a scheduled cancel is undone once the change is made.
+    const uncancel = async () => {
+      if (!subscription.cancel_at_period_end) return;
+      await this.stripe.subscriptions.update(
+        subscription.id,
+        { cancel_at_period_end: false },
+        { idempotencyKey: `${key}-uncancel` },
+      );
+    };
+    let paymentFailed = false;
     if (change.effective === 'now' || change.kind === 'none') {
       // A schedule (a pending downgrade) would undo the change at period end: the newer wish wins.
-      if (schedule)
+      if (schedule) {
         await this.stripe.subscriptionSchedules.release(schedule.id, {}, { idempotencyKey: `${key}-release` });
+      }
       if (change.kind !== 'none') {
         const setupFee = plan.tier !== row.tier ? await this.catalogPrice(plan, 'setup_fee') : null;
-        await this.stripe.subscriptions.update(
+        const updated = await this.stripe.subscriptions.update(
           subscription.id,
           {
             items: [{ id: item.id, price: price.id }],
@@ -145,8 +156,11 @@ export class StripeProvider implements PaymentProvider {
           },
           { idempotencyKey: key },
         );
+        paymentFailed = updated.pending_update !== null;
+        if (!paymentFailed) await uncancel();
       }
     } else {
+      await uncancel();
       const scheduleId =
         schedule?.id ??
         (
@@ -177,6 +191,11 @@ export class StripeProvider implements PaymentProvider {
       );
     }
     await this.store.apply({ subscription: await this.readSubscription(subscription.id) });
+    if (paymentFailed) {
+      throw new PaymentProviderError(
+        'The payment for this change did not go through, so the plan is unchanged. Update the card in the billing portal and try again.',
+      );
+    }
   }
 
   async setCancelAtPeriodEnd(_account: BillingAccount, row: SubscriptionRow, cancel: boolean): Promise<void> {

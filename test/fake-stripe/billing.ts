@@ -274,6 +274,7 @@ export class FakeBilling {
       subscription.latest_invoice = invoice.id;
       this.emit(paid ? 'invoice.paid' : 'invoice.payment_failed', invoice);
     }
+    subscription.pending_update = null;
     item.price = price;
     if (intervalChanges) {
       item.current_period_start = this.now;

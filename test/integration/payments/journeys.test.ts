@@ -258,6 +258,34 @@ for (const dialect of testDialects()) {
       ]);
     });
 
+    it('a declined upgrade leaves the plan as it was; choosing a plan later undoes a scheduled cancel', async () => {
+      const { account, accessToken } = await subscribe(world, 'donald@example.com', 'professional');
+      await world.call(accessToken, 'POST', '/v1/billing/cancel');
+      const customer = customerOf(world, account.id);
+      world.fake.billing.decliningCustomers.add(customer);
+
+      const declined = await world.call(accessToken, 'POST', '/v1/billing/change-plan', {
+        tier: 'enterprise',
+        cycle: 'monthly',
+      });
+      expect(declined.status).toBe(400);
+      expect(declined.body.detail).toContain('did not go through');
+      await world.fake.flush();
+      expect((await world.me(accessToken)).subscription).toMatchObject({
+        tier: 'professional',
+        cancelAtPeriodEnd: true,
+      });
+
+      world.fake.billing.decliningCustomers.delete(customer);
+      const upgrade = await world.call(accessToken, 'POST', '/v1/billing/change-plan', {
+        tier: 'enterprise',
+        cycle: 'monthly',
+      });
+      expect(upgrade.body.subscription).toMatchObject({ tier: 'enterprise', cancelAtPeriodEnd: false });
+      await world.fake.flush();
+      expect((await eventsOf(world, account.id)).map((e) => e.kind)).toEqual(['start', 'cancel', 'upgrade']);
+    });
+
     it('a refund is recorded against its invoice, whatever order the events arrive in', async () => {
       const { account } = await subscribe(world, 'margaret@example.com', 'professional');
       const customer = customerOf(world, account.id);
