@@ -72,6 +72,8 @@ const STANDING_MESSAGES: Partial<Record<ReasonCode, string>> = {
   LICENSE_EXPIRED: 'Your paid access has ended: the free tier applies.',
 };
 
+const STANDING_RECHECK_MS = 30_000;
+
 export class Companion {
   readonly state: CompanionStore;
   readonly gate: Gate;
@@ -84,6 +86,7 @@ export class Companion {
   private readonly clock: () => number;
   private catalog: Catalog = defaultCatalog;
   private refreshQueued = false;
+  private standingTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   private constructor(
@@ -113,6 +116,7 @@ export class Companion {
       serverUsage: () => this.usage.current,
       pendingUnits: (operation) => ledger.pendingUnits(operation),
       clock: this.clock,
+      onPlanChange: () => this.refresh(),
     });
     this.sync = new Sync({
       client: this.client,
@@ -179,11 +183,15 @@ export class Companion {
 
   start(): void {
     this.sync.start();
+    // The offline grace can end with nobody asking: re-derive the state now and then regardless.
+    this.standingTimer = setInterval(() => this.refresh(), STANDING_RECHECK_MS);
+    this.standingTimer.unref();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.standingTimer) clearInterval(this.standingTimer);
     await this.sync.stop();
     await this.ledger.close();
     this.lock.release();

@@ -23,6 +23,8 @@ export interface GateWorld {
   serverUsage(): ServerUsage;
   pendingUnits(operation: string): number;
   clock(): number;
+  /** Called when a decision finds the plan changed (grace ended, clock turned back, new license). */
+  onPlanChange?(): void;
 }
 
 /** Feature answers are remembered per plan; a host asking for endless made-up names cannot grow this past it. */
@@ -73,7 +75,9 @@ export class Gate {
       status.kind === 'valid' && status.claims.accessEndsAt !== null && now >= status.claims.accessEndsAt;
     const key = [signedIn, status, problem, accessEnded, this.world.catalog()] as const;
     if (this.memo?.key.every((part, index) => part === key[index])) return this.memo;
+    const changed = this.memo !== null;
     this.memo = { key, plan: this.computePlan(signedIn, now), features: new Map() };
+    if (changed) this.world.onPlanChange?.();
     return this.memo;
   }
 
