@@ -68,7 +68,11 @@ export function fits(limit: number, counter: CounterState, units: number): boole
   return limit === UNLIMITED || counter.used + counter.reserved + units <= limit;
 }
 
-/** Creates the missing counters, then reads them — locked until commit on PostgreSQL. */
+/**
+ * Reads the account's counters for these operations — locked until commit on PostgreSQL —
+ * creating the missing ones first. (On SQLite the whole transaction holds the database's write
+ * lock from its first write, which comes right after.)
+ */
 export async function lockCounters(
   trx: Transaction<Database>,
   dialect: Dialect,
@@ -77,22 +81,33 @@ export async function lockCounters(
   operations: string[],
 ): Promise<Map<string, CounterState>> {
   const sorted = [...new Set(operations)].sort();
+  const read = async () => {
+    let query = trx
+      .selectFrom('usage_counters')
+      .select(['operation', 'used', 'reserved'])
+      .where('account_id', '=', accountId)
+      .where('period', '=', period)
+      .where('operation', 'in', sorted)
+      // One lock order for every transaction, so two batches never deadlock on each other's rows.
+      .orderBy('operation');
+    if (dialect === 'postgres') query = query.forUpdate();
+    const rows = await query.execute();
+    return new Map(rows.map((row) => [row.operation, { used: row.used, reserved: row.reserved }]));
+  };
+  const counters = await read();
+  if (counters.size === sorted.length) return counters;
+  // The first use of an operation this period: create its counter (a concurrent creator wins
+  // harmlessly), then read again so every counter is locked.
   await trx
     .insertInto('usage_counters')
-    .values(sorted.map((operation) => ({ account_id: accountId, operation, period, used: 0, reserved: 0 })))
+    .values(
+      sorted
+        .filter((operation) => !counters.has(operation))
+        .map((operation) => ({ account_id: accountId, operation, period, used: 0, reserved: 0 })),
+    )
     .onConflict((oc) => oc.columns(['account_id', 'operation', 'period']).doNothing())
     .execute();
-  let query = trx
-    .selectFrom('usage_counters')
-    .select(['operation', 'used', 'reserved'])
-    .where('account_id', '=', accountId)
-    .where('period', '=', period)
-    .where('operation', 'in', sorted)
-    // One lock order for every transaction, so two batches never deadlock on each other's rows.
-    .orderBy('operation');
-  if (dialect === 'postgres') query = query.forUpdate();
-  const rows = await query.execute();
-  return new Map(rows.map((row) => [row.operation, { used: row.used, reserved: row.reserved }]));
+  return read();
 }
 
 /**
@@ -143,7 +158,8 @@ function limitProblem(
   });
 }
 
-const CHUNK = 200;
+// Rows per statement: 1,000 events × 9 columns stays under SQLite's 32,766 bound parameters.
+const CHUNK = 1000;
 function chunks<T>(items: T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));

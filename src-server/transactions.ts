@@ -2,9 +2,10 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './db/schema.ts';
 
 /**
- * Runs a transaction, and runs it again when PostgreSQL aborts it for a reason a retry fixes
- * (serialization failure, deadlock) or when the code itself detects it lost a race (RetryTransaction).
- * SQLite never needs this: one connection per process and busy_timeout between processes.
+ * Runs a transaction, and runs it again when the database aborts it for a reason a retry fixes —
+ * PostgreSQL's serialization failure or deadlock; SQLite's busy snapshot, when another process
+ * wrote after this transaction's first read (busy_timeout covers the plain waiting) — or when the
+ * code itself detects it lost a race (RetryTransaction).
  */
 
 const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
@@ -17,7 +18,7 @@ export class RetryTransaction extends Error {
 function retryable(error: unknown): boolean {
   if (error instanceof RetryTransaction) return true;
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && RETRYABLE_PG_CODES.has(code);
+  return typeof code === 'string' && (RETRYABLE_PG_CODES.has(code) || code.startsWith('SQLITE_BUSY'));
 }
 
 export async function inTransaction<T>(

@@ -1,0 +1,211 @@
+import { Agent, request as httpRequest } from 'node:http';
+import { sql } from 'kysely';
+import { createDatabase, type DatabaseHandle } from '../src-server/db/index.ts';
+import { createTestDatabase, type TestDialect, testDialects } from '../test/support/databases.ts';
+import { setPlan, signUp, spawnTestServer, testLimits } from '../test/support/server.ts';
+import { type BenchRow, percentile, report } from './report.ts';
+
+/**
+ * The billing server's metering over HTTP: single consumes with 1, 8 and 64 concurrent clients and
+ * batch ingest (1,000 events a request, 16 clients), on SQLite and (when TOLLGATE_TEST_DATABASE_URL
+ * is set) PostgreSQL. The server runs in its own process (`src-server/cli.ts`, as in production);
+ * this process is the client. Beside each, in the same run, the ceiling: the same rows written by a
+ * bare insert loop on the same database (one row per transaction for consumes, 1,000 rows per
+ * transaction for batches), with no HTTP, no auth, no idempotency check and no limit.
+ * Targets (issue 3): single consume ≥ 3,000 requests/s and batch ingest ≥ 20,000 events/s on SQLite.
+ */
+
+const WARMUP_MS = 1000;
+const MEASURE_MS = 3000;
+const BATCH_EVENTS = 1000;
+const BATCH_CLIENTS = 16;
+
+interface Load {
+  perSecond: number;
+  latenciesMs: number[];
+  failures: number;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+
+function post(url: URL, token: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${token}`,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** `clients` loops each sending one request, waiting for it, and repeating; counts after warm-up. */
+async function load(clients: number, send: (n: number) => Promise<number>, unitsPerRequest = 1): Promise<Load> {
+  let measuring = false;
+  let stop = false;
+  let done = 0;
+  let failures = 0;
+  let sequence = 0;
+  const latenciesMs: number[] = [];
+  const worker = async () => {
+    while (!stop) {
+      const started = performance.now();
+      const status = await send(sequence++);
+      if (!measuring) continue;
+      if (status === 200) {
+        done += unitsPerRequest;
+        latenciesMs.push(performance.now() - started);
+      } else {
+        failures += 1;
+      }
+    }
+  };
+  const running = Promise.all(Array.from({ length: clients }, worker));
+  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+  measuring = true;
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, MEASURE_MS));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  stop = true;
+  await running;
+  return { perSecond: done / elapsed, latenciesMs, failures };
+}
+
+/** The ceiling: `rows` rows into a scratch table shaped like usage_events, `perTransaction` at a time. */
+async function bareInserts(handle: DatabaseHandle, rows: number, perTransaction: number): Promise<number> {
+  const { db } = handle;
+  await db.schema
+    .createTable('bench_ceiling')
+    .ifNotExists()
+    .addColumn('account_id', 'text', (c) => c.notNull())
+    .addColumn('idempotency_key', 'text', (c) => c.notNull())
+    .addColumn('operation', 'text', (c) => c.notNull())
+    .addColumn('units', 'bigint', (c) => c.notNull())
+    .addColumn('period', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('result_json', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('bench_ceiling_pk', ['account_id', 'idempotency_key'])
+    .execute();
+  await sql`delete from bench_ceiling`.execute(db);
+  const row = (i: number) => ({
+    account_id: 'acct_ceiling',
+    idempotency_key: `ceiling-${perTransaction}-${i}`,
+    operation: 'ai_operations',
+    units: 1,
+    period: '2026-01',
+    status: 'accepted',
+    result_json: '{"status":200,"body":{}}',
+    created_at: Date.now(),
+  });
+  const table = sql.table('bench_ceiling');
+  const started = performance.now();
+  for (let i = 0; i < rows; i += perTransaction) {
+    const batch = Array.from({ length: Math.min(perTransaction, rows - i) }, (_, j) => row(i + j));
+    const values = sql.join(
+      batch.map(
+        (r) =>
+          sql`(${r.account_id}, ${r.idempotency_key}, ${r.operation}, ${r.units}, ${r.period}, ${r.status}, ${r.result_json}, ${r.created_at})`,
+      ),
+    );
+    // One statement per transaction (autocommit): the cheapest durable way to write these rows.
+    await sql`insert into ${table} (account_id, idempotency_key, operation, units, period, status, result_json, created_at) values ${values}`.execute(
+      db,
+    );
+  }
+  return rows / ((performance.now() - started) / 1000);
+}
+
+async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
+  const database = await createTestDatabase(dialect);
+  const server = await spawnTestServer({ database });
+  const handle = await createDatabase({ dataDir: database.dataDir, databaseUrl: database.databaseUrl });
+  const rows: BenchRow[] = [];
+  try {
+    const account = await signUp(server.url);
+    await setPlan(handle.db, account.id, { tier: 'custom', limits: testLimits(-1) });
+    const consumeUrl = new URL('/v1/usage/consume', server.url);
+    const eventsUrl = new URL('/v1/usage/events', server.url);
+
+    for (const clients of [1, 8, 64]) {
+      const prefix = `c${clients}-${Date.now()}`;
+      const result = await load(clients, (n) =>
+        post(
+          consumeUrl,
+          account.token,
+          JSON.stringify({ operation: 'ai_operations', units: 1, idempotencyKey: `${prefix}-${n}` }),
+        ),
+      );
+      const ceiling = await bareInserts(handle, Math.max(1000, Math.round(result.perSecond * 2)), 1);
+      rows.push({
+        name: `${dialect}: consume, ${clients} client${clients === 1 ? '' : 's'}`,
+        value: result.perSecond,
+        unit: 'req/s',
+        ceiling,
+        p50Ms: percentile(result.latenciesMs, 50),
+        p99Ms: percentile(result.latenciesMs, 99),
+        failures: result.failures,
+        ...(dialect === 'sqlite' ? { target: '≥ 3,000 req/s', pass: result.perSecond >= 3000 } : {}),
+      });
+    }
+
+    const prefix = `b-${Date.now()}`;
+    const batch = await load(
+      BATCH_CLIENTS,
+      (n) =>
+        post(
+          eventsUrl,
+          account.token,
+          JSON.stringify({
+            events: Array.from({ length: BATCH_EVENTS }, (_, i) => ({
+              idempotencyKey: `${prefix}-${n}-${i}`,
+              operation: 'data_processing',
+              units: 1,
+            })),
+          }),
+        ),
+      BATCH_EVENTS,
+    );
+    const batchCeiling = await bareInserts(handle, Math.max(20_000, Math.round(batch.perSecond * 2)), BATCH_EVENTS);
+    rows.push({
+      name: `${dialect}: batch ingest, ${BATCH_CLIENTS} clients × ${BATCH_EVENTS} events`,
+      value: batch.perSecond,
+      unit: 'events/s',
+      ceiling: batchCeiling,
+      p50Ms: percentile(batch.latenciesMs, 50),
+      p99Ms: percentile(batch.latenciesMs, 99),
+      failures: batch.failures,
+      ...(dialect === 'sqlite' ? { target: '≥ 20,000 events/s', pass: batch.perSecond >= 20_000 } : {}),
+    });
+  } finally {
+    await handle.destroy();
+    await server.stop();
+    agent.destroy();
+  }
+  return rows;
+}
+
+const rows: BenchRow[] = [];
+for (const dialect of testDialects()) rows.push(...(await benchDialect(dialect)));
+console.table(
+  rows.map((row) => ({
+    measure: row.name,
+    p50: `${(row.p50Ms as number).toFixed(2)} ms`,
+    p99: `${(row.p99Ms as number).toFixed(2)} ms`,
+    failures: row.failures,
+  })),
+);
+report('server', rows, { warmupMs: WARMUP_MS, measureMs: MEASURE_MS, cpus: (await import('node:os')).cpus().length });
