@@ -23,7 +23,7 @@ import { classifyPlanChange } from './plan-change.ts';
 import { type PaymentProvider, PaymentProviderError } from './provider.ts';
 import { createStripeClient } from './stripe-client.ts';
 import { StripeProvider } from './stripe-provider.ts';
-import { SubscriptionStore } from './subscription-store.ts';
+import { type BillingEffect, SubscriptionStore } from './subscription-store.ts';
 import { checkoutPage, donePage, paidPage, TEST_PAGE_CSP, unknownCheckoutPage } from './test-checkout-page.ts';
 
 /**
@@ -256,7 +256,19 @@ async function stripeWebhookRoute(
     const outcome = await queue.run(StripeProvider.customerOf(event), async () => {
       // Checked again in the queue: a redelivery that arrived meanwhile must not re-read and re-apply.
       if (await store.isKnownEvent(event.id)) return 'duplicate';
-      return store.apply(await provider.effectOf(event));
+      let effect: BillingEffect;
+      try {
+        effect = await provider.effectOf(event);
+      } catch (error) {
+        const failure = error as { type?: string; code?: string; requestId?: string };
+        request.log.error(
+          { stripeEvent: event.id, type: failure.type, code: failure.code, requestId: failure.requestId },
+          'reading Stripe for a webhook failed',
+        );
+        // Not stored: Stripe retries a failed delivery, and the retry reads again.
+        throw new ApiError('UNAVAILABLE', 'Stripe could not be read to apply this event; it will be retried.');
+      }
+      return store.apply(effect);
     });
     request.log.info({ stripeEvent: event.id, type: event.type, outcome }, 'stripe webhook');
     return { received: true, duplicate: outcome === 'duplicate' };

@@ -92,10 +92,15 @@ describe('Stripe secrets stay on the server', () => {
       }),
     );
     expect(forged.status).toBe(400);
-    // Stripe unreachable: the failure is reported and logged without the request's credentials.
+    // Stripe unreachable: failures are reported and logged without the request's credentials, and
+    // a webhook that could not be applied answers 503 so that Stripe delivers it again.
+    const subscription = fake.billing.sessions.get(checkout.body.sessionId)?.subscription as string;
+    fake.billing.trialWillEnd(subscription);
+    const [pending] = fake.drain();
     await fake.close();
     const down = remember(await account.post('/v1/billing/portal', {}));
     expect(down.status).toBe(503);
+    expect(await fake.deliver(pending!)).toBe(503);
     remember(await request(url, 'GET', '/openapi.json'));
 
     expect((await account.get('/v1/me')).body.subscription.tier).toBe('enterprise');
