@@ -193,6 +193,7 @@ export class Companion {
     this.closed = true;
     if (this.standingTimer) clearInterval(this.standingTimer);
     await this.sync.stop();
+    this.usage.save();
     await this.ledger.close();
     this.lock.release();
   }

@@ -15,9 +15,16 @@ export interface StoredUsage extends ServerUsage {
 }
 
 const KEY = 'usage.snapshot';
+/**
+ * The settings store rewrites (and fsyncs) its whole file on every write, on the main thread; usage
+ * answers arrive several times a second under load, so the snapshot is saved at most this often.
+ * It is a cache: after a crash the next sync brings the server's count again.
+ */
+const SAVE_EVERY_MS = 2_000;
 
 export class UsageSnapshotCache {
   private snapshot: StoredUsage;
+  private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: SettingsStore,
@@ -57,6 +64,14 @@ export class UsageSnapshotCache {
     }
     if (!changed) return;
     this.snapshot = { ...base, ...extra, period, used: merged };
+    this.saveTimer ??= setTimeout(() => this.save(), SAVE_EVERY_MS);
+    this.saveTimer.unref?.();
+  }
+
+  /** Writes the snapshot now (the companion calls it when it closes). */
+  save(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
     this.store.set(KEY, this.snapshot);
   }
 }
