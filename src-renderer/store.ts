@@ -15,7 +15,8 @@ export interface UiState {
   link: LinkStatus | 'absent';
   transport: Connection['transport'] | null;
   cycle: BillingCycle;
-  dismissedPrompts: ReadonlySet<string>;
+  /** Keys of prompts and notes this window was told to put away. */
+  dismissed: ReadonlySet<string>;
   /** The checkout or portal page this window opened, to reopen it if its tab was closed. */
   openedUrl: string | null;
   /** Words from a `contact_sales` answer. */
@@ -32,7 +33,7 @@ export interface UiState {
   manageBilling(): Promise<void>;
   syncNow(): Promise<void>;
   dismissNotification(id: string): Promise<void>;
-  dismissPrompt(key: string): void;
+  dismiss(key: string): void;
   planFocused(): void;
   setCycle(cycle: BillingCycle): void;
 }
@@ -56,7 +57,7 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       link: connection ? 'connecting' : 'absent',
       transport: connection?.transport ?? null,
       cycle: 'monthly',
-      dismissedPrompts: new Set(),
+      dismissed: new Set(),
       openedUrl: null,
       salesNote: null,
       actionError: null,
@@ -112,8 +113,8 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
         const result = await bridge.invoke('notifications.dismiss', { id });
         if (!result.ok) failed(result.error);
       },
-      dismissPrompt(key) {
-        set({ dismissedPrompts: new Set([...get().dismissedPrompts, key]) });
+      dismiss(key) {
+        set({ dismissed: new Set([...get().dismissed, key]) });
       },
       planFocused() {
         set({ focusPlan: false });

@@ -7,7 +7,10 @@ export function CheckoutStatus({ state }: { state: CompanionState }) {
   const openedUrl = useUi((ui) => ui.openedUrl);
   const salesNote = useUi((ui) => ui.salesNote);
   const actionError = useUi((ui) => ui.actionError);
+  const dismissed = useUi((ui) => ui.dismissed);
+  const dismiss = useUi((ui) => ui.dismiss);
   const view = checkoutView(state);
+  const doneKey = `checkout:${state.checkout.tier}:${state.checkout.cycle}`;
   return (
     <div role="status" aria-live="polite" className="checkout-status">
       {view.kind === 'opening' && <p className="card info">Opening checkout for {view.plan}…</p>}
@@ -24,7 +27,14 @@ export function CheckoutStatus({ state }: { state: CompanionState }) {
           )}
         </div>
       )}
-      {view.kind === 'completed' && <p className="card ok">Payment received — you are on {view.plan}.</p>}
+      {view.kind === 'completed' && !dismissed.has(doneKey) && (
+        <div className="card ok row">
+          <p>Payment received — you are on {view.plan}.</p>
+          <button type="button" onClick={() => dismiss(doneKey)}>
+            Dismiss
+          </button>
+        </div>
+      )}
       {view.kind === 'failed' && (
         <p className="card danger">
           Checkout for {view.plan} did not go through: {view.reason}.

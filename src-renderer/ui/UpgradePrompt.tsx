@@ -5,10 +5,10 @@ import { selectPrompt } from '../view/prompt.ts';
 
 /** A limit near or hit, or a host app denied: what is blocked, the plan that unblocks it, one click to buy. */
 export function UpgradePrompt({ state }: { state: CompanionState }) {
-  const dismissed = useUi((ui) => ui.dismissedPrompts);
+  const dismissed = useUi((ui) => ui.dismissed);
   const cycle = useUi((ui) => ui.cycle);
   const checkout = useUi((ui) => ui.checkout);
-  const dismissPrompt = useUi((ui) => ui.dismissPrompt);
+  const dismiss = useUi((ui) => ui.dismiss);
   const prompt = selectPrompt(state, dismissed);
   if (!prompt) return null;
   const offer = prompt.offer;
@@ -29,7 +29,7 @@ export function UpgradePrompt({ state }: { state: CompanionState }) {
             {offer.contactSales ? 'Contact sales' : `Upgrade to ${offer.name}`}
           </button>
         )}
-        <button type="button" onClick={() => dismissPrompt(prompt.key)}>
+        <button type="button" onClick={() => dismiss(prompt.key)}>
           Not now
         </button>
       </div>

@@ -111,9 +111,10 @@ async function bar(page: Page, label: string) {
   };
 }
 
+/** Saves a test artifact; with TOLLGATE_UPDATE_SCREENSHOTS=1 the README's copy is refreshed too. */
 async function shot(page: Page, name: string, readme = false): Promise<void> {
   const path = await screenshot(page, name);
-  if (readme) {
+  if (readme && process.env.TOLLGATE_UPDATE_SCREENSHOTS === '1') {
     mkdirSync(README_SHOTS, { recursive: true });
     copyFileSync(path, join(README_SHOTS, `${name}.png`));
   }
@@ -168,7 +169,16 @@ describe('the companion window against a real billing server', () => {
       upgrade: { tier: 'professional' },
     });
     await expect.poll(() => prompt.getByRole('heading').textContent()).toBe('An app was blocked: AI operations');
+    // The server's 80 % and 100 % notices arrive with the next sync; each can be dismissed.
+    const notices = page.getByRole('region', { name: 'Notices' }).getByRole('listitem');
+    await notices.filter({ hasText: /80 %/ }).waitFor();
+    await notices.filter({ hasText: /all 5/ }).waitFor();
     await shot(page, 'companion-limit-reached', true);
+    await notices
+      .filter({ hasText: /80 %/ })
+      .getByRole('button', { name: /^Dismiss/ })
+      .click();
+    await notices.filter({ hasText: /80 %/ }).waitFor({ state: 'detached' });
 
     // Checkout with the keyboard: the prompt's button, then "Pay (test)" on the provider's page.
     const checkoutOpened = chromium.browser.waitForEvent('page');
