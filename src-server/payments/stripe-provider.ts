@@ -12,7 +12,8 @@ import type { BillingEffect, InvoiceRecord, SubscriptionStore } from './subscrip
 /**
  * Stripe as the payment provider, through the official SDK. Subscriptions are priced only with the
  * catalog's Prices (found by lookup key, never inline `price_data`); every POST carries an
- * idempotency key; and every outcome is re-read from Stripe and applied through the store, so the
+ * idempotency key (stable where the object must exist once, like the customer; fresh per operation
+ * elsewhere, so the SDK's retry after a lost response cannot apply it twice); and every outcome is re-read from Stripe and applied through the store, so the
  * order webhooks arrive in never matters.
  */
 
@@ -21,7 +22,7 @@ const idOf = (value: string | { id: string } | null | undefined) => (typeof valu
 
 export class StripeProvider implements PaymentProvider {
   readonly name = 'stripe' as const;
-  private readonly pricesByKey = new Map<string, Stripe.Price>();
+  /** What a price sells (tier, cycle) never changes, so prices are remembered by id. */
   private readonly pricesById = new Map<string, Stripe.Price>();
 
   constructor(
@@ -34,16 +35,15 @@ export class StripeProvider implements PaymentProvider {
 
   // ── Prices ──────────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * The price a lookup key names now. Asked each time (one small read per checkout or change): a
+   * catalog sync may have moved the key to a new price while the server runs.
+   */
   private async catalogPrice(plan: { tier: Plan['tier'] }, kind: PriceKind): Promise<Stripe.Price | null> {
     const key = priceLookupKey(plan.tier, kind);
-    if (!this.pricesByKey.has(key)) {
-      // Prices can be replaced by a catalog sync while the server runs: on a miss, ask again.
-      for (const [lookupKey, price] of await pricesByLookupKey(this.stripe, [key])) {
-        this.pricesByKey.set(lookupKey, price);
-        this.pricesById.set(price.id, price);
-      }
-    }
-    return this.pricesByKey.get(key) ?? null;
+    const price = (await pricesByLookupKey(this.stripe, [key])).get(key) ?? null;
+    if (price) this.pricesById.set(price.id, price);
+    return price;
   }
 
   private async requiredPrice(plan: Plan): Promise<Stripe.Price> {
