@@ -127,4 +127,48 @@ describe('offline', () => {
       await companion.close();
     }
   });
+
+  it('reconciles with the server when it refuses usage the device allowed offline (another device got there first)', async () => {
+    const account = await signUp(server.url);
+    const companion = await openTestCompanion({ home: join(folder.path, 'reconcile-home'), serverUrl: proxy.url });
+    try {
+      expect((await companion.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(
+        true,
+      );
+      await proxy.down();
+      for (let n = 0; n < 4; n += 1) {
+        const outcome = await companion.dispatch('usage.consume', { operation: 'ai_operations' });
+        expect(outcome).toMatchObject({ ok: true, value: { decision: { allowed: true, limit: 5 } } });
+      }
+      // Meanwhile the same account uses 3 of its 5 units elsewhere, straight against the server.
+      for (let n = 0; n < 3; n += 1) {
+        const direct = await account.post('/v1/usage/consume', {
+          operation: 'ai_operations',
+          units: 1,
+          idempotencyKey: `other-device-${n}-0000`,
+        });
+        expect(direct.status).toBe(200);
+      }
+      await proxy.up();
+      expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
+      // Two of the four fit; the server refused the other two, and the device now agrees with it.
+      expect((await account.get('/v1/me')).body.usage.operations.ai_operations.used).toBe(5);
+      await expect
+        .poll(() => companion.state.getState().usage.operations.ai_operations)
+        .toMatchObject({
+          serverUsed: 5,
+          pending: 0,
+        });
+      expect(companion.state.getState().lastDenial).toMatchObject({
+        subject: 'usage.consume ai_operations',
+        decision: { allowed: false, code: 'LIMIT_REACHED', limit: 5, upgrade: { tier: 'professional' } },
+      });
+      expect(await companion.dispatch('usage.check', { operation: 'ai_operations', units: 1 })).toMatchObject({
+        value: { allowed: false, code: 'LIMIT_REACHED' },
+      });
+    } finally {
+      await proxy.up();
+      await companion.close();
+    }
+  });
 });
