@@ -240,39 +240,48 @@ async function stripeWebhookRoute(
   );
   if (!webhookSecret) scope.log.warn('STRIPE_WEBHOOK_SECRET is not set: Stripe webhooks will be refused');
 
-  scope.post('/v1/webhooks/stripe', async (request) => {
-    if (!webhookSecret) throw new ApiError('UNAVAILABLE', 'Webhooks are not configured (STRIPE_WEBHOOK_SECRET).');
-    const signature = request.headers['stripe-signature'];
-    if (!Buffer.isBuffer(request.body) || typeof signature !== 'string') {
-      throw new ApiError('BAD_REQUEST', 'Expected a Stripe-signed body and a Stripe-Signature header.');
-    }
-    let event: Stripe.Event;
-    try {
-      event = stripe.webhooks.constructEvent(request.body, signature, webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
-    } catch {
-      throw new ApiError('BAD_REQUEST', 'The Stripe signature does not match, or is older than five minutes.');
-    }
-    if (await store.isKnownEvent(event.id)) return { received: true, duplicate: true };
-    const outcome = await queue.run(StripeProvider.customerOf(event), async () => {
-      // Checked again in the queue: a redelivery that arrived meanwhile must not re-read and re-apply.
-      if (await store.isKnownEvent(event.id)) return 'duplicate';
-      let effect: BillingEffect;
-      try {
-        effect = await provider.effectOf(event);
-      } catch (error) {
-        const failure = error as { type?: string; code?: string; requestId?: string };
-        request.log.error(
-          { stripeEvent: event.id, type: failure.type, code: failure.code, requestId: failure.requestId },
-          'reading Stripe for a webhook failed',
-        );
-        // Not stored: Stripe retries a failed delivery, and the retry reads again.
-        throw new ApiError('UNAVAILABLE', 'Stripe could not be read to apply this event; it will be retried.');
+  scope.post(
+    '/v1/webhooks/stripe',
+    {
+      schema: {
+        tags: ['billing'],
+        summary: 'Stripe webhook endpoint (Stripe-Signature verified on the raw body; 400 when it fails)',
+      },
+    },
+    async (request) => {
+      if (!webhookSecret) throw new ApiError('UNAVAILABLE', 'Webhooks are not configured (STRIPE_WEBHOOK_SECRET).');
+      const signature = request.headers['stripe-signature'];
+      if (!Buffer.isBuffer(request.body) || typeof signature !== 'string') {
+        throw new ApiError('BAD_REQUEST', 'Expected a Stripe-signed body and a Stripe-Signature header.');
       }
-      return store.apply(effect);
-    });
-    request.log.info({ stripeEvent: event.id, type: event.type, outcome }, 'stripe webhook');
-    return { received: true, duplicate: outcome === 'duplicate' };
-  });
+      let event: Stripe.Event;
+      try {
+        event = stripe.webhooks.constructEvent(request.body, signature, webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+      } catch {
+        throw new ApiError('BAD_REQUEST', 'The Stripe signature does not match, or is older than five minutes.');
+      }
+      if (await store.isKnownEvent(event.id)) return { received: true, duplicate: true };
+      const outcome = await queue.run(StripeProvider.customerOf(event), async () => {
+        // Checked again in the queue: a redelivery that arrived meanwhile must not re-read and re-apply.
+        if (await store.isKnownEvent(event.id)) return 'duplicate';
+        let effect: BillingEffect;
+        try {
+          effect = await provider.effectOf(event);
+        } catch (error) {
+          const failure = error as { type?: string; code?: string; requestId?: string };
+          request.log.error(
+            { stripeEvent: event.id, type: failure.type, code: failure.code, requestId: failure.requestId },
+            'reading Stripe for a webhook failed',
+          );
+          // Not stored: Stripe retries a failed delivery, and the retry reads again.
+          throw new ApiError('UNAVAILABLE', 'Stripe could not be read to apply this event; it will be retried.');
+        }
+        return store.apply(effect);
+      });
+      request.log.info({ stripeEvent: event.id, type: event.type, outcome }, 'stripe webhook');
+      return { received: true, duplicate: outcome === 'duplicate' };
+    },
+  );
 }
 
 /** The local provider's clearly labelled test checkout and portal pages. */
@@ -283,14 +292,15 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
     done(null, body),
   );
 
-  scope.get('/billing/test-checkout/:id', async (request, reply) => {
+  // Pages for people, not API routes: kept out of the OpenAPI document.
+  scope.get('/billing/test-checkout/:id', { schema: { hide: true } }, async (request, reply) => {
     const checkout = local.findCheckout((request.params as { id: string }).id);
     if (!checkout) return html(reply.code(404), unknownCheckoutPage());
     const tierName = findTier(catalog, checkout.plan.tier).name;
     return html(reply, checkout.paid ? paidPage(tierName) : checkoutPage(checkout, tierName));
   });
 
-  scope.post('/billing/test-checkout/:id/pay', async (request, reply) => {
+  scope.post('/billing/test-checkout/:id/pay', { schema: { hide: true } }, async (request, reply) => {
     const checkout = local.findCheckout((request.params as { id: string }).id);
     if (!checkout) return html(reply.code(404), unknownCheckoutPage());
     await local.pay(checkout.id);
@@ -298,7 +308,7 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
     return reply.code(303).header('location', `/billing/test-checkout/${checkout.id}`).send();
   });
 
-  scope.get('/billing/test-portal', async (_request, reply) =>
+  scope.get('/billing/test-portal', { schema: { hide: true } }, async (_request, reply) =>
     html(
       reply,
       donePage(

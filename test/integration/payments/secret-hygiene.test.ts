@@ -101,7 +101,11 @@ describe('Stripe secrets stay on the server', () => {
     const down = remember(await account.post('/v1/billing/portal', {}));
     expect(down.status).toBe(503);
     expect(await fake.deliver(pending!)).toBe(503);
-    remember(await request(url, 'GET', '/openapi.json'));
+    const openapi = remember(await request(url, 'GET', '/openapi.json'));
+    expect(Object.keys(openapi.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/billing/checkout', '/v1/billing/change-plan', '/v1/webhooks/stripe']),
+    );
+    expect(Object.keys(openapi.body.paths)).not.toContain('/billing/test-checkout/{id}');
 
     expect((await account.get('/v1/me')).body.subscription.tier).toBe('enterprise');
     expect(output).toContain('stripe webhook');
