@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedAnalytics } from '../scripts/seed-analytics.ts';
 import { loadConfig } from '../src-server/config.ts';
@@ -22,6 +22,8 @@ import { type BenchRow, percentile, report } from './report.ts';
 const ACCOUNTS = 100_000;
 const REPEATS = 15;
 const TARGET_MS = 1000;
+/** /proc reports CPU time in USER_HZ ticks, 100 a second on Linux whatever the kernel tick. */
+const TICKS_PER_SECOND = 100;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const THIS_MONTH = periodOf(Date.now());
 const LAST_MONTH = addMonths(THIS_MONTH, -1);
@@ -56,23 +58,41 @@ const server = await spawnTestServer({
   env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN },
 });
 
+/**
+ * The server process's CPU time so far (ms, 10 ms resolution), from /proc. Beside wall-clock time
+ * it shows the work a request costs whatever else the machine is doing at the time.
+ */
+function serverCpuMs(): number {
+  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+let cpuOfLastCall = 0;
 async function timed(path: string): Promise<number> {
+  const cpu = serverCpuMs();
   const started = performance.now();
   const response = await fetch(new URL(path, server.url), { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   await response.arrayBuffer();
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-  return performance.now() - started;
+  const wall = performance.now() - started;
+  cpuOfLastCall = serverCpuMs() - cpu;
+  return wall;
 }
 
-async function samples(path: string): Promise<number[]> {
+async function samples(path: string): Promise<{ times: number[]; cpuMs: number }> {
   const times: number[] = [];
-  for (let index = 0; index < REPEATS; index += 1) times.push(await timed(path));
-  return times;
+  let cpuMs = 0;
+  for (let index = 0; index < REPEATS; index += 1) {
+    times.push(await timed(path));
+    cpuMs += cpuOfLastCall;
+  }
+  return { times, cpuMs: cpuMs / REPEATS };
 }
 
 const rows: BenchRow[] = [];
 try {
-  const floor = percentile(await samples('/healthz'), 95);
+  const floor = percentile((await samples('/healthz')).times, 95);
   const endpoints = [
     `/v1/admin/metrics/summary?month=${LAST_MONTH}`,
     `/v1/admin/metrics/mrr?month=${THIS_MONTH}&months=12`,
@@ -98,10 +118,13 @@ try {
   });
   // The first request of each, in this order, right after start (the server preloads the event
   // history at start; a month's usage and every SQL sum are read on first use).
-  for (const path of endpoints) rows.push(row(`first ${path}`, await timed(path)));
   for (const path of endpoints) {
-    const times = await samples(path);
-    rows.push(row(`warm p95 ${path}`, percentile(times, 95), { p50: percentile(times, 50) }));
+    const wall = await timed(path);
+    rows.push(row(`first ${path}`, wall, { serverCpuMs: cpuOfLastCall }));
+  }
+  for (const path of endpoints) {
+    const { times, cpuMs } = await samples(path);
+    rows.push(row(`warm p95 ${path}`, percentile(times, 95), { p50: percentile(times, 50), serverCpuMs: cpuMs }));
   }
 
   // What the dashboard does when the vendor picks a month: five requests at once.
@@ -136,7 +159,10 @@ try {
       mrr_after_cents: 0,
     })
     .execute();
-  rows.push(row('summary after a new subscription event (history re-read)', await timed(endpoints[0] as string)));
+  const afterChange = await timed(endpoints[0] as string);
+  rows.push(
+    row('summary after a new subscription event (history re-read)', afterChange, { serverCpuMs: cpuOfLastCall }),
+  );
   await handle.db.deleteFrom('subscription_events').where('id', '=', eventId).execute();
   await handle.destroy();
 } finally {
@@ -144,5 +170,22 @@ try {
   if (!keptDir) rmSync(dataDir, { recursive: true, force: true });
 }
 
-report('analytics', rows, { accounts: ACCOUNTS, months: 12, dialect: 'sqlite', repeats: REPEATS });
+report('analytics', rows, {
+  accounts: ACCOUNTS,
+  months: 12,
+  dialect: 'sqlite',
+  repeats: REPEATS,
+  loadAverage: loadavg(),
+});
+// The same requests by the server's own CPU time: what they cost on an otherwise idle machine.
+console.table(
+  rows
+    .filter((row) => row.serverCpuMs !== undefined)
+    .map((row) => ({ measure: row.name, 'server CPU': `${Math.round(row.serverCpuMs as number)} ms` })),
+);
+console.log(
+  `load average while measuring: ${loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ')}`,
+);
 if (rows.some((row) => row.pass === false)) process.exitCode = 1;

@@ -65,6 +65,28 @@ export async function readUsageVersion(db: Db, month: string): Promise<string> {
   return `${row.counters}:${row.used}`;
 }
 
+/** A fingerprint of the invoices: a new one, or a refund recorded on one, changes it. */
+export async function readInvoicesVersion(db: Db): Promise<string> {
+  const row = await db
+    .selectFrom('invoices')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('invoices'),
+      eb.fn.sum<number | string | null>('amount_paid_cents').as('paid'),
+      eb.fn.sum<number | string | null>('amount_refunded_cents').as('refunded'),
+    ])
+    .executeTakeFirstOrThrow();
+  return `${row.invoices}:${row.paid}:${row.refunded}`;
+}
+
+/** A fingerprint of the accounts (which are never edited, only created or deleted). */
+export async function readAccountsVersion(db: Db): Promise<string> {
+  const row = await db
+    .selectFrom('accounts')
+    .select((eb) => [eb.fn.countAll<number | string>().as('accounts'), eb.fn.max('created_at').as('newest')])
+    .executeTakeFirstOrThrow();
+  return `${row.accounts}:${row.newest}`;
+}
+
 export async function countAccountsCreatedBefore(db: Db, until: number): Promise<number> {
   const row = await db
     .selectFrom('accounts')
@@ -155,13 +177,13 @@ export async function readAccountInvoices(db: Db, query: AccountInvoicesQuery): 
 
 /** The month's usage counters with any use. */
 export async function readUsage(db: Db, month: string): Promise<UsageRecord[]> {
-  const rows = await db
+  // Named as the pure functions want them: tens of thousands of rows, not copied again.
+  return db
     .selectFrom('usage_counters')
-    .select(['account_id', 'operation', 'used'])
+    .select(['account_id as accountId', 'operation', 'used'])
     .where('period', '=', month)
     .where('used', '>', 0)
     .execute();
-  return rows.map((row) => ({ accountId: row.account_id, operation: row.operation, used: Number(row.used) }));
 }
 
 const ID_CHUNK = 5000;

@@ -144,12 +144,11 @@ export async function accountLtvReport(
 }
 
 /** A report as CSV: every row, amounts in cents, rates as fractions. */
-export async function csvReport(
-  source: AnalyticsSource,
-  report: ReportName,
-  month: string,
-  count: number,
-): Promise<string> {
+export function csvReport(source: AnalyticsSource, report: ReportName, month: string, count: number): Promise<string> {
+  return source.data.export(`${report}:${month}:${count}`, month, () => buildCsv(source, report, month, count));
+}
+
+async function buildCsv(source: AnalyticsSource, report: ReportName, month: string, count: number): Promise<string> {
   switch (report) {
     case 'mrr': {
       const { months } = await mrrReport(source, month, count);

@@ -208,7 +208,13 @@ for (const dialect of testDialects()) {
         const { body } = await admin(`/v1/admin/metrics/usage?month=${LAST_MONTH}`);
         return body.operations.reduce((sum: number, operation: Json) => sum + operation.used, 0);
       };
+      const exported = async () => {
+        const { body } = await admin(`/v1/admin/export/usage.csv?month=${LAST_MONTH}`);
+        const rows = (body as string).trimEnd().split('\r\n').slice(1);
+        return rows.reduce((sum, line) => sum + Number(line.split(',')[5]), 0);
+      };
       const before = await total();
+      expect(await exported()).toBe(before);
       const counter = world.usage.find((row) => row.period === LAST_MONTH && row.used > 0)!;
       await server.db
         .updateTable('usage_counters')
@@ -218,6 +224,7 @@ for (const dialect of testDialects()) {
         .where('period', '=', LAST_MONTH)
         .execute();
       expect(await total()).toBe(before + 3);
+      expect(await exported()).toBe(before + 3);
     });
 
     it('rejects a malformed month', async () => {
