@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { buildTimeline, type MrrTimeline, type SubscriptionEventRecord } from './mrr-ledger.ts';
+import { buildTimeline, type MrrTimeline, monthsEndingAt, type SubscriptionEventRecord } from './mrr-ledger.ts';
 import {
   readAccountsVersion,
   readEventsVersion,
@@ -23,6 +23,8 @@ import type { UsageRecord } from './usage-report.ts';
  * for each) are kept the same way, against the fingerprints of everything a report can read.
  */
 
+/** The length of a series when none is asked for (the dashboard's charts). */
+export const SERIES_MONTHS = 12;
 const KEPT_TIMELINES = 16;
 const KEPT_USAGE_MONTHS = 4;
 const KEPT_EXPORTS = 8;
@@ -59,6 +61,15 @@ export class ReportData {
     if (cache.timelines.size >= KEPT_TIMELINES) cache.timelines.clear();
     cache.timelines.set(key, timeline);
     return timeline;
+  }
+
+  /**
+   * The timeline of the series that ends with `month` (the dashboard's twelve months), and the
+   * month's index in it: the summary, usage and LTV of a month share one replay with its chart.
+   */
+  async monthTimeline(month: string): Promise<{ timeline: MrrTimeline; index: number }> {
+    const months = monthsEndingAt(month, SERIES_MONTHS);
+    return { timeline: await this.timeline(months), index: months.length - 1 };
   }
 
   /** The month's usage counters with any use. */

@@ -33,13 +33,13 @@ export interface AnalyticsSource {
 }
 
 export async function summaryReport({ db, catalog, data }: AnalyticsSource, month: string): Promise<SummaryResponse> {
-  const [timeline, accounts, groups] = await Promise.all([
-    data.timeline([month]),
+  const [{ timeline, index }, accounts, groups] = await Promise.all([
+    data.monthTimeline(month),
     countAccountsCreatedBefore(db, periodEnd(month)),
     readRevenueGroups(db, [month]),
   ]);
   const revenue = revenueByMonth(groups, [month], catalog.currency);
-  return monthSummary(timeline, 0, accounts, revenue[0] as RevenueMonth, catalog.currency);
+  return monthSummary(timeline, index, accounts, revenue[0] as RevenueMonth, catalog.currency);
 }
 
 export async function mrrReport(
@@ -65,8 +65,8 @@ export async function revenueReport(
 }
 
 async function monthUsage({ data }: AnalyticsSource, month: string) {
-  const [timeline, usage] = await Promise.all([data.timeline([month]), data.usageOf(month)]);
-  return { usage, tierOf: tierAt(timeline, 0) };
+  const [{ timeline, index }, usage] = await Promise.all([data.monthTimeline(month), data.usageOf(month)]);
+  return { usage, tierOf: tierAt(timeline, index) };
 }
 
 export async function usageByTierReport(source: AnalyticsSource, month: string): Promise<UsageResponse> {
@@ -96,8 +96,8 @@ export async function ltvReport(
   month: string,
   limit?: number,
 ): Promise<LtvListResponse> {
-  const [timeline, paid] = await Promise.all([
-    data.timeline([month]),
+  const [{ timeline, index }, paid] = await Promise.all([
+    data.monthTimeline(month),
     readAccountInvoices(db, { until: periodEnd(month), currency: catalog.currency, limit }),
   ]);
   const emails = await readEmails(
@@ -106,8 +106,8 @@ export async function ltvReport(
   );
   return {
     month,
-    estimatedLtvCents: churnAndValue(timeline, 0).ltvCents,
-    accounts: accountLtvs(timeline, 0, paid, catalog.currency, (id) => emails.get(id) ?? ''),
+    estimatedLtvCents: churnAndValue(timeline, index).ltvCents,
+    accounts: accountLtvs(timeline, index, paid, catalog.currency, (id) => emails.get(id) ?? ''),
   };
 }
 
@@ -123,18 +123,18 @@ export async function accountLtvReport(
     .where('id', '=', accountId)
     .executeTakeFirst();
   if (!account) return null;
-  const [timeline, paid] = await Promise.all([
-    data.timeline([month]),
+  const [{ timeline, index }, paid] = await Promise.all([
+    data.monthTimeline(month),
     readAccountInvoices(db, { until: periodEnd(month), currency: catalog.currency, accountId }),
   ]);
-  const [found] = accountLtvs(timeline, 0, paid, catalog.currency, () => account.email);
+  const [found] = accountLtvs(timeline, index, paid, catalog.currency, () => account.email);
   if (found) return found;
-  const tier = tierAt(timeline, 0)(accountId);
+  const tier = tierAt(timeline, index)(accountId);
   return {
     accountId,
     email: account.email,
     tier,
-    mrrCents: timeline.accounts.get(accountId)?.mrr[1] ?? 0,
+    mrrCents: timeline.accounts.get(accountId)?.mrr[index + 1] ?? 0,
     firstPaidAt: null,
     invoices: 0,
     totalPaidCents: 0,

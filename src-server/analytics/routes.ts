@@ -20,7 +20,7 @@ import {
 import { periodOf } from '../../src-shared/period.ts';
 import { requireAdmin } from '../auth.ts';
 import { ApiError, problemBody } from '../errors.ts';
-import { ReportData } from './report-data.ts';
+import { ReportData, SERIES_MONTHS } from './report-data.ts';
 import {
   type AnalyticsSource,
   accountLtvReport,
@@ -36,7 +36,6 @@ import {
 /** Built by `npm run build:dashboard` (vite.dashboard.config.ts). */
 export const DASHBOARD_DIR = join(import.meta.dirname, '..', '..', 'out', 'dashboard');
 
-const DEFAULT_SERIES_MONTHS = 12;
 const DEFAULT_LIST_ROWS = 100;
 const CSV_FILES = REPORT_NAMES.map((name) => `${name}.csv`) as [`${ReportName}.csv`, ...`${ReportName}.csv`[]];
 
@@ -51,7 +50,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
     // Replay the event history once at start, so the vendor's first dashboard load finds it in
     // memory; a failure here only means the first request reads it instead.
     app.addHook('onReady', async () => {
-      source.data.timeline([periodOf(now())]).catch((error: unknown) => {
+      source.data.monthTimeline(periodOf(now())).catch((error: unknown) => {
         app.log.warn({ err: error }, 'analytics preload failed');
       });
     });
@@ -82,7 +81,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: MrrSeriesResponse },
       },
     },
-    async (request) => mrrReport(source, monthOf(request.query), request.query.months ?? DEFAULT_SERIES_MONTHS),
+    async (request) => mrrReport(source, monthOf(request.query), request.query.months ?? SERIES_MONTHS),
   );
 
   app.get(
@@ -95,7 +94,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: RevenueResponse },
       },
     },
-    async (request) => revenueReport(source, monthOf(request.query), request.query.months ?? DEFAULT_SERIES_MONTHS),
+    async (request) => revenueReport(source, monthOf(request.query), request.query.months ?? SERIES_MONTHS),
   );
 
   app.get(
@@ -168,7 +167,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const report = request.params.file.replace(/\.csv$/, '') as ReportName;
       const month = monthOf(request.query);
-      const csv = await csvReport(source, report, month, request.query.months ?? DEFAULT_SERIES_MONTHS);
+      const csv = await csvReport(source, report, month, request.query.months ?? SERIES_MONTHS);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="tollgate-${report}-${month}.csv"`)
