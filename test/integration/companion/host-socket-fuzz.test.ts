@@ -225,6 +225,6 @@ describe('host socket under hostile input', () => {
     );
     await Promise.all(drops);
     await expectCanaryServed(5);
-    await expect.poll(() => host.connectionCount).toBe(before);
+    await expect.poll(() => host.connectionCount, { timeout: 15_000 }).toBe(before);
   });
 });
