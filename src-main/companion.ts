@@ -137,7 +137,13 @@ export class Companion {
               status,
               lastError: error,
               lastSyncAt: status === 'idle' ? at : previous.lastSyncAt,
-              offlineSince: status === 'offline' ? (previous.offlineSince ?? at) : null,
+              // Still offline while a retry is under way: only a successful sync ends the outage.
+              offlineSince:
+                status === 'offline'
+                  ? (previous.offlineSince ?? at)
+                  : status === 'syncing'
+                    ? previous.offlineSince
+                    : null,
             },
           });
           this.refresh();
