@@ -76,10 +76,28 @@ export function freeFields(provider: SubscriptionFields['provider'], customerId:
   };
 }
 
-export function fieldsFromProvider(subscription: ProviderSubscription): SubscriptionFields {
+/**
+ * The row a provider's subscription amounts to. `previous` is the row before: an account already
+ * past due on this subscription keeps its original `past_due_since`, so a second unpaid invoice
+ * never extends the grace.
+ */
+export function fieldsFromProvider(
+  subscription: ProviderSubscription,
+  previous?: { status: string; past_due_since: number | null; provider_subscription_id: string | null },
+): SubscriptionFields {
   if (!isLive(subscription) || subscription.plan === null) {
     return freeFields(subscription.provider, subscription.customerId);
   }
+  const stillPastDue =
+    previous?.status === 'past_due' &&
+    previous.past_due_since !== null &&
+    previous.provider_subscription_id === subscription.subscriptionId;
+  const pastDueSince =
+    subscription.status !== 'past_due'
+      ? null
+      : stillPastDue
+        ? Math.min(previous.past_due_since as number, subscription.pastDueSince ?? Number.POSITIVE_INFINITY)
+        : subscription.pastDueSince;
   return {
     tier: subscription.plan.tier,
     status: subscription.status,
@@ -89,7 +107,7 @@ export function fieldsFromProvider(subscription: ProviderSubscription): Subscrip
     cancel_at_period_end: subscription.cancelAtPeriodEnd,
     pending_tier: subscription.pending?.tier ?? null,
     pending_cycle: subscription.pending?.cycle ?? null,
-    past_due_since: subscription.status === 'past_due' ? subscription.pastDueSince : null,
+    past_due_since: pastDueSince,
     provider: subscription.provider,
     provider_customer_id: subscription.customerId,
     provider_subscription_id: subscription.subscriptionId,

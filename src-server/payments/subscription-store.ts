@@ -152,7 +152,7 @@ export class SubscriptionStore {
     if (!accountId) return;
     const row = await this.lockedRow(trx, accountId);
     if (!shouldApply(row, incoming)) return;
-    const fields = fieldsFromProvider(incoming);
+    const fields = fieldsFromProvider(incoming, row);
     const before = summaryOf(row);
     const change = classifySubscriptionChange(this.catalog, before, fields);
     const at = this.now();

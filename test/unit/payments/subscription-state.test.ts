@@ -44,6 +44,18 @@ describe('provider status → account subscription', () => {
     },
   );
 
+  it('a second unpaid invoice never extends the past-due grace', () => {
+    const previous = { status: 'past_due', past_due_since: 1_500, provider_subscription_id: 'sub_1' } as const;
+    expect(fieldsFromProvider(provided({ status: 'past_due', pastDueSince: 1_900 }), previous).past_due_since).toBe(
+      1_500,
+    );
+    const otherSubscription = { ...previous, provider_subscription_id: 'sub_0' };
+    expect(
+      fieldsFromProvider(provided({ status: 'past_due', pastDueSince: 1_900 }), otherSubscription).past_due_since,
+    ).toBe(1_900);
+    expect(fieldsFromProvider(provided({ status: 'active' }), previous).past_due_since).toBeNull();
+  });
+
   it('a price the catalog did not make grants nothing', () => {
     expect(fieldsFromProvider(provided({ plan: null })).tier).toBe('free');
   });
