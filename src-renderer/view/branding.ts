@@ -36,10 +36,14 @@ export function accentOf(color: string): Accent {
   return { color: hex, onColor: luminance(hex) <= 0.183 ? '#ffffff' : '#111111' };
 }
 
-/** A logo the strict CSP allows (an inline image or a file beside the page); otherwise none. */
+/**
+ * A logo the page's CSP allows (img-src 'self' data: https:): an inline image, a file beside the
+ * page, or an https address. Anything else (plain http, other schemes) shows no logo.
+ */
 export function logoOf(url: string | null): string | null {
   if (url === null) return null;
   if (/^data:image\/(png|svg\+xml|jpeg|webp|gif);/.test(url)) return url;
   if (/^\.?\/[^/]/.test(url)) return url;
+  if (/^https:\/\/[^/]/.test(url)) return url;
   return null;
 }

@@ -17,8 +17,9 @@ describe('white label', () => {
   it('shows only logos the page CSP allows', () => {
     expect(logoOf('data:image/png;base64,iVBORw0KGgo=')).toBe('data:image/png;base64,iVBORw0KGgo=');
     expect(logoOf('/branding/logo.svg')).toBe('/branding/logo.svg');
+    expect(logoOf('https://cdn.vendor.example/logo.png')).toBe('https://cdn.vendor.example/logo.png');
     for (const refused of [
-      'https://tracker.example/logo.png',
+      'http://vendor.example/logo.png',
       '//evil.example/x.png',
       'javascript:alert(1)',
       'data:text/html;base64,PGgxPg==',
