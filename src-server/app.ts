@@ -74,6 +74,7 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
@@ -95,7 +96,6 @@ export function toProblem(error: FastifyError | Error): ProblemBody {
   const { code, statusCode } = error as FastifyError;
   const mapped = code ? FASTIFY_CODES[code] : undefined;
   if (mapped) return problemBody(mapped, error.message);
-  if (statusCode === 400 && error instanceof SyntaxError) return problemBody('INVALID_JSON', error.message);
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     return { ...problemBody('BAD_REQUEST', error.message), status: statusCode };
   }

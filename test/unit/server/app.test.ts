@@ -62,7 +62,8 @@ describe('the app: admin check, problem documents and OpenAPI', () => {
     expect(response.statusCode).toBe(status);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     const body = response.json();
-    expect(Object.keys(PROBLEM_CODES)).toContain(body.code);
+    expect(body.code).toBe({ 400: 'INVALID_JSON', 413: 'BODY_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' }[status]);
+    expect(PROBLEM_CODES[body.code as keyof typeof PROBLEM_CODES].status).toBe(status);
     expect(body).toMatchObject({ status, type: `/docs#${body.code}` });
   });
 
