@@ -186,7 +186,12 @@ export async function readUsage(db: Db, month: string): Promise<UsageRecord[]> {
     .execute();
 }
 
-const ID_CHUNK = 5000;
+export async function readAllEmails(db: Db): Promise<Map<string, string>> {
+  const rows = await db.selectFrom('accounts').select(['id', 'email']).execute();
+  return new Map(rows.map((row) => [row.id, row.email]));
+}
+
+const ID_CHUNK = 1000;
 
 /** E-mail addresses of the given accounts, looked up in chunks that stay under bind limits. */
 export async function readEmails(db: Db, accountIds: readonly string[]): Promise<Map<string, string>> {

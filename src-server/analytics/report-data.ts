@@ -3,6 +3,8 @@ import type { Database } from '../db/schema.ts';
 import { buildTimeline, type MrrTimeline, monthsEndingAt, type SubscriptionEventRecord } from './mrr-ledger.ts';
 import {
   readAccountsVersion,
+  readAllEmails,
+  readEmails,
   readEventsVersion,
   readInvoicesVersion,
   readSubscriptionEvents,
@@ -28,6 +30,7 @@ export const SERIES_MONTHS = 12;
 const KEPT_TIMELINES = 16;
 const KEPT_USAGE_MONTHS = 4;
 const KEPT_EXPORTS = 8;
+const FEW_ACCOUNTS = 200;
 
 export class ReportData {
   private events: {
@@ -37,6 +40,7 @@ export class ReportData {
   } | null = null;
   private readonly usage = new Map<string, { version: string; rows: UsageRecord[] }>();
   private readonly exports = new Map<string, { version: string; text: string }>();
+  private everyEmail: { version: string; emails: Promise<Map<string, string>> } | null = null;
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -81,6 +85,25 @@ export class ReportData {
     if (this.usage.size >= KEPT_USAGE_MONTHS) this.usage.clear();
     this.usage.set(month, { version, rows });
     return rows;
+  }
+
+  /**
+   * E-mail addresses of accounts: looked up one by one for a page of a list, but for a whole
+   * export (tens of thousands) from one read of every address, kept until an account is created or
+   * deleted (addresses are never edited).
+   */
+  async emailsOf(accountIds: readonly string[]): Promise<Map<string, string>> {
+    if (accountIds.length <= FEW_ACCOUNTS) return readEmails(this.db, accountIds);
+    const version = await readAccountsVersion(this.db);
+    if (this.everyEmail?.version !== version) {
+      const emails = readAllEmails(this.db);
+      const entry = { version, emails };
+      emails.catch(() => {
+        if (this.everyEmail === entry) this.everyEmail = null;
+      });
+      this.everyEmail = entry;
+    }
+    return this.everyEmail.emails;
   }
 
   /** An export of `month`, built by `build` unless the same one was built from the same data. */

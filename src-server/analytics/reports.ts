@@ -16,7 +16,7 @@ import type { Database } from '../db/schema.ts';
 import { type CsvCell, toCsv } from './csv.ts';
 import { accountLtvs, churnAndValue, monthSummary, tierAt } from './metrics.ts';
 import { monthsEndingAt, mrrMonth } from './mrr-ledger.ts';
-import { countAccountsCreatedBefore, readAccountInvoices, readEmails, readRevenueGroups } from './queries.ts';
+import { countAccountsCreatedBefore, readAccountInvoices, readRevenueGroups } from './queries.ts';
 import type { ReportData } from './report-data.ts';
 import { revenueByMonth } from './revenue.ts';
 import { upsellCandidates, usageReport } from './usage-report.ts';
@@ -79,10 +79,7 @@ export async function upsellReport(source: AnalyticsSource, month: string, limit
   const { usage, tierOf } = await monthUsage(source, month);
   const all = upsellCandidates(source.catalog, usage, tierOf);
   const shown = limit === undefined ? all : all.slice(0, limit);
-  const emails = await readEmails(
-    source.db,
-    shown.map((candidate) => candidate.accountId),
-  );
+  const emails = await source.data.emailsOf(shown.map((candidate) => candidate.accountId));
   return {
     month,
     total: all.length,
@@ -100,10 +97,7 @@ export async function ltvReport(
     data.monthTimeline(month),
     readAccountInvoices(db, { until: periodEnd(month), currency: catalog.currency, limit }),
   ]);
-  const emails = await readEmails(
-    db,
-    paid.map((row) => row.accountId),
-  );
+  const emails = await data.emailsOf(paid.map((row) => row.accountId));
   return {
     month,
     estimatedLtvCents: churnAndValue(timeline, index).ltvCents,

@@ -19,7 +19,7 @@ import {
 } from '../../src-shared/admin-api.ts';
 import { periodOf } from '../../src-shared/period.ts';
 import { requireAdmin } from '../auth.ts';
-import { ApiError, problemBody } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { ReportData, SERIES_MONTHS } from './report-data.ts';
 import {
   type AnalyticsSource,
@@ -181,16 +181,11 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   if (existsSync(join(DASHBOARD_DIR, 'index.html'))) {
     await app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/admin/', decorateReply: false });
   } else {
-    app.get('/admin/*', { schema: { hide: true } }, async (_request, reply) =>
-      reply
-        .code(503)
-        .type('application/problem+json; charset=utf-8')
-        .send(
-          problemBody(
-            'UNAVAILABLE',
-            'The dashboard is not built: run `npm run build:dashboard`, then restart the server.',
-          ),
-        ),
-    );
+    app.get('/admin/*', { schema: { hide: true } }, async () => {
+      throw new ApiError(
+        'NOT_FOUND',
+        'The dashboard is not built: run `npm run build:dashboard`, then restart the server.',
+      );
+    });
   }
 };

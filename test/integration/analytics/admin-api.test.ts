@@ -166,6 +166,13 @@ for (const dialect of testDialects()) {
       const lines = (csv.body as string).trimEnd().split('\r\n');
       expect(lines[0]).toBe('month,account_id,email,tier,operation,used,limit,ratio,suggested_tier');
       expect(lines).toHaveLength(1 + bruteUsage(world, defaultCatalog, LAST_MONTH).upsell.length);
+      // Hundreds of rows: their addresses come from the one read of every address.
+      expect(lines.length).toBeGreaterThan(300);
+      const emailOf = new Map(world.accounts.map((account) => [account.id, account.email]));
+      for (const line of lines.slice(1)) {
+        const [, accountId, email] = line.split(',');
+        expect(email).toBe(emailOf.get(accountId!));
+      }
 
       const mrr = await admin(`/v1/admin/export/mrr.csv?month=${LAST_MONTH}&months=3`);
       const rows = (mrr.body as string).trimEnd().split('\r\n').slice(1);
