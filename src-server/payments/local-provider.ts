@@ -110,7 +110,13 @@ export class LocalProvider implements PaymentProvider {
     return checkout;
   }
 
-  private invoice(subscription: ProviderSubscription, amountCents: number, setupFeeCents: number): InvoiceRecord {
+  /** An invoice for the service from `from` (default: the period start) to the period end. */
+  private invoice(
+    subscription: ProviderSubscription,
+    amountCents: number,
+    setupFeeCents: number,
+    from = subscription.currentPeriodStart,
+  ): InvoiceRecord {
     const plan = subscription.plan as Plan;
     return {
       id: `local_in_${randomUUID()}`,
@@ -123,7 +129,7 @@ export class LocalProvider implements PaymentProvider {
       setupFeeCents,
       amountRefundedCents: 0,
       currency: this.catalog.currency,
-      periodStart: subscription.currentPeriodStart,
+      periodStart: from,
       periodEnd: subscription.currentPeriodEnd,
       paidAt: this.now(),
     };
@@ -193,7 +199,8 @@ export class LocalProvider implements PaymentProvider {
     await this.store.apply({
       event: this.event('customer.subscription.updated'),
       subscription: next,
-      invoice: due > 0 ? this.invoice(next, due, setupFeeCents) : undefined,
+      // A prorated charge pays for the rest of the period, from now.
+      invoice: due > 0 ? this.invoice(next, due, setupFeeCents, now) : undefined,
     });
   }
 
