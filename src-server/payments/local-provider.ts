@@ -218,13 +218,21 @@ export class LocalProvider implements PaymentProvider {
    * "paid" (recorded as an invoice). Called before any billing action and by a timer.
    */
   async settleDue(row: SubscriptionRow): Promise<void> {
+    // Event ids name the period boundary, so the minute sweep and a request settling the same
+    // boundary at once apply it once.
     if (row.provider !== 'local' || !row.provider_subscription_id || row.current_period_end === null) return;
     let current = this.current(row);
     const now = this.now();
     while (current.currentPeriodEnd <= now && current.status !== 'canceled') {
       if (current.cancelAtPeriodEnd) {
         current = { ...current, status: 'canceled' };
-        await this.store.apply({ event: this.event('customer.subscription.deleted'), subscription: current });
+        await this.store.apply({
+          event: {
+            id: `local_evt_end_${current.subscriptionId}_${current.currentPeriodEnd}`,
+            type: 'customer.subscription.deleted',
+          },
+          subscription: current,
+        });
         return;
       }
       const plan = current.pending ?? (current.plan as Plan);
@@ -237,7 +245,7 @@ export class LocalProvider implements PaymentProvider {
         currentPeriodEnd: addCycle(start, plan.cycle),
       };
       await this.store.apply({
-        event: this.event('invoice.paid'),
+        event: { id: `local_evt_renewal_${current.subscriptionId}_${start}`, type: 'invoice.paid' },
         subscription: current,
         invoice: this.invoice(current, this.prices(plan).priceCents, 0),
       });
