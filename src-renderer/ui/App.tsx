@@ -26,8 +26,11 @@ function Body() {
   if (state === null) return <p className="card info">Connecting to the companion…</p>;
   return (
     <>
-      {link === 'lost' && (
-        <p className="banner danger">Lost contact with the companion app. Start it again and reopen this window.</p>
+      {/* Reconnecting after having had state means the companion went away (the web transport retries). */}
+      {link !== 'connected' && (
+        <p className="banner danger" role="alert">
+          Lost contact with the companion app. Start it again and reopen this window.
+        </p>
       )}
       <Banners state={state} />
       <Notices state={state} />

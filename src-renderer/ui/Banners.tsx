@@ -9,7 +9,7 @@ export function Banners({ state }: { state: CompanionState }) {
   const syncNow = useUi((ui) => ui.syncNow);
   const list = banners(state, now);
   return (
-    <>
+    <div aria-live="polite" className="banners">
       {list.map((banner) => (
         <section key={banner.id} className={`banner ${banner.tone}`} data-testid={`banner-${banner.id}`}>
           <h2>{banner.title}</h2>
@@ -21,6 +21,6 @@ export function Banners({ state }: { state: CompanionState }) {
           )}
         </section>
       ))}
-    </>
+    </div>
   );
 }

@@ -255,5 +255,9 @@ describe('the companion window against a real billing server', () => {
     await page.getByRole('alert').filter({ hasText: "Can't reach the billing server." }).waitFor();
     await expect(page.getByTestId('plan-name').count()).resolves.toBe(0);
     expect(errors).toEqual([]);
+
+    // The companion itself goes away: the window says so instead of showing stale state as live.
+    await companion.stop();
+    await page.getByRole('alert').filter({ hasText: 'Lost contact with the companion app.' }).waitFor();
   });
 });
