@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalProvider } from '../../../src-server/payments/local-provider.ts';
+import { SubscriptionStore } from '../../../src-server/payments/subscription-store.ts';
+import { defaultCatalog } from '../../../src-shared/catalog.ts';
 import { type LaunchedBrowser, launchChromium, screenshot, watchConsole } from '../../support/browser.ts';
 import { testDialects } from '../../support/databases.ts';
 import { request, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
@@ -119,6 +122,26 @@ for (const dialect of testDialects()) {
       await account.post('/v1/billing/portal', {});
       expect(await me(account)).toMatchObject({ tier: 'free', cancelAtPeriodEnd: false });
       expect(await kinds(account)).toEqual(['start', 'upgrade', 'downgrade', 'cancel', 'back_to_free']);
+    });
+
+    it('a period end settled twice at once (sweep and request racing) renews once', async () => {
+      const account = await signUp(server.url);
+      const checkout = await account.post('/v1/billing/checkout', { tier: 'professional', cycle: 'monthly' });
+      await payOnTestPage(server, checkout.body.url);
+      clock += 33 * DAY_MS;
+      // Two settlers holding the same stale row: what the minute sweep and a request can both have.
+      const store = new SubscriptionStore(server.db, server.database.dialect, defaultCatalog, () => clock);
+      const local = new LocalProvider(
+        store,
+        defaultCatalog,
+        () => server.url,
+        () => clock,
+      );
+      const stale = await store.row(account.id);
+      if (!stale) throw new Error('no subscription row');
+      await Promise.all([local.settleDue(stale), local.settleDue(stale)]);
+      expect((await invoices(account)).map((invoice) => invoice.amount_paid_cents)).toEqual([4900, 4900]);
+      expect(await kinds(account)).toEqual(['start']);
     });
 
     it('custom is a contact-sales answer; an unknown test checkout is a 404 page', async () => {
