@@ -8,9 +8,7 @@ export function accountErrorMessage(error: ProblemView): string {
   const code = error.code.toUpperCase();
   // The web bridge's own error when the companion process does not answer: not the billing server.
   if (code === 'COMPANION_UNREACHABLE') return error.message;
-  if (/CREDENTIAL|PASSWORD|UNAUTHORI[SZ]ED/.test(code) && !/WEAK|SHORT|INVALID_PARAMS/.test(code)) {
-    return 'Wrong email or password.';
-  }
+  if (/CREDENTIAL|WRONG_PASSWORD/.test(code)) return 'Wrong email or password.';
   if (/TAKEN|EXISTS|CONFLICT|DUPLICATE/.test(code)) {
     return 'An account with this email already exists. Sign in instead.';
   }

@@ -32,7 +32,7 @@ export function plansByPrice(plans: Plans): PlanView[] {
     .map(({ plan }) => plan);
 }
 
-export function offerOf(plan: PlanView): UpgradeSuggestion {
+function offerOf(plan: PlanView): UpgradeSuggestion {
   return {
     tier: plan.id,
     name: plan.name,

@@ -24,6 +24,10 @@ describe('account form errors', () => {
     );
   });
 
+  it('does not blame the password for a refused companion token', () => {
+    expect(message('UNAUTHORIZED', 'Missing or wrong token.')).toBe('Missing or wrong token.');
+  });
+
   it("shows main's own words for anything else", () => {
     expect(message('INVALID_PARAMS', 'password: use at least 10 characters')).toBe(
       'password: use at least 10 characters',
