@@ -21,6 +21,7 @@ const RUNS = 20;
 const CONSUMES = 5000;
 const CONNECTIONS = 8;
 const IN_FLIGHT_PER_CONNECTION = 8;
+const PARALLEL_RUNS = 2;
 
 const folder = tempDir('tollgate-crash-');
 let server: TestServer;
@@ -70,63 +71,70 @@ async function fire(socket: string, run: number, progress: Progress, killAfter: 
   for (const client of clients) client.close();
 }
 
-it(`counts every acknowledged consume exactly once across ${RUNS} SIGKILLs during ${CONSUMES} consumes`, {
-  timeout: 400_000,
-}, async () => {
-  for (let run = 0; run < RUNS; run += 1) {
-    const account = await signUp(server.url);
-    await setPlan(server.db, account.id, { tier: 'custom', limits: testLimits(10_000_000) });
-    const env: CompanionEnv = {
-      TOLLGATE_HOME: join(folder.path, `home-${run}`),
-      TOLLGATE_SOCKET: join(folder.path, `run-${run}.sock`),
-      TOLLGATE_SERVER_URL: server.url,
-    };
-    // Sign the data folder in (the CLI's login does exactly this; companion-server.test.ts runs it).
-    const setup = await openTestCompanion({ home: env.TOLLGATE_HOME, serverUrl: server.url });
-    expect((await setup.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(true);
-    await setup.close();
+/** One run: a fresh account and data folder, one SIGKILL at a random moment, restart, verify. */
+async function crashRun(run: number): Promise<void> {
+  const account = await signUp(server.url);
+  await setPlan(server.db, account.id, { tier: 'custom', limits: testLimits(10_000_000) });
+  const env: CompanionEnv = {
+    TOLLGATE_HOME: join(folder.path, `home-${run}`),
+    TOLLGATE_SOCKET: join(folder.path, `run-${run}.sock`),
+    TOLLGATE_SERVER_URL: server.url,
+  };
+  // Sign the data folder in (the CLI's login does exactly this; companion-server.test.ts runs it).
+  const setup = await openTestCompanion({ home: env.TOLLGATE_HOME, serverUrl: server.url });
+  expect((await setup.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(true);
+  await setup.close();
 
-    const progress: Progress = { next: 0, attempted: new Set(), acknowledged: new Set() };
-    let companion: CompanionProcess = await startHeadless(env, cli.bin);
-    const killAfter = 1 + Math.floor(Math.random() * (CONSUMES - 1));
-    let killed: Promise<void> | null = null;
-    await fire(env.TOLLGATE_SOCKET, run, progress, killAfter, () => {
-      killed ??= companion.kill('SIGKILL');
+  const progress: Progress = { next: 0, attempted: new Set(), acknowledged: new Set() };
+  let companion: CompanionProcess = await startHeadless(env, cli.bin);
+  const killAfter = 1 + Math.floor(Math.random() * (CONSUMES - 1));
+  let killed: Promise<void> | null = null;
+  await fire(env.TOLLGATE_SOCKET, run, progress, killAfter, () => {
+    killed ??= companion.kill('SIGKILL');
+  });
+  await killed;
+  expect(killed, `run ${run}: the companion was killed`).not.toBeNull();
+
+  companion = await startHeadless(env, cli.bin);
+  await fire(env.TOLLGATE_SOCKET, run, progress, null, () => undefined);
+  const host = await HostClient.connect(env.TOLLGATE_SOCKET);
+  await eventually(async () => (await host.call('usage.get')).operations.ai_operations?.pending === 0, 60_000);
+  host.close();
+  await companion.kill('SIGTERM');
+
+  const used: number = (await account.get('/v1/me')).body.usage.operations.ai_operations.used;
+  // Ask the server about every key ever attempted: those it already had come back "duplicate".
+  const counted = new Set<number>();
+  for (let start = 0; start < CONSUMES; start += 1000) {
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      idempotencyKey: keyOf(run, start + i),
+      operation: 'ai_operations',
+      units: 1,
+    }));
+    const answer = await account.post('/v1/usage/events', { events });
+    expect(answer.status).toBe(200);
+    answer.body.results.forEach((result: { status: string }, i: number) => {
+      if (result.status === 'duplicate') counted.add(start + i);
     });
-    await killed;
-    expect(killed, `run ${run}: the companion was killed`).not.toBeNull();
+  }
+  const acknowledged = progress.acknowledged.size;
+  expect(progress.attempted.size, `run ${run}`).toBe(CONSUMES);
+  expect(
+    [...progress.acknowledged].filter((n) => !counted.has(n)),
+    `run ${run}: acknowledged but lost`,
+  ).toEqual([]);
+  // Each key the server holds was counted once: the total is exactly the number of distinct keys.
+  expect(used, `run ${run}: server total vs keys it holds`).toBe(counted.size);
+  expect(used, `run ${run}`).toBeGreaterThanOrEqual(acknowledged);
+  expect(used, `run ${run}`).toBeLessThanOrEqual(progress.attempted.size);
+}
 
-    companion = await startHeadless(env, cli.bin);
-    await fire(env.TOLLGATE_SOCKET, run, progress, null, () => undefined);
-    const host = await HostClient.connect(env.TOLLGATE_SOCKET);
-    await eventually(async () => (await host.call('usage.get')).operations.ai_operations?.pending === 0, 60_000);
-    host.close();
-    await companion.kill('SIGTERM');
-
-    const used: number = (await account.get('/v1/me')).body.usage.operations.ai_operations.used;
-    // Ask the server about every key ever attempted: those it already had come back "duplicate".
-    const counted = new Set<number>();
-    for (let start = 0; start < CONSUMES; start += 1000) {
-      const events = Array.from({ length: 1000 }, (_, i) => ({
-        idempotencyKey: keyOf(run, start + i),
-        operation: 'ai_operations',
-        units: 1,
-      }));
-      const answer = await account.post('/v1/usage/events', { events });
-      expect(answer.status).toBe(200);
-      answer.body.results.forEach((result: { status: string }, i: number) => {
-        if (result.status === 'duplicate') counted.add(start + i);
-      });
-    }
-    const acknowledged = progress.acknowledged.size;
-    expect(progress.attempted.size, `run ${run}`).toBe(CONSUMES);
-    expect(
-      [...progress.acknowledged].filter((n) => !counted.has(n)),
-      `run ${run}: acknowledged but lost`,
-    ).toEqual([]);
-    // Each key the server holds was counted once: the total is exactly the number of distinct keys.
-    expect(used, `run ${run}: server total vs keys it holds`).toBe(counted.size);
-    expect(used, `run ${run}`).toBeGreaterThanOrEqual(acknowledged);
-    expect(used, `run ${run}`).toBeLessThanOrEqual(progress.attempted.size);
+it(`counts every acknowledged consume exactly once across ${RUNS} SIGKILLs during ${CONSUMES} consumes`, {
+  timeout: 600_000,
+}, async () => {
+  // Two runs at a time, each with its own companion, account and journal: the machine's fsyncs and
+  // process starts overlap instead of queueing.
+  for (let run = 0; run < RUNS; run += PARALLEL_RUNS) {
+    await Promise.all(Array.from({ length: PARALLEL_RUNS }, (_, offset) => crashRun(run + offset)));
   }
 });
