@@ -36,9 +36,10 @@ export class ReportData {
   private events: {
     version: string;
     rows: Promise<SubscriptionEventRecord[]>;
-    timelines: Map<string, MrrTimeline>;
+    /** Promises, so the dashboard's five requests for one new month replay it once between them. */
+    timelines: Map<string, Promise<MrrTimeline>>;
   } | null = null;
-  private readonly usage = new Map<string, { version: string; rows: UsageRecord[] }>();
+  private readonly usage = new Map<string, { version: string; rows: Promise<UsageRecord[]> }>();
   private readonly exports = new Map<string, { version: string; text: string }>();
   private everyEmail: { version: string; emails: Promise<Map<string, string>> } | null = null;
 
@@ -50,7 +51,7 @@ export class ReportData {
     if (this.events?.version !== version) {
       // Shared by concurrent requests; forgotten if the read fails so the next request retries.
       const rows = readSubscriptionEvents(this.db);
-      const entry = { version, rows, timelines: new Map<string, MrrTimeline>() };
+      const entry = { version, rows, timelines: new Map<string, Promise<MrrTimeline>>() };
       rows.catch(() => {
         if (this.events === entry) this.events = null;
       });
@@ -58,12 +59,12 @@ export class ReportData {
     }
     const cache = this.events;
     const key = months.join(',');
-    const cached = cache.timelines.get(key);
-    if (cached) return cached;
-    const rows = await cache.rows;
-    const timeline = buildTimeline(rows, months);
-    if (cache.timelines.size >= KEPT_TIMELINES) cache.timelines.clear();
-    cache.timelines.set(key, timeline);
+    let timeline = cache.timelines.get(key);
+    if (!timeline) {
+      timeline = cache.rows.then((rows) => buildTimeline(rows, months));
+      if (cache.timelines.size >= KEPT_TIMELINES) cache.timelines.clear();
+      cache.timelines.set(key, timeline);
+    }
     return timeline;
   }
 
@@ -81,9 +82,13 @@ export class ReportData {
     const version = await readUsageVersion(this.db, month);
     const cached = this.usage.get(month);
     if (cached?.version === version) return cached.rows;
-    const rows = await readUsage(this.db, month);
+    const rows = readUsage(this.db, month);
     if (this.usage.size >= KEPT_USAGE_MONTHS) this.usage.clear();
-    this.usage.set(month, { version, rows });
+    const entry = { version, rows };
+    this.usage.set(month, entry);
+    rows.catch(() => {
+      if (this.usage.get(month) === entry) this.usage.delete(month);
+    });
     return rows;
   }
 
