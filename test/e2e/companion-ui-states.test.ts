@@ -304,6 +304,27 @@ describe('offline and license problems', () => {
   }
 });
 
+describe('billing status', () => {
+  it('shows a past-due plan with the date access ends, and a cancellation date', async () => {
+    const state = signedIn('professional', { ai_operations: 12 });
+    state.subscription = { ...state.subscription!, status: 'past_due', pastDueGraceEndsAt: '2026-12-03T12:00:00.000Z' };
+    const { page, errors, push } = await open(state);
+    await expect(page.getByTestId('plan-status').textContent()).resolves.toBe(
+      'Payment overdue — access until 3 Dec 2026',
+    );
+    await expect(page.getByTestId('banner-past-due').textContent()).resolves.toContain('to keep Professional');
+    await screenshot(page, 'companion-ui-past-due');
+
+    const canceling = signedIn('professional');
+    canceling.subscription = { ...canceling.subscription!, cancelAtPeriodEnd: true };
+    await push(canceling);
+    await page.getByText('Ends on 26 Dec 2026').waitFor();
+    await expect(page.getByTestId('banner-past-due').count()).resolves.toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
 describe('notices and white label', () => {
   it('shows the server notices and asks main to dismiss one', async () => {
     const state = signedIn('free', { ai_operations: 4 });
