@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { sql } from 'kysely';
 import { createDatabase, type DatabaseHandle } from '../src-server/db/index.ts';
 import { createTestDatabase, type TestDialect, testDialects } from '../test/support/databases.ts';
@@ -11,7 +13,9 @@ import { type BenchRow, percentile, report } from './report.ts';
  * is set) PostgreSQL. The server runs in its own process (`src-server/cli.ts`, as in production);
  * this process is the client. Beside each, in the same run, the ceiling: the same rows written by a
  * bare insert loop on the same database (one row per transaction for consumes, 1,000 rows per
- * transaction for batches), with no HTTP, no auth, no idempotency check and no limit.
+ * transaction for batches), with no HTTP, no auth, no idempotency check and no limit. A second
+ * baseline shows what HTTP alone costs on this machine now: a bare Fastify route answering the same
+ * POST from its own process, driven by the same client.
  * Targets (issue 3): single consume ≥ 3,000 requests/s and batch ingest ≥ 20,000 events/s on SQLite.
  */
 
@@ -129,6 +133,41 @@ async function bareInserts(handle: DatabaseHandle, rows: number, perTransaction:
   return rows / ((performance.now() - started) / 1000);
 }
 
+/** A Fastify app whose one route parses the JSON body and answers `{}`, in its own process. */
+async function bareHttpBaseline(): Promise<BenchRow[]> {
+  const program = `
+    const app = require('fastify')();
+    app.post('/v1/usage/consume', async () => ({}));
+    app.listen({ port: 0, host: '127.0.0.1' }).then((url) => console.log('listening on ' + url));`;
+  const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      const match = /listening on (\S+)/.exec(chunk.toString());
+      if (match?.[1]) resolve(match[1]);
+    });
+  });
+  const rows: BenchRow[] = [];
+  try {
+    const target = new URL('/v1/usage/consume', url);
+    for (const clients of [1, 8, 64]) {
+      const result = await load(clients, (n) =>
+        post(target, 'none', JSON.stringify({ operation: 'ai_operations', units: 1, idempotencyKey: `bare-${n}` })),
+      );
+      rows.push({
+        name: `baseline: bare Fastify POST, ${clients} client${clients === 1 ? '' : 's'}`,
+        value: result.perSecond,
+        unit: 'req/s',
+        p50Ms: percentile(result.latenciesMs, 50),
+        p99Ms: percentile(result.latenciesMs, 99),
+        failures: result.failures,
+      });
+    }
+  } finally {
+    child.kill();
+  }
+  return rows;
+}
+
 async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
   const database = await createTestDatabase(dialect);
   const server = await spawnTestServer({ database });
@@ -193,13 +232,13 @@ async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
   } finally {
     await handle.destroy();
     await server.stop();
-    agent.destroy();
   }
   return rows;
 }
 
-const rows: BenchRow[] = [];
+const rows: BenchRow[] = await bareHttpBaseline();
 for (const dialect of testDialects()) rows.push(...(await benchDialect(dialect)));
+agent.destroy();
 console.table(
   rows.map((row) => ({
     measure: row.name,
@@ -208,4 +247,10 @@ console.table(
     failures: row.failures,
   })),
 );
-report('server', rows, { warmupMs: WARMUP_MS, measureMs: MEASURE_MS, cpus: (await import('node:os')).cpus().length });
+report('server', rows, {
+  warmupMs: WARMUP_MS,
+  measureMs: MEASURE_MS,
+  cpus: cpus().length,
+  // Other work on the machine skews every number: recorded so runs can be compared honestly.
+  loadAverageAtEnd: loadavg()[0],
+});

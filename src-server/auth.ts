@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { knowSubscription } from './context.ts';
 import { ApiError } from './errors.ts';
 import { accountForAccessToken } from './sessions.ts';
 
@@ -21,11 +22,12 @@ export async function authenticate(request: FastifyRequest, _reply: FastifyReply
   const token = bearerToken(request);
   if (!token) throw new ApiError('UNAUTHENTICATED', 'Send Authorization: Bearer <access token>.');
   const { db, now } = request.server.tollgate;
-  const account = await accountForAccessToken(db, token, now());
-  if (!account) {
+  const found = await accountForAccessToken(db, token, now());
+  if (!found) {
     throw new ApiError('UNAUTHENTICATED', 'The access token is unknown, expired or revoked; refresh it or sign in.');
   }
-  request.account = account;
+  request.account = found.account;
+  knowSubscription(request, found.subscription);
 }
 
 function sameSecret(given: string, expected: string): boolean {

@@ -51,6 +51,16 @@ export interface AccountPlan {
 
 const plans = new WeakMap<FastifyRequest, Promise<AccountPlan>>();
 
+function planFor(request: FastifyRequest, row: SubscriptionRow): AccountPlan {
+  const { catalog, config, now } = request.server.tollgate;
+  return { row, plan: entitledPlan(catalog, row, now(), config.pastDueGraceMs) };
+}
+
+/** Remembers the subscription read while authenticating, so planOf needs no second query. */
+export function knowSubscription(request: FastifyRequest, row: SubscriptionRow): void {
+  plans.set(request, Promise.resolve(planFor(request, row)));
+}
+
 /**
  * The caller's subscription and the plan it entitles them to now, read once per request (the rate
  * limiter and the handler both need it).
@@ -58,11 +68,7 @@ const plans = new WeakMap<FastifyRequest, Promise<AccountPlan>>();
 export function planOf(request: FastifyRequest): Promise<AccountPlan> {
   let found = plans.get(request);
   if (!found) {
-    const { db, catalog, config, now } = request.server.tollgate;
-    found = loadSubscription(db, accountOf(request).id).then((row) => ({
-      row,
-      plan: entitledPlan(catalog, row, now(), config.pastDueGraceMs),
-    }));
+    found = loadSubscription(request.server.tollgate.db, accountOf(request).id).then((row) => planFor(request, row));
     plans.set(request, found);
   }
   return found;

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Account, Session } from '../src-shared/api.ts';
-import type { AccountRow, Database } from './db/schema.ts';
+import type { AccountRow, Database, SubscriptionRow } from './db/schema.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -108,19 +108,29 @@ export async function endSession(
   await query.execute();
 }
 
-/** The account an access token belongs to, or null when it is unknown, expired or revoked. */
+/**
+ * The account an access token belongs to, with its subscription (one query: every signed-in route
+ * needs both), or null when the token is unknown, expired or revoked.
+ */
 export async function accountForAccessToken(
   db: Kysely<Database>,
   accessToken: string,
   now: number,
-): Promise<AuthenticatedAccount | null> {
+): Promise<{ account: AuthenticatedAccount; subscription: SubscriptionRow } | null> {
   const row = await db
     .selectFrom('sessions')
     .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
-    .select(['accounts.id', 'accounts.email', 'accounts.created_at', 'sessions.id as session_id'])
+    .innerJoin('subscriptions', 'subscriptions.account_id', 'sessions.account_id')
+    .selectAll('subscriptions')
+    .select(['accounts.email', 'accounts.created_at', 'sessions.id as session_id'])
     .where('sessions.access_token_hash', '=', tokenHash(accessToken))
     .where('sessions.revoked_at', 'is', null)
     .where('sessions.access_expires_at', '>', now)
     .executeTakeFirst();
-  return row ? { id: row.id, email: row.email, createdAt: row.created_at, sessionId: row.session_id } : null;
+  if (!row) return null;
+  const { email, created_at, session_id, ...subscription } = row;
+  return {
+    account: { id: subscription.account_id, email, createdAt: created_at, sessionId: session_id },
+    subscription,
+  };
 }
