@@ -155,13 +155,22 @@ export class SubscriptionStore {
     const fields = fieldsFromProvider(incoming, row);
     const before = summaryOf(row);
     const change = classifySubscriptionChange(this.catalog, before, fields);
-    const at = this.now();
+    const now = this.now();
     await trx
       .updateTable('subscriptions')
-      .set({ ...fields, cancel_at_period_end: fields.cancel_at_period_end ? 1 : 0, updated_at: at })
+      .set({ ...fields, cancel_at_period_end: fields.cancel_at_period_end ? 1 : 0, updated_at: now })
       .where('account_id', '=', accountId)
       .execute();
     if (!change) return;
+    // Analytics replays an account's events in `at` order, so `at` strictly increases per account
+    // even when two changes land in the same millisecond (or under a test's frozen clock). The row
+    // lock above makes this read-then-insert safe.
+    const last = await trx
+      .selectFrom('subscription_events')
+      .select((eb) => eb.fn.max<number | string | null>('at').as('at'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    const at = Math.max(now, Number(last?.at ?? 0) + 1);
     await trx
       .insertInto('subscription_events')
       .values({

@@ -47,15 +47,19 @@ for (const dialect of testDialects()) {
     afterAll(() => server.stop());
 
     const me = async (account: TestAccount) => (await account.get('/v1/me')).body.subscription;
-    const kinds = async (account: TestAccount) =>
-      (
-        await server.db
-          .selectFrom('subscription_events')
-          .select('kind')
-          .where('account_id', '=', account.id)
-          .orderBy('at')
-          .execute()
-      ).map((event) => event.kind);
+    /** The account's analytics events in replay order; `at` must order them without ties. */
+    const kinds = async (account: TestAccount) => {
+      const events = await server.db
+        .selectFrom('subscription_events')
+        .select(['kind', 'at'])
+        .where('account_id', '=', account.id)
+        .orderBy('at')
+        .execute();
+      events.forEach((event, index) => {
+        if (index > 0) expect(event.at).toBeGreaterThan(events[index - 1]?.at ?? 0);
+      });
+      return events.map((event) => event.kind);
+    };
     const invoices = (account: TestAccount) =>
       server.db.selectFrom('invoices').selectAll().where('account_id', '=', account.id).orderBy('paid_at').execute();
 

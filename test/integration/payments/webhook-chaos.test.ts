@@ -184,9 +184,9 @@ for (const dialect of testDialects()) {
         });
       }
 
-      // The analytics trail adds up: its MRR movements sum to each account's MRR at Stripe now
-      // (an event applied twice, or a change without its event, would break the sum).
-      const trail = await db.selectFrom('subscription_events').selectAll().execute();
+      // The analytics trail replays: in `at` order each change starts where the previous one ended,
+      // and the last one leaves the account at its MRR at Stripe now.
+      const trail = await db.selectFrom('subscription_events').selectAll().orderBy('at').execute();
       for (const account of accounts) {
         const live = [...billing.subscriptions.values()].find(
           (subscription) => subscription.customer === account.customer && subscription.status !== 'canceled',
@@ -202,9 +202,11 @@ for (const dialect of testDialects()) {
               )
             : 0;
         const movements = trail.filter((event) => event.account_id === account.id);
-        expect(movements.reduce((sum, event) => sum + event.mrr_after_cents - event.mrr_before_cents, 0)).toBe(
-          expected,
-        );
+        expect(new Set(movements.map((event) => event.at)).size).toBe(movements.length);
+        movements.forEach((event, index) => {
+          expect(event.mrr_before_cents).toBe(index === 0 ? 0 : movements[index - 1]?.mrr_after_cents);
+        });
+        expect(movements.at(-1)?.mrr_after_cents ?? 0).toBe(expected);
       }
     });
   });
