@@ -1,6 +1,7 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
-import { formatCount, formatDate, formatWindow } from '../view/format.ts';
+import { formatCount, formatDate, formatRelative, formatWindow } from '../view/format.ts';
 import { type UsageBar, usageBars } from '../view/usage.ts';
+import { useNow } from './use-now.ts';
 
 function Bar({ bar }: { bar: UsageBar }) {
   const labelId = `usage-${bar.operation}`;
@@ -46,8 +47,10 @@ function Bar({ bar }: { bar: UsageBar }) {
 
 /** One bar per metered limit, the reset date, and the hourly API allowance. */
 export function UsagePanel({ state }: { state: CompanionState }) {
+  const now = useNow();
   const bars = usageBars(state.usage);
   const api = state.usage.apiCalls;
+  const lastSync = state.sync.lastSyncAt;
   return (
     <section className="card usage" aria-labelledby="usage-heading">
       <h2 id="usage-heading">Usage this month</h2>
@@ -59,6 +62,9 @@ export function UsagePanel({ state }: { state: CompanionState }) {
         {api.limit < 0 ? 'unlimited' : `up to ${formatCount(api.limit)} per ${formatWindow(api.windowSeconds)}`}
       </p>
       {state.usage.resetsAt && <p className="meta">Resets on {formatDate(state.usage.resetsAt)}</p>}
+      <p className="meta" data-testid="last-sync">
+        {lastSync === null ? 'Not synced with the billing server yet' : `Synced ${formatRelative(lastSync, now)}`}
+      </p>
     </section>
   );
 }

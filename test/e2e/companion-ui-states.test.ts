@@ -166,6 +166,7 @@ describe('plan and usage', () => {
     ]);
     await expect(page.getByText('Resets on 1 Dec 2026').count()).resolves.toBe(1);
     await expect(page.getByText('API calls: up to 10 per hour').count()).resolves.toBe(1);
+    await expect(page.getByTestId('last-sync').textContent()).resolves.toBe('Synced 1 minute ago');
     await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
     await screenshot(page, 'companion-ui-free-empty');
     expect(errors).toEqual([]);
