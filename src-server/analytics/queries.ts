@@ -78,15 +78,6 @@ export async function readInvoicesVersion(db: Db): Promise<string> {
   return `${row.invoices}:${row.paid}:${row.refunded}`;
 }
 
-/** A fingerprint of the accounts (which are never edited, only created or deleted). */
-export async function readAccountsVersion(db: Db): Promise<string> {
-  const row = await db
-    .selectFrom('accounts')
-    .select((eb) => [eb.fn.countAll<number | string>().as('accounts'), eb.fn.max('created_at').as('newest')])
-    .executeTakeFirstOrThrow();
-  return `${row.accounts}:${row.newest}`;
-}
-
 export async function countAccountsCreatedBefore(db: Db, until: number): Promise<number> {
   const row = await db
     .selectFrom('accounts')
@@ -186,9 +177,24 @@ export async function readUsage(db: Db, month: string): Promise<UsageRecord[]> {
     .execute();
 }
 
-export async function readAllEmails(db: Db): Promise<Map<string, string>> {
-  const rows = await db.selectFrom('accounts').select(['id', 'email']).execute();
-  return new Map(rows.map((row) => [row.id, row.email]));
+export interface EmailBook {
+  emails: Map<string, string>;
+  /** The newest account's creation time (UTC ms) when the book was last read. */
+  newest: number;
+}
+
+/** Every account's e-mail address, or, given a book, the accounts created since it was read. */
+export async function readEmailBook(db: Db, since?: EmailBook): Promise<EmailBook> {
+  let select = db.selectFrom('accounts').select(['id', 'email', 'created_at']);
+  // Accounts created in the same millisecond as the newest one read are read again, not missed.
+  if (since) select = select.where('created_at', '>=', since.newest);
+  const emails = since?.emails ?? new Map<string, string>();
+  let newest = since?.newest ?? 0;
+  for (const row of await select.execute()) {
+    emails.set(row.id, row.email);
+    newest = Math.max(newest, Number(row.created_at));
+  }
+  return { emails, newest };
 }
 
 const ID_CHUNK = 1000;

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { buildTimeline, type MrrTimeline, monthsEndingAt, type SubscriptionEventRecord } from './mrr-ledger.ts';
 import {
-  readAccountsVersion,
-  readAllEmails,
+  type EmailBook,
+  readEmailBook,
   readEmails,
   readEventsVersion,
   readInvoicesVersion,
@@ -41,7 +41,7 @@ export class ReportData {
   } | null = null;
   private readonly usage = new Map<string, { version: string; rows: Promise<UsageRecord[]> }>();
   private readonly exports = new Map<string, { version: string; text: string }>();
-  private everyEmail: { version: string; emails: Promise<Map<string, string>> } | null = null;
+  private emailBook: EmailBook | null = null;
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -93,31 +93,29 @@ export class ReportData {
   }
 
   /**
-   * E-mail addresses of accounts: looked up one by one for a page of a list, but for a whole
-   * export (tens of thousands) from one read of every address, kept until an account is created or
-   * deleted (addresses are never edited).
+   * E-mail addresses of accounts: looked up one by one for a page of a list; for a whole export
+   * (tens of thousands) from an address book read once and then topped up with the accounts created
+   * since. Addresses are never edited, so a book entry never goes stale; an account it lacks (one
+   * created with an older timestamp by another server process) makes it read everything again.
    */
   async emailsOf(accountIds: readonly string[]): Promise<Map<string, string>> {
     if (accountIds.length <= FEW_ACCOUNTS) return readEmails(this.db, accountIds);
-    const version = await readAccountsVersion(this.db);
-    if (this.everyEmail?.version !== version) {
-      const emails = readAllEmails(this.db);
-      const entry = { version, emails };
-      emails.catch(() => {
-        if (this.everyEmail === entry) this.everyEmail = null;
-      });
-      this.everyEmail = entry;
-    }
-    return this.everyEmail.emails;
+    const complete = (book: EmailBook) => accountIds.every((id) => book.emails.has(id));
+    let book = this.emailBook ?? (await readEmailBook(this.db));
+    if (!complete(book)) book = await readEmailBook(this.db, book);
+    if (!complete(book)) book = await readEmailBook(this.db);
+    this.emailBook = book;
+    return book.emails;
   }
 
   /** An export of `month`, built by `build` unless the same one was built from the same data. */
   async export(key: string, month: string, build: () => Promise<string>): Promise<string> {
+    // Accounts are not fingerprinted: an export lists an account only for its events, invoices or
+    // usage, and its e-mail address never changes.
     const versions = await Promise.all([
       readEventsVersion(this.db),
       readUsageVersion(this.db, month),
       readInvoicesVersion(this.db),
-      readAccountsVersion(this.db),
     ]);
     const version = versions.join('|');
     const cached = this.exports.get(key);

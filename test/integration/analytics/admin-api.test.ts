@@ -234,6 +234,23 @@ for (const dialect of testDialects()) {
       expect(await exported()).toBe(before + 3);
     });
 
+    it('lists an account created after the last export in the next one, with its address', async () => {
+      const before = await admin(`/v1/admin/export/upsell.csv?month=${LAST_MONTH}`);
+      await server.db
+        .insertInto('accounts')
+        .values({ id: 'late-account', email: 'late@example.test', password_hash: 'x', created_at: Date.now() })
+        .execute();
+      await server.db
+        .insertInto('usage_counters')
+        .values({ account_id: 'late-account', operation: 'ai_operations', period: LAST_MONTH, used: 5, reserved: 0 })
+        .execute();
+      const after = await admin(`/v1/admin/export/upsell.csv?month=${LAST_MONTH}`);
+      expect(before.body).not.toContain('late@example.test');
+      expect(after.body).toContain(
+        `${LAST_MONTH},late-account,late@example.test,free,ai_operations,5,5,1,professional`,
+      );
+    });
+
     it('rejects a malformed month', async () => {
       const { status, body } = await admin('/v1/admin/metrics/summary?month=2026-13');
       expect(status).toBe(400);
