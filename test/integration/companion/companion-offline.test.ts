@@ -70,7 +70,7 @@ describe('offline', () => {
       expect(await me()).toBe(0);
 
       await proxy.up();
-      await eventually(async () => (await me()) === 3);
+      await eventually(async () => (await me()) === 3, 90_000);
       const synced = await eventually(async () => {
         const usage = await host.call('usage.get');
         return usage.operations.ai_operations?.pending === 0 && usage;
