@@ -77,6 +77,12 @@ export class ReportData {
     return { timeline: await this.timeline(months), index: months.length - 1 };
   }
 
+  /** Reads what the first dashboard load and the first export of `month` need, ahead of them. */
+  async warmUp(month: string): Promise<void> {
+    await this.monthTimeline(month);
+    this.emailBook ??= await readEmailBook(this.db);
+  }
+
   /** The month's usage counters with any use. */
   async usageOf(month: string): Promise<UsageRecord[]> {
     const version = await readUsageVersion(this.db, month);

@@ -47,10 +47,10 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, catalog, now, config } = app.tollgate;
   const source: AnalyticsSource = { db, catalog, data: new ReportData(db) };
   if (config.adminToken !== null) {
-    // Replay the event history once at start, so the vendor's first dashboard load finds it in
-    // memory; a failure here only means the first request reads it instead.
+    // Replay the event history and read the address book once at start, so the vendor's first
+    // dashboard load finds them in memory; a failure here only means the first request reads them.
     app.addHook('onReady', async () => {
-      source.data.monthTimeline(periodOf(now())).catch((error: unknown) => {
+      source.data.warmUp(periodOf(now())).catch((error: unknown) => {
         app.log.warn({ err: error }, 'analytics preload failed');
       });
     });
