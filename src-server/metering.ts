@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Insertable, type Kysely, sql, type Transaction } from 'kysely';
 import type { ConsumeResult, UsageEventResult, UsageSnapshot } from '../src-shared/api.ts';
 import { type Catalog, UNLIMITED } from '../src-shared/catalog.ts';
 import { suggestUpgrade } from '../src-shared/decisions.ts';
 import { periodEnd, periodOf } from '../src-shared/period.ts';
-import type { Dialect } from './db/index.ts';
-import type { Database, UsageEventStatus } from './db/schema.ts';
+import { type Dialect, sqliteFileOf } from './db/index.ts';
+import type { Database, NotificationsTable, UsageEventStatus, UsageEventsTable } from './db/schema.ts';
 import { type ProblemBody, problemBody } from './errors.ts';
-import { recordThresholds } from './notifications.ts';
+import { thresholdNotifications } from './notifications.ts';
 import { expireHeldReservations } from './reservations.ts';
 import type { EntitledPlan } from './subscriptions.ts';
-import { inTransaction, RetryTransaction } from './transactions.ts';
+import { inTransaction, RetryTransaction, retrying } from './transactions.ts';
 
 /**
  * Exactly-once usage metering. For a batch of events (a single consume is a batch of one), one
@@ -166,6 +166,265 @@ function chunks<T>(items: T[]): T[][] {
   return out;
 }
 
+type Maybe<T> = T | Promise<T>;
+type CounterKey = { accountId: string; operation: string; period: string };
+
+/**
+ * The statements one metering transaction runs. On PostgreSQL they are Kysely queries (async);
+ * on SQLite, prepared better-sqlite3 statements run synchronously inside one BEGIN IMMEDIATE
+ * transaction. The decisions around them are written once, in `meter`.
+ */
+interface Ledger {
+  lockCounters(accountId: string, period: string, operations: string[]): Maybe<Map<string, CounterState>>;
+  seenKeys(accountId: string, keys: string[]): Maybe<Map<string, FirstAnswer>>;
+  /** Expires the account's held reservations that have run out; how many there were. */
+  expireHolds(accountId: string, now: number): Maybe<number>;
+  /** Stores events whose keys are new; how many were stored. */
+  insertEvents(rows: Insertable<UsageEventsTable>[]): Maybe<number>;
+  addUsed(key: CounterKey, units: number, limit: number): Maybe<void>;
+  notify(rows: Insertable<NotificationsTable>[]): Maybe<void>;
+}
+
+/** One step of `meter`: yields a ledger call's value (plain or a promise) and receives it resolved. */
+function* step<T>(value: Maybe<T>): Generator<unknown, T, unknown> {
+  return (yield value) as T;
+}
+
+function runSync<T>(steps: Generator<unknown, T, unknown>): T {
+  let next = steps.next();
+  while (!next.done) next = steps.next(next.value);
+  return next.value;
+}
+
+async function runAsync<T>(steps: Generator<unknown, T, unknown>): Promise<T> {
+  let next = steps.next();
+  while (!next.done) next = steps.next(await next.value);
+  return next.value;
+}
+
+function* meter(
+  ledger: Ledger,
+  catalog: Catalog,
+  accountId: string,
+  plan: EntitledPlan,
+  requests: UsageRequest[],
+  now: number,
+): Generator<unknown, UsageOutcome[], unknown> {
+  const period = periodOf(now);
+  const operations = requests.map((r) => r.operation);
+  let counters = yield* step(ledger.lockCounters(accountId, period, operations));
+  const seen = yield* step(ledger.seenKeys(accountId, [...new Set(requests.map((r) => r.idempotencyKey))]));
+  const requestByKey = new Map(requests.map((r) => [r.idempotencyKey, r]));
+
+  let decided = decide(catalog, plan, requests, counters, seen, period);
+  // Units held by reservations that have run out are only worth reclaiming when they are in the
+  // way; then expire them and decide again.
+  const blockedByHolds = decided.outcomes.some(
+    (o) =>
+      o.fresh &&
+      o.eventStatus === 'rejected' &&
+      (counters.get((requestByKey.get(o.idempotencyKey) as UsageRequest).operation)?.reserved ?? 0) > 0,
+  );
+  if (blockedByHolds && (yield* step(ledger.expireHolds(accountId, now))) > 0) {
+    counters = yield* step(ledger.lockCounters(accountId, period, operations));
+    decided = decide(catalog, plan, requests, counters, seen, period);
+  }
+
+  const rows = decided.outcomes
+    .filter((o) => o.fresh)
+    .map((o) => {
+      const r = requestByKey.get(o.idempotencyKey) as UsageRequest;
+      return {
+        account_id: accountId,
+        idempotency_key: o.idempotencyKey,
+        operation: r.operation,
+        units: r.units,
+        period,
+        status: o.eventStatus,
+        result_json: JSON.stringify(o.answer),
+        occurred_at: r.occurredAt ?? null,
+        created_at: now,
+      };
+    });
+  // A concurrent transaction stored one of these keys first (only possible on PostgreSQL when the
+  // racers' operations differ, so they held different counter locks): decide again.
+  if (rows.length > 0 && (yield* step(ledger.insertEvents(rows))) !== rows.length) {
+    throw new RetryTransaction('idempotency key stored concurrently');
+  }
+
+  for (const [operation, units] of decided.acceptedUnits) {
+    const limit = limitOf(plan, operation);
+    yield* step(ledger.addUsed({ accountId, operation, period }, units, limit));
+    const before = counters.get(operation) as CounterState;
+    const notifications = thresholdNotifications({
+      accountId,
+      operation,
+      period,
+      limit,
+      usedBefore: before.used,
+      usedAfter: before.used + units,
+      now,
+    });
+    if (notifications.length > 0) yield* step(ledger.notify(notifications));
+  }
+  return decided.outcomes;
+}
+
+function kyselyLedger(trx: Transaction<Database>, dialect: Dialect): Ledger {
+  return {
+    lockCounters: (accountId, period, operations) => lockCounters(trx, dialect, accountId, period, operations),
+    seenKeys: async (accountId, keys) => {
+      const seen = new Map<string, FirstAnswer>();
+      for (const batch of chunks(keys)) {
+        const rows = await trx
+          .selectFrom('usage_events')
+          .select(['idempotency_key', 'status', 'result_json'])
+          .where('account_id', '=', accountId)
+          .where('idempotency_key', 'in', batch)
+          .execute();
+        for (const row of rows) seen.set(row.idempotency_key, firstAnswer(row));
+      }
+      return seen;
+    },
+    expireHolds: (accountId, now) => expireHeldReservations(trx, dialect, now, accountId),
+    insertEvents: async (rows) => {
+      let stored = 0;
+      for (const batch of chunks(rows)) {
+        const inserted = await trx
+          .insertInto('usage_events')
+          .values(batch)
+          .onConflict((oc) => oc.columns(['account_id', 'idempotency_key']).doNothing())
+          .returning('idempotency_key')
+          .execute();
+        stored += inserted.length;
+      }
+      return stored;
+    },
+    addUsed: (key, units, limit) => bumpCounter(trx, key, { used: units, reserved: 0 }, limit),
+    notify: async (rows) => {
+      await trx
+        .insertInto('notifications')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['account_id', 'operation', 'period', 'threshold']).doNothing())
+        .execute();
+    },
+  };
+}
+
+function firstAnswer(row: { status: UsageEventStatus; result_json: string }): FirstAnswer {
+  return { eventStatus: row.status, answer: JSON.parse(row.result_json) as StoredAnswer };
+}
+
+type SqliteFile = NonNullable<ReturnType<typeof sqliteFileOf>>;
+type SqliteStatements = ReturnType<typeof prepareStatements>;
+const statementCache = new WeakMap<SqliteFile, SqliteStatements>();
+
+/** The SQLite statements, prepared once per connection (preparing costs more than running them). */
+function prepareStatements(file: SqliteFile) {
+  return {
+    // json_each binds a whole list as one parameter, so one statement serves any batch size.
+    selectCounters: file.prepare<[string, string, string], { operation: string } & CounterState>(
+      `select operation, used, reserved from usage_counters
+       where account_id = ? and period = ? and operation in (select value from json_each(?))`,
+    ),
+    insertCounter: file.prepare<[string, string, string]>(
+      `insert into usage_counters (account_id, operation, period, used, reserved) values (?, ?, ?, 0, 0)
+       on conflict (account_id, operation, period) do nothing`,
+    ),
+    selectSeen: file.prepare<
+      [string, string],
+      { idempotency_key: string; status: UsageEventStatus; result_json: string }
+    >(
+      `select idempotency_key, status, result_json from usage_events
+       where account_id = ? and idempotency_key in (select value from json_each(?))`,
+    ),
+    insertEvent: file.prepare<[Insertable<UsageEventsTable>]>(
+      `insert into usage_events
+         (account_id, idempotency_key, operation, units, period, status, result_json, occurred_at, created_at)
+       values (@account_id, @idempotency_key, @operation, @units, @period, @status, @result_json, @occurred_at,
+         @created_at)
+       on conflict (account_id, idempotency_key) do nothing`,
+    ),
+    // Guarded like bumpCounter; the write lock is held, so the guard failing means a bug.
+    addUsedWithin: file.prepare<[{ units: number; account: string; operation: string; period: string; limit: number }]>(
+      `update usage_counters set used = used + @units
+       where account_id = @account and operation = @operation and period = @period
+         and used + reserved + @units <= @limit`,
+    ),
+    addUsed: file.prepare<[{ units: number; account: string; operation: string; period: string }]>(
+      `update usage_counters set used = used + @units
+       where account_id = @account and operation = @operation and period = @period`,
+    ),
+    releaseHeld: file.prepare<[{ units: number; account: string; operation: string; period: string }]>(
+      `update usage_counters set reserved = reserved - @units
+       where account_id = @account and operation = @operation and period = @period`,
+    ),
+    expireHolds: file.prepare<[{ now: number; account: string }], { operation: string; period: string; units: number }>(
+      `update reservations set status = 'expired', settled_at = @now
+       where status = 'held' and expires_at <= @now and account_id = @account
+       returning operation, period, units`,
+    ),
+    insertNotification: file.prepare<[Insertable<NotificationsTable>]>(
+      `insert into notifications
+         (id, account_id, kind, operation, period, threshold, used, limit_value, created_at, read_at)
+       values (@id, @account_id, @kind, @operation, @period, @threshold, @used, @limit_value, @created_at, @read_at)
+       on conflict (account_id, operation, period, threshold) do nothing`,
+    ),
+  };
+}
+
+function sqliteLedger(file: SqliteFile): Ledger {
+  let statements = statementCache.get(file);
+  if (!statements) {
+    statements = prepareStatements(file);
+    statementCache.set(file, statements);
+  }
+  const s = statements;
+  const readCounters = (accountId: string, period: string, operations: string[]) =>
+    new Map(
+      s.selectCounters
+        .all(accountId, period, JSON.stringify(operations))
+        .map((row) => [row.operation, { used: row.used, reserved: row.reserved }]),
+    );
+  const ledger: Ledger = {
+    // No row locks on SQLite: the BEGIN IMMEDIATE transaction holds the database's write lock.
+    lockCounters: (accountId, period, operations) => {
+      const unique = [...new Set(operations)];
+      const counters = readCounters(accountId, period, unique);
+      if (counters.size === unique.length) return counters;
+      for (const operation of unique) {
+        if (!counters.has(operation)) s.insertCounter.run(accountId, operation, period);
+      }
+      return readCounters(accountId, period, unique);
+    },
+    seenKeys: (accountId, keys) =>
+      new Map(s.selectSeen.all(accountId, JSON.stringify(keys)).map((row) => [row.idempotency_key, firstAnswer(row)])),
+    expireHolds: (accountId, now) => {
+      const expired = s.expireHolds.all({ now, account: accountId });
+      for (const row of expired) {
+        ledger.lockCounters(accountId, row.period, [row.operation]);
+        const released = s.releaseHeld.run({ account: accountId, ...row });
+        if (released.changes !== 1) throw new RetryTransaction('usage counter changed under its lock');
+      }
+      return expired.length;
+    },
+    insertEvents: (rows) => {
+      let stored = 0;
+      for (const row of rows) stored += s.insertEvent.run(row).changes;
+      return stored;
+    },
+    addUsed: (key, units, limit) => {
+      const where = { units, account: key.accountId, operation: key.operation, period: key.period };
+      const result = limit === UNLIMITED ? s.addUsed.run(where) : s.addUsedWithin.run({ ...where, limit });
+      if (result.changes !== 1) throw new RetryTransaction('usage counter changed under its lock');
+    },
+    notify: (rows) => {
+      for (const row of rows) s.insertNotification.run(row);
+    },
+  };
+  return ledger;
+}
+
 export async function recordUsage(
   store: MeteringStore,
   accountId: string,
@@ -173,94 +432,18 @@ export async function recordUsage(
   requests: UsageRequest[],
   now: number,
 ): Promise<UsageOutcome[]> {
-  const period = periodOf(now);
-  return inTransaction(store.db, async (trx) => {
-    let counters = await lockCounters(
-      trx,
-      store.dialect,
-      accountId,
-      period,
-      requests.map((r) => r.operation),
-    );
-    const seen = new Map<string, FirstAnswer>();
-    for (const keys of chunks([...new Set(requests.map((r) => r.idempotencyKey))])) {
-      const rows = await trx
-        .selectFrom('usage_events')
-        .select(['idempotency_key', 'status', 'result_json'])
-        .where('account_id', '=', accountId)
-        .where('idempotency_key', 'in', keys)
-        .execute();
-      for (const row of rows) {
-        seen.set(row.idempotency_key, { eventStatus: row.status, answer: JSON.parse(row.result_json) as StoredAnswer });
-      }
-    }
-
-    let decided = decide(store.catalog, plan, requests, counters, seen, period);
-    // Units held by reservations that have run out are only worth reclaiming when they are in the
-    // way; then expire them and decide again.
-    const blockedByHolds = decided.outcomes.some(
-      (o) =>
-        o.fresh && o.eventStatus === 'rejected' && (counters.get(requestOf(requests, o).operation)?.reserved ?? 0) > 0,
-    );
-    if (blockedByHolds && (await expireHeldReservations(trx, store.dialect, now, accountId)) > 0) {
-      counters = await lockCounters(
-        trx,
-        store.dialect,
-        accountId,
-        period,
-        requests.map((r) => r.operation),
-      );
-      decided = decide(store.catalog, plan, requests, counters, seen, period);
-    }
-
-    const fresh = decided.outcomes.filter((o) => o.fresh);
-    const requestByKey = new Map(requests.map((r) => [r.idempotencyKey, r]));
-    for (const batch of chunks(fresh)) {
-      const inserted = await trx
-        .insertInto('usage_events')
-        .values(
-          batch.map((o) => {
-            const r = requestByKey.get(o.idempotencyKey) as UsageRequest;
-            return {
-              account_id: accountId,
-              idempotency_key: o.idempotencyKey,
-              operation: r.operation,
-              units: r.units,
-              period,
-              status: o.eventStatus,
-              result_json: JSON.stringify(o.answer),
-              occurred_at: r.occurredAt ?? null,
-              created_at: now,
-            };
-          }),
-        )
-        .onConflict((oc) => oc.columns(['account_id', 'idempotency_key']).doNothing())
-        .returning('idempotency_key')
-        .execute();
-      // A concurrent transaction stored one of these keys first (only possible on PostgreSQL when
-      // the racers' operations differ, so they held different counter locks): decide again.
-      if (inserted.length !== batch.length) throw new RetryTransaction('idempotency key stored concurrently');
-    }
-
-    for (const [operation, units] of decided.acceptedUnits) {
-      await bumpCounter(trx, { accountId, operation, period }, { used: units, reserved: 0 }, limitOf(plan, operation));
-      const before = counters.get(operation) as CounterState;
-      await recordThresholds(trx, {
-        accountId,
-        operation,
-        period,
-        limit: limitOf(plan, operation),
-        usedBefore: before.used,
-        usedAfter: before.used + units,
-        now,
-      });
-    }
-    return decided.outcomes;
-  });
-}
-
-function requestOf(requests: UsageRequest[], outcome: UsageOutcome): UsageRequest {
-  return requests.find((r) => r.idempotencyKey === outcome.idempotencyKey) as UsageRequest;
+  const file = sqliteFileOf(store.db);
+  if (file) {
+    const ledger = sqliteLedger(file);
+    // Holding Kysely's one connection keeps any Kysely transaction from being open on it
+    // meanwhile; inside, the whole consume is one synchronous transaction, taking the write lock at
+    // BEGIN (IMMEDIATE) so it never has to upgrade a read snapshot another process outdated.
+    const run = file.transaction(() => runSync(meter(ledger, store.catalog, accountId, plan, requests, now)));
+    return retrying(() => store.db.connection().execute(async () => run.immediate()));
+  }
+  return inTransaction(store.db, (trx) =>
+    runAsync(meter(kyselyLedger(trx, store.dialect), store.catalog, accountId, plan, requests, now)),
+  );
 }
 
 /** Pure: the answer to each request, in order, given the counters and the keys seen before. */

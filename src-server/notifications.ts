@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Notification } from '../src-shared/api.ts';
 import { type Catalog, UNLIMITED } from '../src-shared/catalog.ts';
-import type { Database, NotificationRow } from './db/schema.ts';
+import type { Database, NotificationRow, NotificationsTable } from './db/schema.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -23,27 +23,31 @@ export interface ThresholdCrossing {
   now: number;
 }
 
-export async function recordThresholds(trx: Transaction<Database>, crossing: ThresholdCrossing): Promise<void> {
+/** The notifications a change of `used` crosses into (none for an unlimited or zero limit). */
+export function thresholdNotifications(crossing: ThresholdCrossing): Insertable<NotificationsTable>[] {
   const { limit, usedBefore, usedAfter } = crossing;
-  if (limit === UNLIMITED || limit <= 0) return;
+  if (limit === UNLIMITED || limit <= 0) return [];
   const crossed = THRESHOLDS.filter((t) => usedBefore * 100 < t * limit && usedAfter * 100 >= t * limit);
-  if (crossed.length === 0) return;
+  return crossed.map((threshold) => ({
+    id: `ntf_${randomUUID()}`,
+    account_id: crossing.accountId,
+    kind: 'usage_threshold' as const,
+    operation: crossing.operation,
+    period: crossing.period,
+    threshold,
+    used: usedAfter,
+    limit_value: limit,
+    created_at: crossing.now,
+    read_at: null,
+  }));
+}
+
+export async function recordThresholds(trx: Transaction<Database>, crossing: ThresholdCrossing): Promise<void> {
+  const rows = thresholdNotifications(crossing);
+  if (rows.length === 0) return;
   await trx
     .insertInto('notifications')
-    .values(
-      crossed.map((threshold) => ({
-        id: `ntf_${randomUUID()}`,
-        account_id: crossing.accountId,
-        kind: 'usage_threshold' as const,
-        operation: crossing.operation,
-        period: crossing.period,
-        threshold,
-        used: usedAfter,
-        limit_value: limit,
-        created_at: crossing.now,
-        read_at: null,
-      })),
-    )
+    .values(rows)
     .onConflict((oc) => oc.columns(['account_id', 'operation', 'period', 'threshold']).doNothing())
     .execute();
 }

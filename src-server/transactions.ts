@@ -25,13 +25,18 @@ export async function inTransaction<T>(
   db: Kysely<Database>,
   work: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
+  return retrying(() => db.transaction().execute(work));
+}
+
+/** Runs `attempt` (one whole transaction) again while it fails for a reason a retry fixes. */
+export async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n += 1) {
     try {
-      return await db.transaction().execute(work);
+      return await attempt();
     } catch (error) {
-      if (attempt >= MAX_ATTEMPTS || !retryable(error)) throw error;
+      if (n >= MAX_ATTEMPTS || !retryable(error)) throw error;
       // A little random backoff so the racers do not collide again in lockstep.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * n));
     }
   }
 }

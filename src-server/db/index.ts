@@ -18,6 +18,18 @@ export interface DatabaseHandle {
 
 export const SQLITE_FILE = 'tollgate.sqlite';
 
+const sqliteFiles = new WeakMap<Kysely<Database>, SqliteDatabase.Database>();
+
+/**
+ * The better-sqlite3 connection under a SQLite Kysely instance (undefined on PostgreSQL), for hot
+ * paths that run one synchronous transaction of prepared statements. Use it only inside
+ * `db.connection().execute(...)`, which holds Kysely's single connection, so no Kysely transaction
+ * is open on it meanwhile.
+ */
+export function sqliteFileOf(db: Kysely<Database>): SqliteDatabase.Database | undefined {
+  return sqliteFiles.get(db);
+}
+
 const PG_INT8 = 20;
 
 /**
@@ -51,6 +63,7 @@ function openSqlite(dataDir: string): DatabaseHandle {
   file.pragma('synchronous = NORMAL');
   file.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+  sqliteFiles.set(db, file);
   return { db, dialect: 'sqlite', destroy: () => db.destroy() };
 }
 
