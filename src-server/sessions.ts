@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Account, Session } from '../src-shared/api.ts';
+import { sqliteFileOf } from './db/index.ts';
 import type { AccountRow, Database, SubscriptionRow } from './db/schema.ts';
 import { ApiError } from './errors.ts';
 
@@ -108,25 +109,51 @@ export async function endSession(
   await query.execute();
 }
 
+function accessTokenQuery(db: Kysely<Database>, hash: string, now: number) {
+  return db
+    .selectFrom('sessions')
+    .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
+    .innerJoin('subscriptions', 'subscriptions.account_id', 'sessions.account_id')
+    .selectAll('subscriptions')
+    .select(['accounts.email', 'accounts.created_at', 'sessions.id as session_id'])
+    .where('sessions.access_token_hash', '=', hash)
+    .where('sessions.revoked_at', 'is', null)
+    .where('sessions.access_expires_at', '>', now);
+}
+type AccessTokenRow = NonNullable<Awaited<ReturnType<ReturnType<typeof accessTokenQuery>['executeTakeFirst']>>>;
+
+// Every request runs this lookup: on SQLite it is compiled once and kept as a prepared statement.
+const HASH_SLOT = '\u0000hash';
+const sqliteLookups = new WeakMap<object, (hash: string, now: number) => AccessTokenRow | undefined>();
+
+function sqliteLookup(db: Kysely<Database>, file: NonNullable<ReturnType<typeof sqliteFileOf>>) {
+  let lookup = sqliteLookups.get(file);
+  if (!lookup) {
+    const compiled = accessTokenQuery(db, HASH_SLOT, 0).compile();
+    const statement = file.prepare<unknown[], AccessTokenRow>(compiled.sql);
+    const hashFirst = compiled.parameters[0] === HASH_SLOT;
+    lookup = (hash, now) => statement.get(...(hashFirst ? [hash, now] : [now, hash]));
+    sqliteLookups.set(file, lookup);
+  }
+  return lookup;
+}
+
 /**
  * The account an access token belongs to, with its subscription (one query: every signed-in route
- * needs both), or null when the token is unknown, expired or revoked.
+ * needs both), or null when the token is unknown, expired or revoked. Nothing is cached: a
+ * sign-out revokes the token at once, in every server process.
  */
 export async function accountForAccessToken(
   db: Kysely<Database>,
   accessToken: string,
   now: number,
 ): Promise<{ account: AuthenticatedAccount; subscription: SubscriptionRow } | null> {
-  const row = await db
-    .selectFrom('sessions')
-    .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
-    .innerJoin('subscriptions', 'subscriptions.account_id', 'sessions.account_id')
-    .selectAll('subscriptions')
-    .select(['accounts.email', 'accounts.created_at', 'sessions.id as session_id'])
-    .where('sessions.access_token_hash', '=', tokenHash(accessToken))
-    .where('sessions.revoked_at', 'is', null)
-    .where('sessions.access_expires_at', '>', now)
-    .executeTakeFirst();
+  const hash = tokenHash(accessToken);
+  const file = sqliteFileOf(db);
+  const row = file
+    ? // Holding Kysely's connection: no Kysely transaction's uncommitted writes can be read.
+      await db.connection().execute(async () => sqliteLookup(db, file)(hash, now))
+    : await accessTokenQuery(db, hash, now).executeTakeFirst();
   if (!row) return null;
   const { email, created_at, session_id, ...subscription } = row;
   return {
