@@ -1,4 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { electronBinary } from '../src-main/cli.ts';
 import { ensureRendererBuild, REPO_ROOT } from '../src-main/renderer-build.ts';
@@ -28,10 +30,37 @@ async function serverAlreadyRunning(url: string): Promise<boolean> {
   }
 }
 
-function startServer(): Promise<string> {
+/**
+ * The analytics dashboard needs an admin token. A newcomer has none, so the first start makes one
+ * and keeps it in a private file beside the server's data (never printed, never in a URL).
+ */
+function adminToken(): { token: string; source: string } {
+  if (process.env.TOLLGATE_ADMIN_TOKEN)
+    return { token: process.env.TOLLGATE_ADMIN_TOKEN, source: 'TOLLGATE_ADMIN_TOKEN' };
+  const dir = join(REPO_ROOT, '.tollgate', 'server');
+  const file = join(dir, 'admin-token');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  return { token: readFileSync(file, 'utf8').trim(), source: file };
+}
+
+function ensureDashboardBuild(): void {
+  if (existsSync(join(REPO_ROOT, 'out', 'dashboard', 'index.html'))) return;
+  console.log('Building the analytics dashboard…');
+  const vite = join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  const build = spawnSync(process.execPath, [vite, 'build', '-c', 'vite.dashboard.config.ts', '--logLevel', 'warn'], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) console.log('The dashboard did not build; /admin will say so. The rest works.');
+}
+
+function startServer(admin: string): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src-server', 'cli.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, TOLLGATE_PORT: serverPort },
+    env: { ...process.env, TOLLGATE_PORT: serverPort, TOLLGATE_ADMIN_TOKEN: admin },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
@@ -54,7 +83,12 @@ async function main(): Promise<void> {
     console.log(`A billing server is already answering on ${defaultUrl}; the companion will use it.`);
     serverUrl = defaultUrl;
   }
-  serverUrl ??= await startServer();
+  const admin = adminToken();
+  if (!serverUrl) {
+    ensureDashboardBuild();
+    serverUrl = await startServer(admin.token);
+    console.log(`Analytics dashboard: ${serverUrl}/admin — sign in with the admin token in ${admin.source}`);
+  }
   const electron = electronBinary();
   if (!electron) {
     console.log('\nThe Electron binary is not installed on this machine (it could not be downloaded), so the');
