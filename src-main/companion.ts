@@ -17,13 +17,15 @@ import { periodEnd, periodOf } from '../src-shared/period.ts';
 import { err, ok, type Result } from '../src-shared/result.ts';
 import { Auth } from './auth.ts';
 import { type ApiFailure, BillingClient, type Fetch } from './billing-client.ts';
+import { brandingFor, loadBranding } from './branding.ts';
+import { settleCheckout } from './checkout.ts';
 import { Gate } from './gate.ts';
 import { LicenseCache, type LicenseStatus, type PinnedKey } from './license-cache.ts';
 import { acquireOwnerLock, type OwnerLock } from './owner-lock.ts';
 import { type SecretCipher, SessionVault } from './secrets.ts';
 import { isAllowedExternalUrl } from './security.ts';
 import type { SettingsStore } from './settings-store.ts';
-import { type Branding, type CompanionStore, createCompanionStore } from './state.ts';
+import { type Branding, type CompanionStore, createCompanionStore, DEFAULT_BRANDING } from './state.ts';
 import { DEFAULT_SYNC_TIMING, type RejectedUsage, Sync, type SyncTiming } from './sync.ts';
 import { UsageLedger } from './usage-ledger.ts';
 import { UsageSnapshotCache } from './usage-snapshot.ts';
@@ -46,7 +48,8 @@ export interface CompanionOptions {
   /** The license public key pinned in configuration; otherwise pinned from the server on first use. */
   publicKey?: PinnedKey;
   timing?: Partial<SyncTiming>;
-  branding?: Branding;
+  /** The white-label branding configured (branding.ts); read from `home` and the environment when absent. */
+  branding?: Partial<Branding>;
   /** Opens checkout/portal pages in the system browser (Electron's shell.openExternal). */
   openExternal?(url: string): Promise<void>;
 }
@@ -88,6 +91,8 @@ export class Companion {
   private refreshQueued = false;
   private standingTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** What a white-label plan shows: the configured branding over the defaults. */
+  private readonly whiteLabel: Branding;
 
   private constructor(
     private readonly options: CompanionOptions,
@@ -98,7 +103,8 @@ export class Companion {
   ) {
     this.clock = options.clock ?? Date.now;
     this.client = new BillingClient(options.serverUrl, options.fetch);
-    this.state = createCompanionStore(options.serverUrl, this.clock(), options.branding);
+    this.whiteLabel = brandingFor(options.branding ?? {}, true);
+    this.state = createCompanionStore(options.serverUrl, this.clock());
     this.state.setState({ tokenStorage: options.cipher.scheme === 'safeStorage' ? 'encrypted' : 'plaintext' });
     this.license = new LicenseCache({ store, clock: this.clock, configuredKey: options.publicKey });
     this.usage = new UsageSnapshotCache(store, periodOf(this.clock()));
@@ -149,7 +155,8 @@ export class Companion {
           this.refresh();
         },
         account: (me) => {
-          this.state.setState({ subscription: me.subscription });
+          const { checkout } = this.state.getState();
+          this.state.setState({ subscription: me.subscription, checkout: settleCheckout(checkout, me.subscription) });
           this.refresh();
         },
         license: () => this.refresh(),
@@ -172,12 +179,18 @@ export class Companion {
     try {
       const ledger = await UsageLedger.open(options.home);
       const store = options.openStore(options.home);
+      let { branding } = options;
+      if (!branding) {
+        const loaded = loadBranding(options.home);
+        for (const problem of loaded.problems) console.warn(`Branding: ${problem}`);
+        branding = loaded.configured;
+      }
       let deviceId = store.get('deviceId');
       if (typeof deviceId !== 'string') {
         deviceId = `dev-${randomBytes(12).toString('hex')}`;
         store.set('deviceId', deviceId);
       }
-      const companion = new Companion(options, ledger, lock, store, deviceId as string);
+      const companion = new Companion({ ...options, branding }, ledger, lock, store, deviceId as string);
       await companion.license.load();
       companion.refreshNow();
       return companion;
@@ -414,7 +427,10 @@ export class Companion {
       };
     }
     const previous = this.state.getState();
+    const apiWindowOpen = snapshot.apiCalls?.resetsAt != null && Date.parse(snapshot.apiCalls.resetsAt) > now;
     this.state.setState({
+      // Decided like any feature gate, so `all_features` grants it and a lapsed plan loses it.
+      branding: this.gate.checkFeature('white_label').allowed ? this.whiteLabel : DEFAULT_BRANDING,
       license: licenseViewOf(status, problem),
       effectiveTier: plan === null || plan.standing !== 'ok' ? 'free' : plan.tier,
       standing: { code: standingCode, message: standingMessage },
@@ -422,7 +438,13 @@ export class Companion {
         period,
         resetsAt: new Date(periodEnd(period)).toISOString(),
         operations,
-        apiCalls: { limit: limits.api_calls_per_hour, windowSeconds: snapshot.apiCalls?.windowSeconds ?? 3600 },
+        apiCalls: {
+          limit: limits.api_calls_per_hour,
+          windowSeconds: snapshot.apiCalls?.windowSeconds ?? 3600,
+          // null: the server does not report it; 0 once the window it reported has reset.
+          used: snapshot.apiCalls?.used === undefined ? null : apiWindowOpen ? snapshot.apiCalls.used : 0,
+          resetsAt: apiWindowOpen ? (snapshot.apiCalls?.resetsAt ?? null) : null,
+        },
       },
       sync: { ...previous.sync, pendingEvents: this.ledger.pendingCount() },
     });

@@ -16,11 +16,11 @@ export interface Branding {
 
 export const DEFAULT_BRANDING: Branding = { productName: 'Tollgate', accentColor: '#2563eb', logoUrl: null };
 
-export function createCompanionStore(serverUrl: string, now: number, branding: Branding = DEFAULT_BRANDING) {
+export function createCompanionStore(serverUrl: string, now: number) {
   const period = periodOf(now);
   const initial: CompanionState = {
     serverUrl,
-    branding,
+    branding: DEFAULT_BRANDING,
     account: null,
     subscription: null,
     license: {
@@ -40,7 +40,7 @@ export function createCompanionStore(serverUrl: string, now: number, branding: B
       period,
       resetsAt: new Date(periodEnd(period)).toISOString(),
       operations: {},
-      apiCalls: { limit: 0, windowSeconds: 3600 },
+      apiCalls: { limit: 0, windowSeconds: 3600, used: null, resetsAt: null },
     },
     sync: { status: 'idle', lastSyncAt: null, offlineSince: null, pendingEvents: 0, lastError: null },
     notifications: [],

@@ -10,6 +10,7 @@ import {
 import { Redis } from 'ioredis';
 import type { LicenseKeyPair } from '../src-shared/license.ts';
 import { analyticsRoutes } from './analytics/routes.ts';
+import { installApiCallWindows } from './api-call-window.ts';
 import { installBillable } from './billable.ts';
 import type { Config } from './config.ts';
 import type { ServerContext } from './context.ts';
@@ -159,6 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
   installBillable(app);
+  installApiCallWindows(app);
   for (const plugin of routePlugins) await app.register(plugin);
   return app;
 }

@@ -126,7 +126,14 @@ export const UsageSnapshot = z.object({
   period: Period,
   resetsAt: z.string(),
   operations: z.record(z.string(), OperationUsage),
-  apiCalls: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
+  apiCalls: z.object({
+    limit: z.number().int(),
+    windowSeconds: z.number().int(),
+    /** Metered calls counted in the current hourly window (as the rate limiter last reported). */
+    used: z.number().int().optional(),
+    /** When that window resets (ISO); null when no window is open. */
+    resetsAt: z.string().nullable().optional(),
+  }),
 });
 export type UsageSnapshot = z.infer<typeof UsageSnapshot>;
 

@@ -76,7 +76,14 @@ export const CompanionState = z.object({
     period: z.string(),
     resetsAt: z.string(),
     operations: z.record(z.string(), OperationUsageView),
-    apiCalls: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
+    apiCalls: z.object({
+      limit: z.number().int(),
+      windowSeconds: z.number().int(),
+      /** Metered API calls counted in the current hourly window; null when the server does not say. */
+      used: z.number().int().nullable(),
+      /** When that window resets (ISO); null when no window is open. */
+      resetsAt: z.string().nullable(),
+    }),
   }),
   sync: z.object({
     status: z.enum(['idle', 'syncing', 'offline', 'error']),

@@ -1,9 +1,9 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { formatCount, formatDate, formatRelative, formatWindow } from '../view/format.ts';
-import { type UsageBar, usageBars } from '../view/usage.ts';
+import { apiCallsBar, apiCallsReset, type UsageBar, usageBars } from '../view/usage.ts';
 import { useNow } from './use-now.ts';
 
-function Bar({ bar }: { bar: UsageBar }) {
+function Bar({ bar, note }: { bar: UsageBar; note?: string | null }) {
   const labelId = `usage-${bar.operation}`;
   if (bar.limit === null) {
     return (
@@ -13,6 +13,7 @@ function Bar({ bar }: { bar: UsageBar }) {
           <span>{bar.summary}</span>
         </div>
         {bar.pendingNote && <p className="pending">{bar.pendingNote}</p>}
+        {note && <p className="meta">{note}</p>}
       </div>
     );
   }
@@ -41,6 +42,7 @@ function Bar({ bar }: { bar: UsageBar }) {
       </div>
       {bar.state === 'full' && <p className="bar-note">Limit reached</p>}
       {bar.pendingNote && <p className="pending">{bar.pendingNote}</p>}
+      {note && <p className="meta">{note}</p>}
     </div>
   );
 }
@@ -50,6 +52,7 @@ export function UsagePanel({ state }: { state: CompanionState }) {
   const now = useNow();
   const bars = usageBars(state.usage);
   const api = state.usage.apiCalls;
+  const apiBar = apiCallsBar(api);
   const lastSync = state.sync.lastSyncAt;
   return (
     <section className="card usage" aria-labelledby="usage-heading">
@@ -57,10 +60,14 @@ export function UsagePanel({ state }: { state: CompanionState }) {
       {bars.map((bar) => (
         <Bar key={bar.operation} bar={bar} />
       ))}
-      <p className="meta">
-        API calls:{' '}
-        {api.limit < 0 ? 'unlimited' : `up to ${formatCount(api.limit)} per ${formatWindow(api.windowSeconds)}`}
-      </p>
+      {apiBar ? (
+        <Bar bar={apiBar} note={apiCallsReset(api, now)} />
+      ) : (
+        <p className="meta">
+          API calls:{' '}
+          {api.limit < 0 ? 'unlimited' : `up to ${formatCount(api.limit)} per ${formatWindow(api.windowSeconds)}`}
+        </p>
+      )}
       {state.usage.resetsAt && <p className="meta">Resets on {formatDate(state.usage.resetsAt)}</p>}
       <p className="meta" data-testid="last-sync">
         {lastSync === null ? 'Not synced with the billing server yet' : `Synced ${formatRelative(lastSync, now)}`}

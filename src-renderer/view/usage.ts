@@ -1,5 +1,5 @@
 import type { CompanionState, OperationUsageView } from '../../src-shared/contract.ts';
-import { formatCount } from './format.ts';
+import { formatCount, formatRelative, formatWindow } from './format.ts';
 
 /** From 80 % of a limit a bar turns to a warning; at the limit it is full. */
 export const WARNING_PERCENT = 80;
@@ -44,4 +44,24 @@ export function usageBar(operation: string, view: OperationUsageView): UsageBar 
 /** One bar per metered operation, in the order main lists them. */
 export function usageBars(usage: CompanionState['usage']): UsageBar[] {
   return Object.entries(usage.operations).map(([operation, view]) => usageBar(operation, view));
+}
+
+type ApiCalls = CompanionState['usage']['apiCalls'];
+
+/**
+ * The hourly API allowance as a bar like the others, from the count the billing server's rate
+ * limiter reported; null when the server does not report a count (the window shows the limit only).
+ */
+export function apiCallsBar(apiCalls: ApiCalls): UsageBar | null {
+  if (apiCalls.used === null) return null;
+  const label =
+    apiCalls.windowSeconds === 3600 ? 'API calls this hour' : `API calls per ${formatWindow(apiCalls.windowSeconds)}`;
+  return usageBar('api_calls', { label, serverUsed: apiCalls.used, pending: 0, limit: apiCalls.limit });
+}
+
+/** "Resets in 23 minutes", or null when no calls were counted in an open window. */
+export function apiCallsReset(apiCalls: ApiCalls, now: number): string | null {
+  if (apiCalls.resetsAt === null || apiCalls.used === null || apiCalls.limit < 0) return null;
+  const resetsAt = Date.parse(apiCalls.resetsAt);
+  return resetsAt > now ? `Resets ${formatRelative(resetsAt, now)}` : null;
 }

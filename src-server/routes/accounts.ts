@@ -97,7 +97,10 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
       return {
         account: { id: account.id, email: account.email, createdAt: new Date(account.createdAt).toISOString() },
         subscription: subscriptionView(row, plan),
-        usage: await usageSnapshot(db, catalog, account.id, plan, at),
+        usage: await usageSnapshot(db, catalog, account.id, plan, at).then((usage) => ({
+          ...usage,
+          apiCalls: { ...usage.apiCalls, ...request.server.apiCallWindows.read(account.id, at) },
+        })),
         serverTime: new Date(at).toISOString(),
       };
     },

@@ -163,9 +163,9 @@ describe('plan and usage', () => {
     expect(await bars(page)).toEqual([
       { label: 'AI operations', now: '0', max: '5', state: 'calm' },
       { label: 'Data processing', now: '0', max: '2', state: 'calm' },
+      { label: 'API calls this hour', now: '0', max: '10', state: 'calm' },
     ]);
     await expect(page.getByText('Resets on 1 Dec 2026').count()).resolves.toBe(1);
-    await expect(page.getByText('API calls: up to 10 per hour').count()).resolves.toBe(1);
     await expect(page.getByTestId('last-sync').textContent()).resolves.toBe('Synced 1 minute ago');
     await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
     await screenshot(page, 'companion-ui-free-empty');
@@ -190,6 +190,26 @@ describe('plan and usage', () => {
       method: 'billing.checkout',
       params: { tier: 'professional', cycle: 'monthly' },
     });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows API calls this hour as a third bar that warns and fills like the others', async () => {
+    const withApiCalls = (used: number | null) => {
+      const state = signedIn('free');
+      state.usage.apiCalls = { ...state.usage.apiCalls, used, resetsAt: new Date(NOW + 23 * 60_000).toISOString() };
+      return state;
+    };
+    const { page, errors, push } = await open(withApiCalls(8));
+    expect((await bars(page))[2]).toEqual({ label: 'API calls this hour', now: '8', max: '10', state: 'warning' });
+    await page.getByText('Resets in 23 minutes').waitFor();
+    await push(withApiCalls(10));
+    await expect.poll(async () => (await bars(page))[2]).toMatchObject({ now: '10', state: 'full' });
+    await screenshot(page, 'companion-ui-api-calls-full');
+    // A server that does not report the count: the limit alone, no bar pretending to know.
+    await push(withApiCalls(null));
+    await page.getByText('API calls: up to 10 per hour').waitFor();
+    expect(await bars(page)).toHaveLength(2);
     expect(errors).toEqual([]);
     await page.close();
   });

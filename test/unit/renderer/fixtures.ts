@@ -48,7 +48,7 @@ function usageFor(tier: TierId, used: Record<string, number>, pending: Record<st
         },
       ]),
     ),
-    apiCalls: { limit: limits.api_calls_per_hour, windowSeconds: 3600 },
+    apiCalls: { limit: limits.api_calls_per_hour, windowSeconds: 3600, used: 0, resetsAt: null },
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageBar, usageBars } from '../../../src-renderer/view/usage.ts';
+import { apiCallsBar, apiCallsReset, usageBar, usageBars } from '../../../src-renderer/view/usage.ts';
 import { signedIn } from './fixtures.ts';
 
 const bar = (serverUsed: number, limit: number, pending = 0) =>
@@ -46,5 +46,38 @@ describe('usage bars', () => {
       ['AI operations', 'warning'],
       ['Data processing', 'calm'],
     ]);
+  });
+});
+
+describe('the API calls bar', () => {
+  const apiCalls = (used: number | null, limit: number, resetsAt: string | null = null) => ({
+    limit,
+    windowSeconds: 3600,
+    used,
+    resetsAt,
+  });
+
+  it('shows calls this hour with the same calm, warning and full states', () => {
+    expect(apiCallsBar(apiCalls(3, 10))).toMatchObject({
+      label: 'API calls this hour',
+      state: 'calm',
+      summary: '3 of 10 used',
+      limit: 10,
+    });
+    expect(apiCallsBar(apiCalls(8, 10))).toMatchObject({ state: 'warning', percent: 80 });
+    expect(apiCallsBar(apiCalls(10, 10))).toMatchObject({ state: 'full', percent: 100 });
+    expect(apiCallsBar(apiCalls(5, -1))).toMatchObject({ state: 'unlimited', summary: '5 used · Unlimited' });
+  });
+
+  it('shows no bar when the server does not report a count', () => {
+    expect(apiCallsBar(apiCalls(null, 10))).toBeNull();
+  });
+
+  it('says when the hourly window resets, while it is open', () => {
+    const now = Date.parse('2026-11-26T12:00:00Z');
+    expect(apiCallsReset(apiCalls(3, 10, '2026-11-26T12:23:00Z'), now)).toBe('Resets in 23 minutes');
+    expect(apiCallsReset(apiCalls(3, 10, '2026-11-26T11:59:00Z'), now)).toBeNull();
+    expect(apiCallsReset(apiCalls(0, 10), now)).toBeNull();
+    expect(apiCallsReset(apiCalls(3, -1, '2026-11-26T12:23:00Z'), now)).toBeNull();
   });
 });
