@@ -425,6 +425,72 @@ function sqliteLedger(file: SqliteFile): Ledger {
   return ledger;
 }
 
+interface Pending {
+  work: () => UsageOutcome[];
+  resolve: (outcomes: UsageOutcome[]) => void;
+  reject: (error: unknown) => void;
+}
+const pendingByFile = new WeakMap<SqliteFile, { jobs: Pending[]; scheduled: boolean }>();
+
+/**
+ * Group commit on SQLite: the consumes and batches that arrive in the same turn of the event loop
+ * run in one BEGIN IMMEDIATE transaction, each in its own savepoint (so one failing rolls back only
+ * itself), and share its commit — the commit, not the statements, is most of a consume's cost.
+ * Nobody gets an answer before the commit that stores it. The work is synchronous, so the jobs
+ * run one after another exactly as if each had its own transaction.
+ */
+function groupCommit(db: Kysely<Database>, file: SqliteFile, work: () => UsageOutcome[]): Promise<UsageOutcome[]> {
+  let pending = pendingByFile.get(file);
+  if (!pending) {
+    pending = { jobs: [], scheduled: false };
+    pendingByFile.set(file, pending);
+  }
+  const queue = pending;
+  return new Promise((resolve, reject) => {
+    queue.jobs.push({ work, resolve, reject });
+    if (queue.scheduled) return;
+    queue.scheduled = true;
+    setImmediate(() => {
+      const settled: (() => void)[] = [];
+      // Holding Kysely's one connection keeps any Kysely transaction from being open on it meanwhile.
+      db.connection()
+        .execute(async () => {
+          queue.scheduled = false;
+          const jobs = queue.jobs.splice(0);
+          try {
+            // IMMEDIATE takes the write lock at BEGIN, so the transaction never has to upgrade a
+            // read snapshot that another process outdated.
+            file
+              .transaction(() => {
+                for (const job of jobs) {
+                  try {
+                    const outcomes = job.work();
+                    settled.push(() => job.resolve(outcomes));
+                  } catch (error) {
+                    settled.push(() => job.reject(error));
+                  }
+                }
+              })
+              .immediate();
+          } catch (error) {
+            settled.length = 0;
+            for (const job of jobs) settled.push(() => job.reject(error));
+          }
+        })
+        .then(
+          () => {
+            for (const settle of settled) settle();
+          },
+          (error: unknown) => {
+            // No connection (the database is closing): nothing ran.
+            queue.scheduled = false;
+            for (const job of queue.jobs.splice(0)) job.reject(error);
+          },
+        );
+    });
+  });
+}
+
 export async function recordUsage(
   store: MeteringStore,
   accountId: string,
@@ -435,11 +501,8 @@ export async function recordUsage(
   const file = sqliteFileOf(store.db);
   if (file) {
     const ledger = sqliteLedger(file);
-    // Holding Kysely's one connection keeps any Kysely transaction from being open on it
-    // meanwhile; inside, the whole consume is one synchronous transaction, taking the write lock at
-    // BEGIN (IMMEDIATE) so it never has to upgrade a read snapshot another process outdated.
-    const run = file.transaction(() => runSync(meter(ledger, store.catalog, accountId, plan, requests, now)));
-    return retrying(() => store.db.connection().execute(async () => run.immediate()));
+    const work = file.transaction(() => runSync(meter(ledger, store.catalog, accountId, plan, requests, now)));
+    return retrying(() => groupCommit(store.db, file, work));
   }
   return inTransaction(store.db, (trx) =>
     runAsync(meter(kyselyLedger(trx, store.dialect), store.catalog, accountId, plan, requests, now)),
