@@ -50,10 +50,11 @@ type ApiCalls = CompanionState['usage']['apiCalls'];
 
 /**
  * The hourly API allowance as a bar like the others, from the count the billing server's rate
- * limiter reported; null when the server does not report a count (the window shows the limit only).
+ * limiter reported; null when the server does not report a count or the plan is unlimited (its
+ * calls are not counted), and the window shows the allowance in words.
  */
 export function apiCallsBar(apiCalls: ApiCalls): UsageBar | null {
-  if (apiCalls.used === null) return null;
+  if (apiCalls.used === null || apiCalls.limit < 0) return null;
   const label =
     apiCalls.windowSeconds === 3600 ? 'API calls this hour' : `API calls per ${formatWindow(apiCalls.windowSeconds)}`;
   return usageBar('api_calls', { label, serverUsed: apiCalls.used, pending: 0, limit: apiCalls.limit });

@@ -66,11 +66,11 @@ describe('the API calls bar', () => {
     });
     expect(apiCallsBar(apiCalls(8, 10))).toMatchObject({ state: 'warning', percent: 80 });
     expect(apiCallsBar(apiCalls(10, 10))).toMatchObject({ state: 'full', percent: 100 });
-    expect(apiCallsBar(apiCalls(5, -1))).toMatchObject({ state: 'unlimited', summary: '5 used · Unlimited' });
   });
 
-  it('shows no bar when the server does not report a count', () => {
+  it('shows no bar when the server does not report a count, or does not count (unlimited)', () => {
     expect(apiCallsBar(apiCalls(null, 10))).toBeNull();
+    expect(apiCallsBar(apiCalls(0, -1))).toBeNull();
   });
 
   it('says when the hourly window resets, while it is open', () => {
