@@ -14,7 +14,7 @@ export interface Branding {
   logoUrl: string | null;
 }
 
-export const DEFAULT_BRANDING: Branding = { productName: 'Tollgate', accentColor: '#2563eb', logoUrl: null };
+export const DEFAULT_BRANDING: Branding = { productName: 'Tollgate', accentColor: '#2457d6', logoUrl: null };
 
 export function createCompanionStore(serverUrl: string, now: number) {
   const period = periodOf(now);
