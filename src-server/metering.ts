@@ -467,6 +467,9 @@ function groupCommit(db: Kysely<Database>, file: SqliteFile, work: () => UsageOu
                     const outcomes = job.work();
                     settled.push(() => job.resolve(outcomes));
                   } catch (error) {
+                    // SQLite itself rolled the whole transaction back (disk full, I/O error): fail
+                    // them all rather than run the rest outside any transaction.
+                    if (!file.inTransaction) throw error;
                     settled.push(() => job.reject(error));
                   }
                 }
