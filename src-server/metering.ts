@@ -4,7 +4,7 @@ import type { ConsumeResult, UsageEventResult, UsageSnapshot } from '../src-shar
 import { type Catalog, UNLIMITED } from '../src-shared/catalog.ts';
 import { suggestUpgrade } from '../src-shared/decisions.ts';
 import { periodEnd, periodOf } from '../src-shared/period.ts';
-import { type Dialect, sqliteFileOf } from './db/index.ts';
+import { type Dialect, onSqliteFile, sqliteFileOf } from './db/index.ts';
 import type { Database, NotificationsTable, UsageEventStatus, UsageEventsTable } from './db/schema.ts';
 import { type ProblemBody, problemBody } from './errors.ts';
 import { thresholdNotifications } from './notifications.ts';
@@ -452,44 +452,41 @@ function groupCommit(db: Kysely<Database>, file: SqliteFile, work: () => UsageOu
     queue.scheduled = true;
     setImmediate(() => {
       const settled: (() => void)[] = [];
-      // Holding Kysely's one connection keeps any Kysely transaction from being open on it meanwhile.
-      db.connection()
-        .execute(async () => {
-          queue.scheduled = false;
-          const jobs = queue.jobs.splice(0);
-          try {
-            // IMMEDIATE takes the write lock at BEGIN, so the transaction never has to upgrade a
-            // read snapshot that another process outdated.
-            file
-              .transaction(() => {
-                for (const job of jobs) {
-                  try {
-                    const outcomes = job.work();
-                    settled.push(() => job.resolve(outcomes));
-                  } catch (error) {
-                    // SQLite itself rolled the whole transaction back (disk full, I/O error): fail
-                    // them all rather than run the rest outside any transaction.
-                    if (!file.inTransaction) throw error;
-                    settled.push(() => job.reject(error));
-                  }
+      onSqliteFile(db, file, () => {
+        queue.scheduled = false;
+        const jobs = queue.jobs.splice(0);
+        try {
+          // IMMEDIATE takes the write lock at BEGIN, so the transaction never has to upgrade a
+          // read snapshot that another process outdated.
+          file
+            .transaction(() => {
+              for (const job of jobs) {
+                try {
+                  const outcomes = job.work();
+                  settled.push(() => job.resolve(outcomes));
+                } catch (error) {
+                  // SQLite itself rolled the whole transaction back (disk full, I/O error): fail
+                  // them all rather than run the rest outside any transaction.
+                  if (!file.inTransaction) throw error;
+                  settled.push(() => job.reject(error));
                 }
-              })
-              .immediate();
-          } catch (error) {
-            settled.length = 0;
-            for (const job of jobs) settled.push(() => job.reject(error));
-          }
-        })
-        .then(
-          () => {
-            for (const settle of settled) settle();
-          },
-          (error: unknown) => {
-            // No connection (the database is closing): nothing ran.
-            queue.scheduled = false;
-            for (const job of queue.jobs.splice(0)) job.reject(error);
-          },
-        );
+              }
+            })
+            .immediate();
+        } catch (error) {
+          settled.length = 0;
+          for (const job of jobs) settled.push(() => job.reject(error));
+        }
+      }).then(
+        () => {
+          for (const settle of settled) settle();
+        },
+        (error: unknown) => {
+          // No connection (the database is closing): nothing ran.
+          queue.scheduled = false;
+          for (const job of queue.jobs.splice(0)) job.reject(error);
+        },
+      );
     });
   });
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Account, Session } from '../src-shared/api.ts';
-import { sqliteFileOf } from './db/index.ts';
+import { onSqliteFile, sqliteFileOf } from './db/index.ts';
 import type { AccountRow, Database, SubscriptionRow } from './db/schema.ts';
 import { ApiError } from './errors.ts';
 
@@ -151,8 +151,8 @@ export async function accountForAccessToken(
   const hash = tokenHash(accessToken);
   const file = sqliteFileOf(db);
   const row = file
-    ? // Holding Kysely's connection: no Kysely transaction's uncommitted writes can be read.
-      await db.connection().execute(async () => sqliteLookup(db, file)(hash, now))
+    ? // Outside any Kysely transaction: no uncommitted writes can be read.
+      await onSqliteFile(db, file, () => sqliteLookup(db, file)(hash, now))
     : await accessTokenQuery(db, hash, now).executeTakeFirst();
   if (!row) return null;
   const { email, created_at, session_id, ...subscription } = row;

@@ -22,9 +22,8 @@ const sqliteFiles = new WeakMap<Kysely<Database>, SqliteDatabase.Database>();
 
 /**
  * The better-sqlite3 connection under a SQLite Kysely instance (undefined on PostgreSQL), for hot
- * paths that run one synchronous transaction of prepared statements. Use it only inside
- * `db.connection().execute(...)`, which holds Kysely's single connection, so no Kysely transaction
- * is open on it meanwhile.
+ * paths that run one synchronous transaction of prepared statements. Reach it through
+ * `onSqliteFile`, never while a Kysely transaction is open on it.
  */
 export function sqliteFileOf(db: Kysely<Database>): SqliteDatabase.Database | undefined {
   return sqliteFiles.get(db);
@@ -45,6 +44,21 @@ export async function createDatabase(config: Pick<Config, 'databaseUrl' | 'dataD
     throw error;
   }
   return handle;
+}
+
+/**
+ * Runs synchronous `work` on the SQLite connection outside any Kysely transaction: at once when none
+ * is open (nothing can interleave with synchronous work), else once Kysely's connection is free.
+ */
+export function onSqliteFile<T>(db: Kysely<Database>, file: SqliteDatabase.Database, work: () => T): Promise<T> {
+  if (!file.inTransaction) {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  return db.connection().execute(async () => work());
 }
 
 function openSqlite(dataDir: string): DatabaseHandle {
