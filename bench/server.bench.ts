@@ -3,6 +3,9 @@ import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { sql } from 'kysely';
 import { createDatabase, type DatabaseHandle } from '../src-server/db/index.ts';
+import { recordUsage } from '../src-server/metering.ts';
+import { entitledPlan, loadSubscription } from '../src-server/subscriptions.ts';
+import { defaultCatalog } from '../src-shared/catalog.ts';
 import { createTestDatabase, type TestDialect, testDialects } from '../test/support/databases.ts';
 import { setPlan, signUp, spawnTestServer, testLimits } from '../test/support/server.ts';
 import { type BenchRow, percentile, report } from './report.ts';
@@ -15,7 +18,8 @@ import { type BenchRow, percentile, report } from './report.ts';
  * bare insert loop on the same database (one row per transaction for consumes, 1,000 rows per
  * transaction for batches), with no HTTP, no auth, no idempotency check and no limit. A second
  * baseline shows what HTTP alone costs on this machine now: a bare Fastify route answering the same
- * POST from its own process, driven by the same client.
+ * POST from its own process, driven by the same client. A third row per database shows what the
+ * metering itself costs without HTTP: recordUsage called in this process, 64 at a time.
  * Targets (issue 3): single consume ≥ 3,000 requests/s and batch ingest ≥ 20,000 events/s on SQLite.
  */
 
@@ -133,6 +137,33 @@ async function bareInserts(handle: DatabaseHandle, rows: number, perTransaction:
   return rows / ((performance.now() - started) / 1000);
 }
 
+/** Consumes through recordUsage directly, `concurrency` at a time, for MEASURE_MS; per second. */
+async function inProcessConsumes(handle: DatabaseHandle, accountId: string, concurrency: number): Promise<number> {
+  const store = { db: handle.db, dialect: handle.dialect, catalog: defaultCatalog };
+  const plan = entitledPlan(defaultCatalog, await loadSubscription(handle.db, accountId), Date.now(), 0);
+  const prefix = `direct-${Date.now()}`;
+  let sequence = 0;
+  let done = 0;
+  const until = performance.now() + MEASURE_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        const idempotencyKey = `${prefix}-${sequence++}`;
+        await recordUsage(
+          store,
+          accountId,
+          plan,
+          [{ idempotencyKey, operation: 'ai_operations', units: 1 }],
+          Date.now(),
+        );
+        done += 1;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
 /** A Fastify app whose one route parses the JSON body and answers `{}`, in its own process. */
 async function bareHttpBaseline(): Promise<BenchRow[]> {
   const program = `
@@ -201,6 +232,15 @@ async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
       });
     }
 
+    const direct = await inProcessConsumes(handle, account.id, 64);
+    const directCeiling = await bareInserts(handle, Math.max(1000, Math.round(direct * 2)), 1);
+    rows.push({
+      name: `${dialect}: recordUsage in-process (no HTTP), 64 concurrent`,
+      value: direct,
+      unit: 'consumes/s',
+      ceiling: directCeiling,
+    });
+
     const prefix = `b-${Date.now()}`;
     const batch = await load(
       BATCH_CLIENTS,
@@ -240,12 +280,14 @@ const rows: BenchRow[] = await bareHttpBaseline();
 for (const dialect of testDialects()) rows.push(...(await benchDialect(dialect)));
 agent.destroy();
 console.table(
-  rows.map((row) => ({
-    measure: row.name,
-    p50: `${(row.p50Ms as number).toFixed(2)} ms`,
-    p99: `${(row.p99Ms as number).toFixed(2)} ms`,
-    failures: row.failures,
-  })),
+  rows
+    .filter((row) => typeof row.p50Ms === 'number')
+    .map((row) => ({
+      measure: row.name,
+      p50: `${(row.p50Ms as number).toFixed(2)} ms`,
+      p99: `${(row.p99Ms as number).toFixed(2)} ms`,
+      failures: row.failures,
+    })),
 );
 report('server', rows, {
   warmupMs: WARMUP_MS,
