@@ -171,8 +171,9 @@ type CounterKey = { accountId: string; operation: string; period: string };
 
 /**
  * The statements one metering transaction runs. On PostgreSQL they are Kysely queries (async);
- * on SQLite, prepared better-sqlite3 statements run synchronously inside one BEGIN IMMEDIATE
- * transaction. The decisions around them are written once, in `meter`.
+ * on SQLite, prepared better-sqlite3 statements run synchronously in a savepoint of a shared
+ * BEGIN IMMEDIATE transaction (see groupCommit). The decisions around them are written once, in
+ * `meter`.
  */
 interface Ledger {
   lockCounters(accountId: string, period: string, operations: string[]): Maybe<Map<string, CounterState>>;
