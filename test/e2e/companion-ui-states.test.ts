@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import react from '@vitejs/plugin-react';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompanionState } from '../../src-shared/contract.ts';
-import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
-import { serveStatic } from '../support/static-server.ts';
+import { type Page, screenshot, watchConsole } from '../support/browser.ts';
+import { openRendererSite, type RendererSite } from '../support/renderer-site.ts';
 import { NOW, offline, signedIn, signedOut, TIME, withStanding } from '../unit/renderer/fixtures.ts';
 
 /**
@@ -15,26 +10,14 @@ import { NOW, offline, signedIn, signedOut, TIME, withStanding } from '../unit/r
  * the --web bridge against routed HTTP. The full stack with a real server is companion-ui.test.ts.
  */
 
-let outDir: string;
-let site: Awaited<ReturnType<typeof serveStatic>>;
-let chromium: LaunchedBrowser;
+let site: RendererSite;
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'tollgate-ui-'));
-  await build({
-    root: resolve('src-renderer'),
-    plugins: [react()],
-    logLevel: 'silent',
-    build: { outDir, emptyOutDir: true },
-  });
-  site = await serveStatic(outDir);
-  chromium = await launchChromium();
+  site = await openRendererSite();
 });
 
 afterAll(async () => {
-  await chromium?.close();
   await site?.close();
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
 
 type Reply = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
@@ -45,7 +28,7 @@ interface Call {
 
 /** Opens the window with a stand-in preload bridge holding `state`; replies answer invoke by method. */
 async function open(state: CompanionState, replies: Record<string, Reply> = {}) {
-  const page = await chromium.browser.newPage();
+  const page = await site.chromium.browser.newPage();
   const errors = watchConsole(page);
   await page.clock.setFixedTime(NOW);
   await page.addInitScript(
@@ -394,7 +377,7 @@ describe('notices and white label', () => {
 
 describe('--web bridge', () => {
   it('reads the token from the fragment, hides it from the address bar and sends it on every request', async () => {
-    const page = await chromium.browser.newPage();
+    const page = await site.chromium.browser.newPage();
     const errors = watchConsole(page);
     const seen: { path: string; auth: string | undefined }[] = [];
     await page.route('**/api/**', async (route) => {
@@ -429,7 +412,7 @@ describe('--web bridge', () => {
   });
 
   it('without a bridge or token, says to open the window from the companion and requests nothing', async () => {
-    const page = await chromium.browser.newPage();
+    const page = await site.chromium.browser.newPage();
     const errors = watchConsole(page);
     const requests: string[] = [];
     page.on('request', (request) => requests.push(new URL(request.url()).pathname));
