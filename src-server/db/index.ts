@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -62,8 +62,13 @@ export function onSqliteFile<T>(db: Kysely<Database>, file: SqliteDatabase.Datab
 }
 
 function openSqlite(dataDir: string): DatabaseHandle {
-  mkdirSync(dataDir, { recursive: true });
-  const file = new SqliteDatabase(join(dataDir, SQLITE_FILE));
+  // The database holds password hashes and the license signing key: only this user may read it.
+  // SQLite gives its -wal and -shm files the database file's permissions.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, SQLITE_FILE);
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+  const file = new SqliteDatabase(path);
   // WAL lets readers run beside the writer and makes a commit one sequential append.
   file.pragma('journal_mode = WAL');
   // Another process (a second server, a CLI) holding the write lock is waited for, not an error.
