@@ -1,21 +1,7 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { selectConnection } from './bridge.ts';
-import { createCompanionStore, StoreContext } from './store.ts';
-import { App } from './ui/App.tsx';
+// Order matters: connected-store.ts opens the connection to main before mount.tsx starts React.
+import { connectedStore } from './connected-store.ts';
+import { mount } from './mount.tsx';
 import './styles.css';
 
-const store = createCompanionStore(selectConnection(), (url) => {
-  window.open(url, '_blank', 'noopener,noreferrer');
-});
-
 const root = document.getElementById('root');
-if (root) {
-  createRoot(root).render(
-    <StrictMode>
-      <StoreContext.Provider value={store}>
-        <App />
-      </StoreContext.Provider>
-    </StrictMode>,
-  );
-}
+if (root) mount(root, connectedStore);
