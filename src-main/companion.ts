@@ -25,7 +25,7 @@ import { acquireOwnerLock, type OwnerLock } from './owner-lock.ts';
 import { type SecretCipher, SessionVault } from './secrets.ts';
 import { isAllowedExternalUrl } from './security.ts';
 import type { SettingsStore } from './settings-store.ts';
-import { type Branding, type CompanionStore, createCompanionStore, DEFAULT_BRANDING } from './state.ts';
+import { type Branding, type CompanionStore, createCompanionStore, DEFAULT_BRANDING, NO_LICENSE } from './state.ts';
 import { DEFAULT_SYNC_TIMING, type RejectedUsage, Sync, type SyncTiming } from './sync.ts';
 import { UsageLedger } from './usage-ledger.ts';
 import { UsageSnapshotCache } from './usage-snapshot.ts';
@@ -463,17 +463,7 @@ function effectiveLimits(catalog: Catalog, plan: PlanState | null) {
 
 function licenseViewOf(status: LicenseStatus, problem: { code: string; message: string } | null): LicenseView {
   if (status.kind !== 'valid') {
-    return {
-      status: status.kind,
-      problem: status.kind === 'invalid' ? status.problem : null,
-      tier: null,
-      subscriptionStatus: null,
-      features: [],
-      limits: null,
-      issuedAt: null,
-      offlineValidUntil: null,
-      accessEndsAt: null,
-    };
+    return { ...NO_LICENSE, status: status.kind, problem: status.kind === 'invalid' ? status.problem : null };
   }
   const { claims } = status;
   return {

@@ -1,5 +1,5 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { CompanionState } from '../src-shared/contract.ts';
+import type { CompanionState, LicenseView } from '../src-shared/contract.ts';
 import { periodEnd, periodOf } from '../src-shared/period.ts';
 
 /**
@@ -16,6 +16,19 @@ export interface Branding {
 
 export const DEFAULT_BRANDING: Branding = { productName: 'Tollgate', accentColor: '#2457d6', logoUrl: null };
 
+/** The license view before any license is known (or after one was refused). */
+export const NO_LICENSE: LicenseView = {
+  status: 'none',
+  problem: null,
+  tier: null,
+  subscriptionStatus: null,
+  features: [],
+  limits: null,
+  issuedAt: null,
+  offlineValidUntil: null,
+  accessEndsAt: null,
+};
+
 export function createCompanionStore(serverUrl: string, now: number) {
   const period = periodOf(now);
   const initial: CompanionState = {
@@ -23,17 +36,7 @@ export function createCompanionStore(serverUrl: string, now: number) {
     branding: DEFAULT_BRANDING,
     account: null,
     subscription: null,
-    license: {
-      status: 'none',
-      problem: null,
-      tier: null,
-      subscriptionStatus: null,
-      features: [],
-      limits: null,
-      issuedAt: null,
-      offlineValidUntil: null,
-      accessEndsAt: null,
-    },
+    license: NO_LICENSE,
     effectiveTier: 'free',
     standing: { code: 'NOT_SIGNED_IN', message: 'Sign in to use your plan.' },
     usage: {
