@@ -15,7 +15,7 @@ import { type BenchRow, percentile, report } from './report.ts';
 
 const WARMUP_SECONDS = 1;
 const MEASURE_SECONDS = 3;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const REQUEST = `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'gate.check', params: { feature: 'sso' } })}\n`;
 
 async function client(path: string, clients: number, seconds: number): Promise<LoadResult> {

@@ -107,25 +107,36 @@ function answerOne(
     return rpcError(id, RPC_ERRORS.invalidRequest, 'Expected {"jsonrpc":"2.0","method":string,"id"?:string|number}');
   }
   const method = request.method;
-  // A notification (no id) gets no answer, even when it failed: JSON-RPC 2.0 §4.1.
-  const owed = (reply: Response) => (hasId ? reply : null);
   if (!HOST_METHODS.has(method)) {
-    return owed(rpcError(id, RPC_ERRORS.methodNotFound, `Unknown method ${method.slice(0, 100)}`));
+    return owed(hasId, rpcError(id, RPC_ERRORS.methodNotFound, `Unknown method ${method.slice(0, 100)}`));
   }
   if (request.params !== undefined && (typeof request.params !== 'object' || Array.isArray(request.params))) {
     return owed(
+      hasId,
       rpcError(id, RPC_ERRORS.invalidParams, 'params must be an object (named parameters)', { code: 'INVALID_PARAMS' }),
     );
   }
-  const settle = (outcome: Result<unknown, ProblemView>): Response | null => {
-    if (!outcome.ok) {
-      return owed(rpcError(id, rpcCodeOf(outcome.error), outcome.error.message, { code: outcome.error.code }));
-    }
-    if (method === 'license.subscribe') onSubscribe();
-    return owed({ jsonrpc: '2.0', id, result: outcome.value });
-  };
   const outcome = dispatch(method as MethodName, request.params ?? {});
-  return outcome instanceof Promise ? outcome.then(settle) : settle(outcome);
+  if (outcome instanceof Promise) return outcome.then((late) => settle(late, method, id, hasId, onSubscribe));
+  return settle(outcome, method, id, hasId, onSubscribe);
+}
+
+/** A notification (no id) gets no answer, even when it failed: JSON-RPC 2.0 §4.1. */
+const owed = (hasId: boolean, reply: Response): Response | null => (hasId ? reply : null);
+
+/** The answer owed for a method's outcome. A plain function, not a closure: gate.check is the hot path. */
+function settle(
+  outcome: Result<unknown, ProblemView>,
+  method: string,
+  id: Id,
+  hasId: boolean,
+  onSubscribe: () => void,
+): Response | null {
+  if (!outcome.ok) {
+    return owed(hasId, rpcError(id, rpcCodeOf(outcome.error), outcome.error.message, { code: outcome.error.code }));
+  }
+  if (method === 'license.subscribe') onSubscribe();
+  return owed(hasId, { jsonrpc: '2.0', id, result: outcome.value });
 }
 
 export interface HostSocketOptions {
@@ -207,8 +218,8 @@ export class HostSocketServer {
       socket.destroy();
       return;
     }
-    // Answers released together (a group commit acknowledges dozens of consumes at once) leave in
-    // one write instead of one system call each.
+    // Answers released together outside a read (a group commit acknowledges dozens of consumes at
+    // once) leave in one write instead of one system call each.
     if (socket.writableCorked === 0) {
       socket.cork();
       process.nextTick(() => socket.uncork());
@@ -254,6 +265,16 @@ export class HostSocketServer {
       }
     };
     socket.on('data', (chunk: string) => {
+      // Answers decided in this turn (gate.check and the other synchronous methods) leave together,
+      // in one write, as soon as the chunk is handled.
+      socket.cork();
+      try {
+        receive(chunk);
+      } finally {
+        socket.uncork();
+      }
+    });
+    const receive = (chunk: string) => {
       let start = 0;
       for (let newline = chunk.indexOf('\n'); newline !== -1; newline = chunk.indexOf('\n', start)) {
         const piece = chunk.slice(start, newline);
@@ -274,7 +295,7 @@ export class HostSocketServer {
         skipping = true;
         this.send(socket, tooLong);
       }
-    });
+    };
     const forget = () => {
       this.connections.delete(socket);
       this.subscribed.delete(socket);
