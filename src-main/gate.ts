@@ -52,7 +52,8 @@ export class Gate {
     const memo = this.remembered(this.world.clock());
     let decision = memo.features.get(feature);
     if (!decision) {
-      decision = decide({ catalog: this.world.catalog(), plan: memo.plan }, { kind: 'feature', feature });
+      // Frozen: the same object answers every later check, and the host socket serializes it once.
+      decision = deepFreeze(decide({ catalog: this.world.catalog(), plan: memo.plan }, { kind: 'feature', feature }));
       if (memo.features.size >= MAX_REMEMBERED_FEATURES) memo.features.clear();
       memo.features.set(feature, decision);
     }
@@ -92,4 +93,11 @@ export class Gate {
     // Signed in but no license to honour: the free tier, until a sync brings one.
     return { tier: 'free', standing: problem?.code ?? 'ok' };
   }
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (typeof inner === 'object' && inner !== null) deepFreeze(inner);
+  }
+  return Object.freeze(value);
 }

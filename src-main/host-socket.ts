@@ -73,6 +73,28 @@ function rpcCodeOf(problem: ProblemView): number {
 type Reply = Response | Response[] | null;
 
 /**
+ * Results that cannot change (frozen, like the gate's remembered decisions) are serialized once: a
+ * host asks the same gate again and again, and the answer's JSON is most of the work.
+ */
+const serializedResults = new WeakMap<object, string>();
+
+/** One answer as a line. */
+export function frame(reply: Response | Response[]): string {
+  if (!Array.isArray(reply) && 'result' in reply) {
+    const { result } = reply;
+    if (typeof result === 'object' && result !== null && Object.isFrozen(result)) {
+      let json = serializedResults.get(result);
+      if (json === undefined) {
+        json = JSON.stringify(result);
+        serializedResults.set(result, json);
+      }
+      return `{"jsonrpc":"2.0","id":${JSON.stringify(reply.id)},"result":${json}}\n`;
+    }
+  }
+  return `${JSON.stringify(reply)}\n`;
+}
+
+/**
  * Answers one parsed JSON-RPC value (a request, a notification or a batch); null when nothing is
  * owed. Synchronous when the method is (the hot path: gate.check), a promise otherwise.
  */
@@ -208,23 +230,30 @@ export class HostSocketServer {
         standing: current.standing,
       };
       const line = `${JSON.stringify({ jsonrpc: '2.0', method: 'license.changed', params })}\n`;
-      for (const socket of this.subscribed) this.send(socket, line);
+      for (const socket of this.subscribed) this.sendSoon(socket, line);
     });
   }
 
+  /** Writes now, unless the client has stopped reading its answers (then it is cut off). */
   private send(socket: Socket, line: string): void {
     if (socket.destroyed) return;
     if (socket.writableLength > MAX_UNREAD_BYTES) {
       socket.destroy();
       return;
     }
-    // Answers released together outside a read (a group commit acknowledges dozens of consumes at
-    // once) leave in one write instead of one system call each.
+    socket.write(line);
+  }
+
+  /**
+   * Writes at the end of this turn: answers released together outside a read (a group commit
+   * acknowledges dozens of consumes at once) leave in one write instead of one system call each.
+   */
+  private sendSoon(socket: Socket, line: string): void {
     if (socket.writableCorked === 0) {
       socket.cork();
       process.nextTick(() => socket.uncork());
     }
-    socket.write(line);
+    this.send(socket, line);
   }
 
   private accept(socket: Socket, dispatch: Dispatch): void {
@@ -237,9 +266,17 @@ export class HostSocketServer {
     const tooLong = `${JSON.stringify(
       rpcError(null, RPC_ERRORS.invalidRequest, `Line longer than ${MAX_LINE_LENGTH} characters`),
     )}\n`;
+    // Answers decided while a chunk is read (gate.check and the other synchronous methods) are
+    // gathered and leave in one write when the chunk is done; later answers leave on their own.
+    let reading = false;
+    let outbox = '';
+    const reply = (line: string) => {
+      if (reading) outbox += line;
+      else this.sendSoon(socket, line);
+    };
     const handleLine = (line: string) => {
       if (line.length > MAX_LINE_LENGTH) {
-        this.send(socket, tooLong);
+        reply(tooLong);
         return;
       }
       if (line.trim() === '') return;
@@ -247,31 +284,34 @@ export class HostSocketServer {
       try {
         message = JSON.parse(line);
       } catch {
-        this.send(socket, `${JSON.stringify(rpcError(null, RPC_ERRORS.parseError, 'Parse error: invalid JSON'))}\n`);
+        reply(`${JSON.stringify(rpcError(null, RPC_ERRORS.parseError, 'Parse error: invalid JSON'))}\n`);
         return;
       }
-      const reply = answer(message, dispatch, onSubscribe);
-      if (reply instanceof Promise) {
-        reply.then(
+      const answered = answer(message, dispatch, onSubscribe);
+      if (answered instanceof Promise) {
+        answered.then(
           (late) => {
-            if (late !== null) this.send(socket, `${JSON.stringify(late)}\n`);
+            if (late !== null) reply(frame(late));
           },
           (error: Error) => {
-            this.send(socket, `${JSON.stringify(rpcError(null, RPC_ERRORS.internalError, error.message))}\n`);
+            reply(`${JSON.stringify(rpcError(null, RPC_ERRORS.internalError, error.message))}\n`);
           },
         );
-      } else if (reply !== null) {
-        this.send(socket, `${JSON.stringify(reply)}\n`);
+      } else if (answered !== null) {
+        reply(frame(answered));
       }
     };
     socket.on('data', (chunk: string) => {
-      // Answers decided in this turn (gate.check and the other synchronous methods) leave together,
-      // in one write, as soon as the chunk is handled.
-      socket.cork();
+      reading = true;
       try {
         receive(chunk);
       } finally {
-        socket.uncork();
+        reading = false;
+        if (outbox !== '') {
+          const out = outbox;
+          outbox = '';
+          this.send(socket, out);
+        }
       }
     });
     const receive = (chunk: string) => {
@@ -293,7 +333,7 @@ export class HostSocketServer {
       if (buffer.length > MAX_LINE_LENGTH) {
         buffer = '';
         skipping = true;
-        this.send(socket, tooLong);
+        reply(tooLong);
       }
     };
     const forget = () => {

@@ -166,6 +166,26 @@ describe('host socket under hostile input', () => {
     client.close();
   });
 
+  it('gives every answer its own request id, though the same gate decision answers them all', async () => {
+    const client = await RawClient.connect(socketPath);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+        async (id) => {
+          // As the id travels: JSON has no -0.
+          const sent = JSON.parse(JSON.stringify(id)) as string | number;
+          expect(await client.request('gate.check', { feature: 'sso' }, sent)).toEqual({
+            jsonrpc: '2.0',
+            id: sent,
+            result: { allowed: false, code: 'NOT_SIGNED_IN' },
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+    client.close();
+  });
+
   it('reassembles requests split into arbitrary pieces', async () => {
     const client = await RawClient.connect(socketPath);
     let id = 100;
