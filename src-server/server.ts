@@ -29,6 +29,10 @@ export async function startServer(config: Config, options: { now?: () => number 
   try {
     const licenseKey = await loadLicenseKey(database.db, now());
     app = await buildApp({ config, database, licenseKey, now });
+    const log = app.log;
+    database.onIdleConnectionError((error) =>
+      log.warn({ err: error }, 'PostgreSQL closed an idle connection; the pool opens a new one when needed'),
+    );
     const address = await app.listen({ port: config.port, host: config.host });
     const url = address.replace('[::1]', 'localhost');
     // Port 0 (tests) is only known now: the derived public URL follows the real port.

@@ -14,6 +14,12 @@ export interface DatabaseHandle {
   db: Kysely<Database>;
   dialect: Dialect;
   destroy(): Promise<void>;
+  /**
+   * Where a pooled PostgreSQL connection that broke while idle is reported (the database restarted,
+   * failed over, or an administrator ended it). The pool drops it and opens another when needed;
+   * the default report is a line on stderr. SQLite has no such connections.
+   */
+  onIdleConnectionError(report: (error: Error) => void): void;
 }
 
 export const SQLITE_FILE = 'tollgate.sqlite';
@@ -83,7 +89,7 @@ function openSqlite(dataDir: string): DatabaseHandle {
   file.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
   sqliteFiles.set(db, file);
-  return { db, dialect: 'sqlite', destroy: () => db.destroy() };
+  return { db, dialect: 'sqlite', destroy: () => db.destroy(), onIdleConnectionError: () => undefined };
 }
 
 function openPostgres(url: string): DatabaseHandle {
@@ -96,8 +102,23 @@ function openPostgres(url: string): DatabaseHandle {
         : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
   const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  // pg re-emits an idle client's error on the pool, and an 'error' event nobody listens to ends the
+  // process: one PostgreSQL restart would otherwise take every server process down with it.
+  let report = (error: Error) => {
+    process.stderr.write(
+      `tollgate: PostgreSQL closed an idle connection (${error.message}); a new one will be opened\n`,
+    );
+  };
+  pool.on('error', (error) => report(error));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', destroy: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    destroy: () => db.destroy(),
+    onIdleConnectionError: (listener) => {
+      report = listener;
+    },
+  };
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../support/databases.ts';
 import {
@@ -95,6 +97,39 @@ for (const dialect of testDialects()) {
         expect(Number(events.n)).toBe(sent.length);
       } finally {
         await restarted.stop();
+      }
+    });
+  });
+}
+
+// A PostgreSQL restart or failover ends every connection, idle ones included. The server must log
+// it and carry on with new connections, not crash on an 'error' event nobody handled.
+for (const dialect of testDialects().filter((name) => name === 'postgres')) {
+  describe(`a server whose database connections are ended under it (${dialect})`, () => {
+    it('logs the lost connections, stays up and keeps answering', async () => {
+      const server = await spawnTestServer({ dialect, env: { TOLLGATE_LOG_LEVEL: 'warn' } });
+      try {
+        const account = await signUp(server.url);
+        const consume = () =>
+          account.post('/v1/usage/consume', { operation: 'ai_operations', units: 1, idempotencyKey: randomUUID() });
+        // Several at once, so the pool holds more than one connection, idle afterwards.
+        for (const response of await Promise.all([consume(), consume(), consume()])) expect(response.status).toBe(200);
+
+        const admin = new pg.Client({ connectionString: process.env.TOLLGATE_TEST_DATABASE_URL });
+        await admin.connect();
+        const name = new URL(server.database.databaseUrl as string).pathname.slice(1);
+        const ended = await admin.query<{ ended: number }>(
+          'SELECT count(pg_terminate_backend(pid))::int AS ended FROM pg_stat_activity WHERE datname = $1',
+          [name],
+        );
+        await admin.end();
+        expect(ended.rows[0]?.ended).toBeGreaterThan(0);
+
+        await expect.poll(() => server.output()).toContain('PostgreSQL closed an idle connection');
+        expect((await consume()).status).toBe(200);
+        expect((await account.get('/v1/me')).status).toBe(200);
+      } finally {
+        await server.stop();
       }
     });
   });
