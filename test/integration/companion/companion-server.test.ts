@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +114,20 @@ describe('the companion with a real server', () => {
       const me = await account.get('/v1/me');
       return me.body.usage.operations.data_processing.used === 1;
     });
+  });
+
+  it('answers the Python client of docs/host-ipc.md, run as written', async () => {
+    const docs = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'host-ipc.md'), 'utf8');
+    const example = /## Python[\s\S]*?```python\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(example).toContain('companion.call("gate.check"');
+    const run = spawnSync('python3', ['-'], {
+      input: example,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, TOLLGATE_SOCKET: env.TOLLGATE_SOCKET },
+    });
+    expect(run.stderr).toBe('');
+    // Still on free, with this period's AI operations used up by the tests above.
+    expect(run.stdout).toBe('Needs Professional - FEATURE_NOT_IN_PLAN\nFalse 0\n');
   });
 
   it('tells subscribed hosts when the plan changes, and decides by the new plan', async () => {
