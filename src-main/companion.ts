@@ -279,8 +279,15 @@ export class Companion {
         return { url: answer.value.url };
       },
       'notifications.dismiss': async ({ id }) => {
+        // Marked read here at once, as the server will have it: a read notice still outranks the
+        // lower-threshold ones of its operation (src-shared/notices.ts).
+        const readAt = new Date(this.clock()).toISOString();
         const { notifications } = this.state.getState();
-        this.state.setState({ notifications: notifications.filter((notification) => notification.id !== id) });
+        this.state.setState({
+          notifications: notifications.map((notice) =>
+            notice.id === id && notice.readAt === null ? { ...notice, readAt } : notice,
+          ),
+        });
         await this.withToken((token) => this.client.markNotificationRead(token, id));
         return {};
       },

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
-import { app, safeStorage, session } from 'electron';
+import { app, Notification, safeStorage, session } from 'electron';
 import ElectronStore from 'electron-store';
 import { Companion } from './companion.ts';
 import { resolveConfig } from './config.ts';
 import { defaultSocketPath, HostSocketServer } from './host-socket.ts';
 import { registerIpc } from './ipc-main.ts';
+import { announceNotices } from './os-notices.ts';
 import { cipherFor } from './secrets.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { hardenSession, openCompanionWindow, openExternalSafely } from './window.ts';
@@ -55,6 +56,17 @@ async function start(): Promise<void> {
     companion.state.getState().branding.productName,
   );
   const unregister = registerIpc(companion, window, appUrl);
+  // The 80 % / 100 % notices also reach the desktop when the window is closed or behind others.
+  const stopNotices = announceNotices(companion.state, companion.store, (notice) => {
+    if (!Notification.isSupported()) return;
+    const shown = new Notification({ title: notice.title, body: notice.body });
+    shown.on('click', () => {
+      if (window.isMinimized()) window.restore();
+      window.show();
+      window.focus();
+    });
+    shown.show();
+  });
   app.on('second-instance', () => {
     if (window.isMinimized()) window.restore();
     window.focus();
@@ -63,6 +75,7 @@ async function start(): Promise<void> {
   app.on('will-quit', (event) => {
     event.preventDefault();
     unregister();
+    stopNotices();
     void Promise.all([host.close(), companion.close()]).finally(() => app.exit(0));
   });
 }

@@ -1,10 +1,11 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
+import { currentNotices } from '../../src-shared/notices.ts';
 import { useUi } from '../store.ts';
 
-/** The server's 80 % / 100 % notices, each dismissible (main marks it read on the server). */
+/** The server's 80 % / 100 % notices that still apply, each dismissible (main marks it read on the server). */
 export function Notices({ state }: { state: CompanionState }) {
   const dismiss = useUi((ui) => ui.dismissNotification);
-  const unread = state.notifications.filter((notice) => notice.readAt === null);
+  const unread = currentNotices(state);
   if (unread.length === 0) return null;
   return (
     <section className="notices" aria-label="Notices">

@@ -1,0 +1,20 @@
+import type { Notification } from './api.ts';
+import type { CompanionState } from './contract.ts';
+
+/**
+ * The server's usage notices worth showing now, one per operation: the highest threshold reached
+ * this period against the limit the plan has now, while it is unread. So "80 % used" gives way to
+ * "all used" (and dismissing that one does not bring the 80 % back), and after an upgrade or a new
+ * period the old "upgrade to keep going" goes away by itself. Main's OS notifications and the
+ * window's notice list both show exactly these.
+ */
+export function currentNotices(state: Pick<CompanionState, 'notifications' | 'usage'>): Notification[] {
+  const highest = new Map<string, Notification>();
+  for (const notice of state.notifications) {
+    if (notice.period !== state.usage.period) continue;
+    if (state.usage.operations[notice.operation]?.limit !== notice.limit) continue;
+    const kept = highest.get(notice.operation);
+    if (!kept || notice.threshold > kept.threshold) highest.set(notice.operation, notice);
+  }
+  return [...highest.values()].filter((notice) => notice.readAt === null);
+}
