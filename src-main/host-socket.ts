@@ -79,7 +79,7 @@ type Reply = Response | Response[] | null;
 const serializedResults = new WeakMap<object, string>();
 
 /** One answer as a line. */
-export function frame(reply: Response | Response[]): string {
+function frame(reply: Response | Response[]): string {
   if (!Array.isArray(reply) && 'result' in reply) {
     const { result } = reply;
     if (typeof result === 'object' && result !== null && Object.isFrozen(result)) {
@@ -230,30 +230,26 @@ export class HostSocketServer {
         standing: current.standing,
       };
       const line = `${JSON.stringify({ jsonrpc: '2.0', method: 'license.changed', params })}\n`;
-      for (const socket of this.subscribed) this.sendSoon(socket, line);
+      for (const socket of this.subscribed) this.send(socket, line);
     });
   }
 
-  /** Writes now, unless the client has stopped reading its answers (then it is cut off). */
+  /**
+   * Writes a line, cut off a client that has stopped reading its answers, and batches: the lines
+   * written in one turn (a chunk's synchronous answers, a group commit acknowledging dozens of
+   * consumes) leave in one write when the turn ends instead of one system call each.
+   */
   private send(socket: Socket, line: string): void {
     if (socket.destroyed) return;
     if (socket.writableLength > MAX_UNREAD_BYTES) {
       socket.destroy();
       return;
     }
-    socket.write(line);
-  }
-
-  /**
-   * Writes at the end of this turn: answers released together outside a read (a group commit
-   * acknowledges dozens of consumes at once) leave in one write instead of one system call each.
-   */
-  private sendSoon(socket: Socket, line: string): void {
     if (socket.writableCorked === 0) {
       socket.cork();
       process.nextTick(() => socket.uncork());
     }
-    this.send(socket, line);
+    socket.write(line);
   }
 
   private accept(socket: Socket, dispatch: Dispatch): void {
@@ -263,20 +259,10 @@ export class HostSocketServer {
     // After an over-long line: drop input until the next newline, then carry on with the next frame.
     let skipping = false;
     const onSubscribe = () => this.subscribed.add(socket);
-    const tooLong = `${JSON.stringify(
-      rpcError(null, RPC_ERRORS.invalidRequest, `Line longer than ${MAX_LINE_LENGTH} characters`),
-    )}\n`;
-    // Answers decided while a chunk is read (gate.check and the other synchronous methods) are
-    // gathered and leave in one write when the chunk is done; later answers leave on their own.
-    let reading = false;
-    let outbox = '';
-    const reply = (line: string) => {
-      if (reading) outbox += line;
-      else this.sendSoon(socket, line);
-    };
+    const tooLong = frame(rpcError(null, RPC_ERRORS.invalidRequest, `Line longer than ${MAX_LINE_LENGTH} characters`));
     const handleLine = (line: string) => {
       if (line.length > MAX_LINE_LENGTH) {
-        reply(tooLong);
+        this.send(socket, tooLong);
         return;
       }
       if (line.trim() === '') return;
@@ -284,34 +270,30 @@ export class HostSocketServer {
       try {
         message = JSON.parse(line);
       } catch {
-        reply(`${JSON.stringify(rpcError(null, RPC_ERRORS.parseError, 'Parse error: invalid JSON'))}\n`);
+        this.send(socket, frame(rpcError(null, RPC_ERRORS.parseError, 'Parse error: invalid JSON')));
         return;
       }
       const answered = answer(message, dispatch, onSubscribe);
       if (answered instanceof Promise) {
         answered.then(
           (late) => {
-            if (late !== null) reply(frame(late));
+            if (late !== null) this.send(socket, frame(late));
           },
           (error: Error) => {
-            reply(`${JSON.stringify(rpcError(null, RPC_ERRORS.internalError, error.message))}\n`);
+            this.send(socket, frame(rpcError(null, RPC_ERRORS.internalError, error.message)));
           },
         );
       } else if (answered !== null) {
-        reply(frame(answered));
+        this.send(socket, frame(answered));
       }
     };
     socket.on('data', (chunk: string) => {
-      reading = true;
+      // The chunk's synchronous answers (gate.check and the like) leave together as soon as it is read.
+      socket.cork();
       try {
         receive(chunk);
       } finally {
-        reading = false;
-        if (outbox !== '') {
-          const out = outbox;
-          outbox = '';
-          this.send(socket, out);
-        }
+        socket.uncork();
       }
     });
     const receive = (chunk: string) => {
@@ -333,7 +315,7 @@ export class HostSocketServer {
       if (buffer.length > MAX_LINE_LENGTH) {
         buffer = '';
         skipping = true;
-        reply(tooLong);
+        this.send(socket, tooLong);
       }
     };
     const forget = () => {
