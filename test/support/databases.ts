@@ -47,6 +47,22 @@ async function onAdminConnection<T>(work: (client: pg.Client) => Promise<T>): Pr
   }
 }
 
+/**
+ * Ends every connection to a test database, as a PostgreSQL restart or failover would; returns how
+ * many there were.
+ */
+export async function endConnections(database: TestDatabase): Promise<number> {
+  if (!database.databaseUrl) throw new Error('endConnections: a SQLite database has no connections to end');
+  const name = new URL(database.databaseUrl).pathname.slice(1);
+  const result = await onAdminConnection((client) =>
+    client.query<{ ended: number }>(
+      'SELECT count(pg_terminate_backend(pid))::int AS ended FROM pg_stat_activity WHERE datname = $1',
+      [name],
+    ),
+  );
+  return result.rows[0]?.ended ?? 0;
+}
+
 export async function createTestDatabase(dialect: TestDialect): Promise<TestDatabase> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-test-'));
   const removeDir = () => rm(dataDir, { recursive: true, force: true });

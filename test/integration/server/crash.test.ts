@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDialects } from '../../support/databases.ts';
+import { endConnections, testDialects } from '../../support/databases.ts';
 import {
   request,
   setPlan,
@@ -115,15 +114,7 @@ for (const dialect of testDialects().filter((name) => name === 'postgres')) {
         // Several at once, so the pool holds more than one connection, idle afterwards.
         for (const response of await Promise.all([consume(), consume(), consume()])) expect(response.status).toBe(200);
 
-        const admin = new pg.Client({ connectionString: process.env.TOLLGATE_TEST_DATABASE_URL });
-        await admin.connect();
-        const name = new URL(server.database.databaseUrl as string).pathname.slice(1);
-        const ended = await admin.query<{ ended: number }>(
-          'SELECT count(pg_terminate_backend(pid))::int AS ended FROM pg_stat_activity WHERE datname = $1',
-          [name],
-        );
-        await admin.end();
-        expect(ended.rows[0]?.ended).toBeGreaterThan(0);
+        expect(await endConnections(server.database)).toBeGreaterThan(0);
 
         await expect.poll(() => server.output()).toContain('PostgreSQL closed an idle connection');
         expect((await consume()).status).toBe(200);
