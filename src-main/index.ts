@@ -56,21 +56,19 @@ async function start(): Promise<void> {
     companion.state.getState().branding.productName,
   );
   const unregister = registerIpc(companion, window, appUrl);
+  const bringForward = () => {
+    if (window.isMinimized()) window.restore();
+    window.show();
+    window.focus();
+  };
   // The 80 % / 100 % notices also reach the desktop when the window is closed or behind others.
   const stopNotices = announceNotices(companion.state, companion.store, (notice) => {
     if (!Notification.isSupported()) return;
     const shown = new Notification({ title: notice.title, body: notice.body });
-    shown.on('click', () => {
-      if (window.isMinimized()) window.restore();
-      window.show();
-      window.focus();
-    });
+    shown.on('click', bringForward);
     shown.show();
   });
-  app.on('second-instance', () => {
-    if (window.isMinimized()) window.restore();
-    window.focus();
-  });
+  app.on('second-instance', bringForward);
   app.on('window-all-closed', () => app.quit());
   app.on('will-quit', (event) => {
     event.preventDefault();
