@@ -8,6 +8,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
+import type { ProblemCode } from '../src-shared/error-codes.ts';
 import type { LicenseKeyPair } from '../src-shared/license.ts';
 import { analyticsRoutes } from './analytics/routes.ts';
 import { installApiCallWindows } from './api-call-window.ts';
@@ -15,7 +16,7 @@ import { installBillable } from './billable.ts';
 import type { Config } from './config.ts';
 import type { ServerContext } from './context.ts';
 import type { DatabaseHandle } from './db/index.ts';
-import { ApiError, type ProblemBody, type ProblemCode, problemBody } from './errors.ts';
+import { ApiError, type ProblemBody, problemBody } from './errors.ts';
 import { paymentsRoutes } from './payments/routes.ts';
 import { installRateLimits } from './rate-limit.ts';
 import { accountRoutes } from './routes/accounts.ts';

@@ -4,7 +4,7 @@ import { buildApp } from '../../../src-server/app.ts';
 import { requireAdmin } from '../../../src-server/auth.ts';
 import { loadConfig } from '../../../src-server/config.ts';
 import { createDatabase, type DatabaseHandle } from '../../../src-server/db/index.ts';
-import { PROBLEM_CODES } from '../../../src-server/errors.ts';
+import { PROBLEM_CODES } from '../../../src-shared/error-codes.ts';
 import { generateLicenseKeyPair } from '../../../src-shared/license.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/databases.ts';
 

@@ -1,0 +1,59 @@
+/**
+ * Every stable error code of Tollgate, in one place for every runtime. Clients branch on `code`,
+ * never on a title or a message.
+ */
+
+/**
+ * Every error the API answers with is RFC 9457 problem+json carrying one of these stable codes.
+ * Clients branch on `code`, never on `title` or `detail`. The table is also the documentation
+ * (rendered on /docs and in docs/api.md).
+ */
+export const PROBLEM_CODES = {
+  VALIDATION_FAILED: { status: 400, title: 'The request does not match the schema' },
+  INVALID_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  BAD_REQUEST: { status: 400, title: 'The request cannot be understood' },
+  UNAUTHENTICATED: { status: 401, title: 'Sign in first: a valid access token is required' },
+  INVALID_CREDENTIALS: { status: 401, title: 'Email or password is wrong' },
+  INVALID_REFRESH_TOKEN: { status: 401, title: 'The refresh token is unknown, used, expired or revoked' },
+  LIMIT_REACHED: { status: 402, title: 'The monthly limit of this operation is reached' },
+  SIZE_LIMIT_EXCEEDED: { status: 402, title: 'The project is larger than the plan allows' },
+  ADMIN_ONLY: { status: 403, title: 'This route needs the admin token' },
+  NOT_FOUND: { status: 404, title: 'No such resource' },
+  RESERVATION_NOT_FOUND: { status: 404, title: 'No such reservation for this account' },
+  NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification for this account' },
+  EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
+  RESERVATION_SETTLED: { status: 409, title: 'The reservation was already settled the other way' },
+  RESERVATION_EXPIRED: { status: 409, title: 'The reservation expired and its units were released' },
+  BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Send application/json' },
+  UNKNOWN_OPERATION: { status: 422, title: 'The catalog does not meter this operation' },
+  NOTHING_TO_ANALYZE: { status: 422, title: 'The text is empty' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+  UNAVAILABLE: { status: 503, title: 'The service is temporarily unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+/**
+ * Codes the companion itself answers with across its boundaries (IPC, host socket, web bridge),
+ * beside the server's problem codes it passes through and the decision reason codes.
+ */
+export const COMPANION_ERROR_CODES = {
+  /** The billing server could not be reached (offline, DNS, refused, timed out). */
+  SERVER_UNREACHABLE: 'The billing server cannot be reached',
+  /** The renderer's bridge got no answer from the companion process. */
+  COMPANION_UNREACHABLE: 'The companion does not answer',
+  INVALID_PARAMS: 'The parameters do not match the method',
+  UNKNOWN_METHOD: 'No such method',
+  METHOD_NOT_ALLOWED: 'The method is not allowed on this surface',
+  UNTRUSTED_SENDER: 'This page may not call the companion',
+  UNAUTHORIZED: 'Missing or wrong token',
+  WRONG_HOST: 'Unexpected Host header',
+  INTERNAL: 'Internal error',
+} as const satisfies Record<string, string>;
+
+export type CompanionErrorCode = keyof typeof COMPANION_ERROR_CODES;
+
+/** Any code a companion failure may carry: its own, or the server's passed through. */
+export type ErrorCode = ProblemCode | CompanionErrorCode;
