@@ -1,15 +1,18 @@
-/** How the dashboard writes numbers; the e2e test formats the API's values with the same functions. */
+import { formatMoney } from '../src-shared/format.ts';
 
-export function formatMoney(cents: number | null, currency: string): string {
-  if (cents === null) return '—';
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
+/**
+ * The dashboard's own figures: amounts and rates the API may not have (null, e.g. churn in a month
+ * that began with no subscribers). Money and counts themselves are src-shared/format.ts, as in the
+ * companion's window.
+ */
+
+const MISSING = '—';
+
+export function formatAmount(cents: number | null, currency: string): string {
+  return cents === null ? MISSING : formatMoney(cents, currency);
 }
 
 export function formatRate(rate: number | null): string {
-  if (rate === null) return '—';
+  if (rate === null) return MISSING;
   return `${(rate * 100).toFixed(1)} %`;
-}
-
-export function formatCount(count: number): string {
-  return new Intl.NumberFormat('en-US').format(count);
 }

@@ -1,5 +1,6 @@
 import type { SummaryResponse } from '../src-shared/admin-api.ts';
-import { formatCount, formatMoney, formatRate } from './format.ts';
+import { formatCount } from '../src-shared/format.ts';
+import { formatAmount, formatRate } from './format.ts';
 
 interface Kpi {
   id: string;
@@ -9,7 +10,7 @@ interface Kpi {
 }
 
 export function kpis(summary: SummaryResponse): Kpi[] {
-  const money = (cents: number | null) => formatMoney(cents, summary.currency);
+  const money = (cents: number | null) => formatAmount(cents, summary.currency);
   const { mrr, conversion } = summary;
   return [
     { id: 'mrr', label: 'MRR', value: money(mrr.mrrCents), detail: `${formatRate(mrr.growthRate)} vs last month` },

@@ -1,7 +1,6 @@
 import type { UpsellResponse, UsageResponse } from '../src-shared/admin-api.ts';
-import { formatCount, formatRate } from './format.ts';
-
-const limitText = (limit: number) => (limit < 0 ? 'unlimited' : formatCount(limit));
+import { formatCount, formatLimit } from '../src-shared/format.ts';
+import { formatRate } from './format.ts';
 
 export function UsageTable({ usage }: { usage: UsageResponse }) {
   return (
@@ -23,7 +22,7 @@ export function UsageTable({ usage }: { usage: UsageResponse }) {
             <tr key={`${operation.operation}:${cell.tier}`} data-testid={`usage-${operation.operation}-${cell.tier}`}>
               <td>{operation.label}</td>
               <td>{cell.tier}</td>
-              <td>{limitText(cell.limit)}</td>
+              <td>{formatLimit(cell.limit)}</td>
               <td>{formatCount(cell.accounts)}</td>
               <td>{formatCount(cell.used)}</td>
               <td>{formatCount(cell.atLeast80)}</td>

@@ -1,5 +1,6 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
-import { formatCount, formatDate, formatRelative, formatWindow } from '../view/format.ts';
+import { formatCount, formatDate, formatLimit, formatRelative } from '../../src-shared/format.ts';
+import { formatWindow } from '../view/format.ts';
 import { apiCallsBar, apiCallsReset, type UsageBar, usageBars } from '../view/usage.ts';
 import { useNow } from './use-now.ts';
 
@@ -65,7 +66,9 @@ export function UsagePanel({ state }: { state: CompanionState }) {
       ) : (
         <p className="meta">
           API calls:{' '}
-          {api.limit < 0 ? 'unlimited' : `up to ${formatCount(api.limit)} per ${formatWindow(api.windowSeconds)}`}
+          {api.limit < 0
+            ? formatLimit(api.limit)
+            : `up to ${formatCount(api.limit)} per ${formatWindow(api.windowSeconds)}`}
         </p>
       )}
       {state.usage.resetsAt && <p className="meta">Resets on {formatDate(state.usage.resetsAt)}</p>}

@@ -1,5 +1,5 @@
 import type { BillingCycle, UpgradeSuggestion } from '../../src-shared/api.ts';
-import { formatMoney } from './format.ts';
+import { formatMoney } from '../../src-shared/format.ts';
 
 /** "$49 / month" for an offer in the cycle the user has chosen; "contact sales" for negotiated plans. */
 export function offerPrice(offer: UpgradeSuggestion, cycle: BillingCycle, currency: string): string {

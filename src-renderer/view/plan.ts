@@ -1,5 +1,6 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
-import { formatDate, humanize } from './format.ts';
+import { formatDate } from '../../src-shared/format.ts';
+import { humanize } from './format.ts';
 
 /** The "Your plan" panel in words: what the user has, how it renews, and whether it is in good standing. */
 

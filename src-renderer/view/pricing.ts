@@ -1,5 +1,5 @@
 import type { BillingCycle, PlansResponse, PlanView } from '../../src-shared/api.ts';
-import { formatCount, formatMoney } from './format.ts';
+import { formatLimit, formatMoney } from '../../src-shared/format.ts';
 import { featureName } from './plan.ts';
 import { plansByPrice } from './prompt.ts';
 
@@ -28,8 +28,6 @@ export interface PricingTable {
   /** "save up to 17 %" for the yearly switch, or null when no plan is cheaper yearly. */
   bestYearlySaving: string | null;
 }
-
-const limitText = (value: number, unit = ''): string => (value < 0 ? 'Unlimited' : `${formatCount(value)}${unit}`);
 
 function column(plan: PlanView, cycle: BillingCycle, currency: string, rank: number, currentRank: number): PlanColumn {
   const current = rank === currentRank;
@@ -78,13 +76,13 @@ export function pricingTable(response: PlansResponse, cycle: BillingCycle, curre
   const limitRows = [
     ...Object.entries(response.operations).map(([operation, { label }]) => ({
       label: `${label} per month`,
-      cells: plans.map((plan) => limitText(plan.limits.monthly[operation] ?? 0)),
+      cells: plans.map((plan) => formatLimit(plan.limits.monthly[operation] ?? 0)),
     })),
     {
       label: 'API calls per hour',
-      cells: plans.map((plan) => limitText(plan.limits.api_calls_per_hour)),
+      cells: plans.map((plan) => formatLimit(plan.limits.api_calls_per_hour)),
     },
-    { label: 'Largest project', cells: plans.map((plan) => limitText(plan.limits.max_project_size_mb, ' MB')) },
+    { label: 'Largest project', cells: plans.map((plan) => formatLimit(plan.limits.max_project_size_mb, ' MB')) },
     { label: 'Support', cells: plans.map((plan) => featureName(plan.supportLevel)) },
   ];
 

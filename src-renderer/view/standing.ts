@@ -1,5 +1,5 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
-import { formatDateTime, formatRelative } from './format.ts';
+import { formatDateTime, formatRelative } from '../../src-shared/format.ts';
 import { planName, type Tone } from './plan.ts';
 
 /**

@@ -1,5 +1,6 @@
 import type { CompanionState, OperationUsageView } from '../../src-shared/contract.ts';
-import { formatCount, formatRelative, formatWindow } from './format.ts';
+import { formatCount, formatLimit, formatRelative } from '../../src-shared/format.ts';
+import { formatWindow } from './format.ts';
 
 /** From 80 % of a limit a bar turns to a warning; at the limit it is full. */
 export const WARNING_PERCENT = 80;
@@ -28,7 +29,13 @@ export function usageBar(operation: string, view: OperationUsageView): UsageBar 
   const pendingNote = view.pending > 0 ? `${formatCount(view.pending)} recorded on this device, waiting to sync` : null;
   const base = { operation, label: view.label, used, pending: view.pending, pendingNote };
   if (view.limit < 0) {
-    return { ...base, limit: null, percent: 0, state: 'unlimited', summary: `${formatCount(used)} used · Unlimited` };
+    return {
+      ...base,
+      limit: null,
+      percent: 0,
+      state: 'unlimited',
+      summary: `${formatCount(used)} used · ${formatLimit(view.limit)}`,
+    };
   }
   const percent = view.limit === 0 ? 100 : Math.min(100, Math.floor((used / view.limit) * 100));
   const state: BarState = used >= view.limit ? 'full' : percent >= WARNING_PERCENT ? 'warning' : 'calm';

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import { build } from 'vite';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { seedAnalytics } from '../../scripts/seed-analytics.ts';
-import { formatCount, formatMoney, formatRate } from '../../src-dashboard/format.ts';
-import type { SummaryResponse, UpsellResponse, UsageResponse } from '../../src-shared/admin-api.ts';
+import { formatAmount, formatRate } from '../../src-dashboard/format.ts';
+import { SummaryResponse, UpsellResponse, UsageResponse } from '../../src-shared/admin-api.ts';
+import { formatCount, formatLimit } from '../../src-shared/format.ts';
 import { addMonths, periodOf } from '../../src-shared/period.ts';
 import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
 import { request, startTestServer, type TestServer } from '../support/server.ts';
@@ -26,15 +28,28 @@ beforeAll(async () => {
   chromium = await launchChromium();
 });
 
+// A test that fails half-way still closes its page, so the next one starts from a clean browser.
+const pages: Page[] = [];
+afterEach(async () => {
+  for (const page of pages.splice(0)) await page.close();
+});
+
 afterAll(async () => {
   await chromium?.close();
   await server?.stop();
 });
 
-async function api<T>(path: string): Promise<T> {
-  const response = await request<T>(server.url, 'GET', path, undefined, { token: ADMIN_TOKEN });
+async function newPage(): Promise<Page> {
+  const page = await chromium.browser.newPage();
+  pages.push(page);
+  return page;
+}
+
+/** An admin API answer, read with the schema the dashboard's own client uses. */
+async function api<T>(path: string, schema: z.ZodType<T>): Promise<T> {
+  const response = await request<unknown>(server.url, 'GET', path, undefined, { token: ADMIN_TOKEN });
   expect(response.status).toBe(200);
-  return response.body;
+  return schema.parse(response.body);
 }
 
 async function kpi(page: Page, id: string): Promise<string | null> {
@@ -44,8 +59,8 @@ async function kpi(page: Page, id: string): Promise<string | null> {
 /** Every figure the page shows for `month` equals what the API answers for it. */
 async function expectMonthShown(page: Page, month: string): Promise<void> {
   await page.locator(`[data-testid="month-view"][data-month="${month}"]`).waitFor();
-  const summary = await api<SummaryResponse>(`/v1/admin/metrics/summary?month=${month}`);
-  const money = (cents: number | null) => formatMoney(cents, summary.currency);
+  const summary = await api(`/v1/admin/metrics/summary?month=${month}`, SummaryResponse);
+  const money = (cents: number | null) => formatAmount(cents, summary.currency);
   expect(await kpi(page, 'mrr')).toBe(money(summary.mrr.mrrCents));
   expect(await kpi(page, 'arr')).toBe(money(summary.mrr.arrCents));
   expect(await kpi(page, 'net-new-mrr')).toBe(money(summary.mrr.movements.netNewCents));
@@ -58,14 +73,16 @@ async function expectMonthShown(page: Page, month: string): Promise<void> {
   expect(await kpi(page, 'revenue')).toBe(money(summary.revenueNetCents));
   expect(summary.mrr.mrrCents).toBeGreaterThan(0);
 
-  const usage = await api<UsageResponse>(`/v1/admin/metrics/usage?month=${month}`);
+  const usage = await api(`/v1/admin/metrics/usage?month=${month}`, UsageResponse);
   const cell = usage.operations[0]?.byTier.find((row) => row.tier === 'free');
   const cells = await page.getByTestId(`usage-${usage.operations[0]?.operation}-free`).locator('td').allTextContents();
-  expect(cells.slice(3)).toEqual(
-    [cell?.accounts, cell?.used, cell?.atLeast80, cell?.atLimit].map((value) => formatCount(value ?? -1)),
-  );
+  expect(cell).toBeDefined();
+  expect(cells.slice(2)).toEqual([
+    formatLimit(cell!.limit),
+    ...[cell!.accounts, cell!.used, cell!.atLeast80, cell!.atLimit].map(formatCount),
+  ]);
 
-  const upsell = await api<UpsellResponse>(`/v1/admin/upsell?month=${month}&limit=50`);
+  const upsell = await api(`/v1/admin/upsell?month=${month}&limit=50`, UpsellResponse);
   expect(await page.getByTestId('upsell-total').textContent()).toContain(formatCount(upsell.total));
   const firstRow = await page.getByTestId('upsell-table').locator('tbody tr').first().locator('td').allTextContents();
   expect(firstRow[0]).toBe(upsell.candidates[0]?.email);
@@ -75,7 +92,7 @@ async function expectMonthShown(page: Page, month: string): Promise<void> {
 }
 
 it('refuses a token that is not the admin token and keeps asking', async () => {
-  const page = await chromium.browser.newPage();
+  const page = await newPage();
   const errors = watchConsole(page);
   await page.goto(`${server.url}/admin`);
   await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Tollgate analytics');
@@ -86,11 +103,10 @@ it('refuses a token that is not the admin token and keeps asking', async () => {
   await screenshot(page, 'dashboard-refused');
   // Chromium logs the refused requests' 403s; nothing else may go wrong.
   expect(errors.filter((error) => !error.includes('status of 403'))).toEqual([]);
-  await page.close();
 });
 
 it('signs in with the admin token, switches months and shows the API’s numbers', async () => {
-  const page = await chromium.browser.newPage();
+  const page = await newPage();
   const errors = watchConsole(page);
   await page.goto(`${server.url}/admin`);
   await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
@@ -120,5 +136,4 @@ it('signs in with the admin token, switches months and shows the API’s numbers
   await expect(page.evaluate(STORED_TOKEN)).resolves.toBeNull();
 
   expect(errors).toEqual([]);
-  await page.close();
 });
