@@ -6,6 +6,7 @@ import type {
   ProblemView,
   ResultOf,
 } from '../src-shared/contract.ts';
+import type { ErrorCode } from '../src-shared/error-codes.ts';
 import { WEB_BRIDGE } from '../src-shared/web-bridge.ts';
 
 declare global {
@@ -42,10 +43,13 @@ function takeWebToken(): string | null {
   return window.sessionStorage.getItem(TOKEN_KEY);
 }
 
-const unreachable: ProblemView = {
-  code: 'COMPANION_UNREACHABLE',
-  message: 'The companion app is not answering. Start it again and reopen this window from it.',
-};
+/** A failure this page words itself, with one of Tollgate's codes (src-shared/error-codes.ts). */
+export const problem = (code: ErrorCode, message: string): ProblemView => ({ code, message });
+
+const unreachable = problem(
+  'COMPANION_UNREACHABLE',
+  'The companion app is not answering. Start it again and reopen this window from it.',
+);
 
 function isResult(body: unknown): body is { ok: boolean } {
   return typeof body === 'object' && body !== null && typeof (body as { ok?: unknown }).ok === 'boolean';
@@ -67,7 +71,8 @@ function webConnection(token: string): Connection {
         });
         const body: unknown = await response.json().catch(() => null);
         if (isResult(body)) return body as Reply<M>;
-        return { ok: false, error: { code: `HTTP_${response.status}`, message: response.statusText || 'Bad reply' } };
+        // Not one of the companion's Result bodies: something else answered, or it broke.
+        return { ok: false, error: problem('INTERNAL', response.statusText || 'Bad reply') };
       } catch {
         return { ok: false, error: unreachable };
       }

@@ -3,7 +3,7 @@ import { createStore, type StoreApi, useStore } from 'zustand';
 import type { BillingCycle } from '../src-shared/api.ts';
 import type { TierId } from '../src-shared/catalog.ts';
 import type { CompanionState, ProblemView } from '../src-shared/contract.ts';
-import type { Connection, LinkStatus } from './bridge.ts';
+import { type Connection, type LinkStatus, problem } from './bridge.ts';
 
 /**
  * The renderer's store: a mirror of the state main pushes, plus what only this window cares about
@@ -43,7 +43,7 @@ export type CompanionStore = StoreApi<UiState>;
 export function createCompanionStore(connection: Connection | null, openPage: (url: string) => void): CompanionStore {
   const store = createStore<UiState>()((set, get) => {
     const bridge = connection?.bridge;
-    const absent: ProblemView = { code: 'NO_COMPANION', message: 'Open this window from the companion app.' };
+    const absent = problem('COMPANION_UNREACHABLE', 'Open this window from the companion app.');
     const failed = (error: ProblemView) => set({ actionError: error.message });
     // In Electron, main opens checkout and portal pages in the system browser itself; in --web mode
     // this page already is the system browser, so it opens them in a new tab.
