@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CompanionState } from '../../src-shared/contract.ts';
+import type { ErrorCode } from '../../src-shared/error-codes.ts';
 import { type Page, screenshot, watchConsole } from '../support/browser.ts';
+import { NOW, offline, signedIn, signedOut, TIME, withStanding } from '../support/companion-states.ts';
 import { openRendererSite, type RendererSite } from '../support/renderer-site.ts';
-import { NOW, offline, signedIn, signedOut, TIME, withStanding } from '../unit/renderer/fixtures.ts';
 
 /**
  * The window in every state main can push, driven through the same `window.tollgate` bridge the
@@ -16,11 +17,23 @@ beforeAll(async () => {
   site = await openRendererSite();
 });
 
+// A test that fails half-way still closes its page, so the next one starts from a clean browser.
+const pages: Page[] = [];
+afterEach(async () => {
+  for (const page of pages.splice(0)) await page.close();
+});
+
 afterAll(async () => {
   await site?.close();
 });
 
-type Reply = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
+async function newPage(): Promise<Page> {
+  const page = await site.chromium.browser.newPage();
+  pages.push(page);
+  return page;
+}
+
+type Reply = { ok: true; value: unknown } | { ok: false; error: { code: ErrorCode; message: string } };
 interface Call {
   method: string;
   params: unknown;
@@ -28,7 +41,7 @@ interface Call {
 
 /** Opens the window with a stand-in preload bridge holding `state`; replies answer invoke by method. */
 async function open(state: CompanionState, replies: Record<string, Reply> = {}) {
-  const page = await site.chromium.browser.newPage();
+  const page = await newPage();
   const errors = watchConsole(page);
   await page.clock.setFixedTime(NOW);
   await page.addInitScript(
@@ -113,7 +126,6 @@ describe('account forms', () => {
     await expect.poll(() => page.locator(':focus').textContent()).toBe('Your plan');
     await expect(page.getByTestId('account-email').textContent()).resolves.toBe('ada@example.com');
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   it('says when the email is taken or the server cannot be reached', async () => {
@@ -135,7 +147,6 @@ describe('account forms', () => {
     await page.getByRole('button', { name: 'Sign in', exact: true }).last().click();
     await page.getByRole('alert').filter({ hasText: "Can't reach the billing server" }).waitFor();
     expect(errors).toEqual([]);
-    await page.close();
   });
 });
 
@@ -153,7 +164,6 @@ describe('plan and usage', () => {
     await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
     await screenshot(page, 'companion-ui-free-empty');
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   it('turns a bar to warning at 80 % and full at 100 %, with the prompt naming the plan and price', async () => {
@@ -174,7 +184,6 @@ describe('plan and usage', () => {
       params: { tier: 'professional', cycle: 'monthly' },
     });
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   it('shows API calls this hour as a third bar that warns and fills like the others', async () => {
@@ -194,7 +203,6 @@ describe('plan and usage', () => {
     await page.getByText('API calls: up to 10 per hour').waitFor();
     expect(await bars(page)).toHaveLength(2);
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   it('shows pending local usage as waiting to sync', async () => {
@@ -202,7 +210,6 @@ describe('plan and usage', () => {
     expect((await bars(page))[0]).toMatchObject({ now: '43', max: '100', state: 'calm' });
     await page.getByText('3 recorded on this device, waiting to sync').waitFor();
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   it('turns a host app denial into a prompt with one-click checkout', async () => {
@@ -232,7 +239,6 @@ describe('plan and usage', () => {
     await expect(prompt.count()).resolves.toBe(0);
     expect(await calls()).toEqual([]);
     expect(errors).toEqual([]);
-    await page.close();
   });
 });
 
@@ -271,7 +277,6 @@ describe('plans and checkout', () => {
     await page.getByRole('button', { name: 'Manage billing' }).click();
     await expect.poll(calls).toContainEqual({ method: 'billing.portal', params: {} });
     expect(errors).toEqual([]);
-    await page.close();
   });
 });
 
@@ -287,7 +292,6 @@ describe('offline and license problems', () => {
     expect((await bars(page))[0]).toMatchObject({ now: '42', max: '100' });
     await screenshot(page, 'companion-ui-offline');
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   for (const [code, title] of [
@@ -303,7 +307,6 @@ describe('offline and license problems', () => {
       await page.getByText("Until this is resolved you have the Free plan's features and limits.").waitFor();
       await screenshot(page, `companion-ui-${code.toLowerCase().replaceAll('_', '-')}`);
       expect(errors).toEqual([]);
-      await page.close();
     });
   }
 });
@@ -325,7 +328,6 @@ describe('billing status', () => {
     await page.getByText('Ends on 26 Dec 2026').waitFor();
     await expect(page.getByTestId('banner-past-due').count()).resolves.toBe(0);
     expect(errors).toEqual([]);
-    await page.close();
   });
 });
 
@@ -350,7 +352,6 @@ describe('notices and white label', () => {
     await page.getByRole('button', { name: 'Dismiss: You have used 80 % of your AI operations this month.' }).click();
     await expect.poll(calls).toEqual([{ method: 'notifications.dismiss', params: { id: 'n_80' } }]);
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   it("takes the product name, accent colour and logo from main's state", async () => {
@@ -371,13 +372,12 @@ describe('notices and white label', () => {
     expect(accent).toBe('rgb(11, 110, 79)');
     await screenshot(page, 'companion-ui-white-label');
     expect(errors).toEqual([]);
-    await page.close();
   });
 });
 
 describe('--web bridge', () => {
   it('reads the token from the fragment, hides it from the address bar and sends it on every request', async () => {
-    const page = await site.chromium.browser.newPage();
+    const page = await newPage();
     const errors = watchConsole(page);
     const seen: { path: string; auth: string | undefined }[] = [];
     await page.route('**/api/**', async (route) => {
@@ -408,11 +408,10 @@ describe('--web bridge', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(seen.filter((request) => request.path === '/api/events?token=t0k3n-abc').length).toBeGreaterThanOrEqual(2);
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   it('without a bridge or token, says to open the window from the companion and requests nothing', async () => {
-    const page = await site.chromium.browser.newPage();
+    const page = await newPage();
     const errors = watchConsole(page);
     const requests: string[] = [];
     page.on('request', (request) => requests.push(new URL(request.url()).pathname));
@@ -420,6 +419,5 @@ describe('--web bridge', () => {
     await page.getByText('Open it from there').waitFor();
     expect(requests.filter((path) => path.startsWith('/api/'))).toEqual([]);
     expect(errors).toEqual([]);
-    await page.close();
   });
 });

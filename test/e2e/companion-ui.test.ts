@@ -6,6 +6,7 @@ import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HostClient } from '../../src-main/host-client.ts';
 import { ensureRendererBuild } from '../../src-main/renderer-build.ts';
+import { MeResponse, Session } from '../../src-shared/api.ts';
 import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
 import { request, spawnTestServer, uniqueEmail } from '../support/server.ts';
 
@@ -215,10 +216,13 @@ describe('the companion window against a real billing server', () => {
     await offline.waitFor({ state: 'detached', timeout: 20_000 });
     await page.getByText('waiting to sync').waitFor({ state: 'detached' });
     await expect.poll(() => bar(page, 'AI operations')).toEqual({ now: '7', max: '100', state: 'calm' });
-    const signIn = await request(server.url, 'POST', '/v1/auth/sign-in', { email, password: PASSWORD });
-    const me = await request(server.url, 'GET', '/v1/me', undefined, { token: signIn.body.accessToken });
-    expect(me.body.subscription.tier).toBe('professional');
-    expect(me.body.usage.operations.ai_operations.used).toBe(7);
+    const signIn = await request<unknown>(server.url, 'POST', '/v1/auth/sign-in', { email, password: PASSWORD });
+    const session = Session.parse(signIn.body);
+    const me = MeResponse.parse(
+      (await request<unknown>(server.url, 'GET', '/v1/me', undefined, { token: session.accessToken })).body,
+    );
+    expect(me.subscription.tier).toBe('professional');
+    expect(me.usage.operations.ai_operations?.used).toBe(7);
     await shot(page, 'companion-synced');
     expect(errors).toEqual([]);
   });
@@ -232,7 +236,7 @@ describe('the companion window against a real billing server', () => {
     cleanups.push(() => page.close());
     const errors = watchConsole(page);
     const email = uniqueEmail();
-    await request(server.url, 'POST', '/v1/auth/sign-up', { email, password: PASSWORD });
+    Session.parse((await request<unknown>(server.url, 'POST', '/v1/auth/sign-up', { email, password: PASSWORD })).body);
 
     await page.goto(companion.pageUrl);
     const submit = page.getByRole('button', { name: 'Sign in', exact: true }).last();

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { screenshot, watchConsole } from '../support/browser.ts';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { type Page, screenshot, watchConsole } from '../support/browser.ts';
 import { openRendererSite, type RendererSite } from '../support/renderer-site.ts';
 
 // Proves the e2e layer itself: Vite builds the renderer, Debian's Chromium renders it headless.
@@ -9,12 +9,18 @@ beforeAll(async () => {
   site = await openRendererSite();
 });
 
+let page: Page | undefined;
+afterEach(async () => {
+  await page?.close();
+  page = undefined;
+});
+
 afterAll(async () => {
   await site?.close();
 });
 
 it('renders the Vite-built renderer in headless Debian Chromium', async () => {
-  const page = await site.chromium.browser.newPage();
+  page = await site.chromium.browser.newPage();
   const errors = watchConsole(page);
   await page.goto(site.url);
   await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Tollgate');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkoutView } from '../../../src-renderer/view/checkout.ts';
 import type { CompanionState } from '../../../src-shared/contract.ts';
-import { signedIn } from './fixtures.ts';
+import { signedIn } from '../../support/companion-states.ts';
 
 function during(state: CompanionState, checkout: CompanionState['checkout']): CompanionState {
   return { ...state, checkout };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tierStatus } from '../../../src-renderer/view/plan.ts';
-import { signedIn, signedOut, withStanding } from './fixtures.ts';
+import { signedIn, signedOut, withStanding } from '../../support/companion-states.ts';
 
 describe('tier status', () => {
   it('shows a free plan with its support and features, and no renewal', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pricingTable } from '../../../src-renderer/view/pricing.ts';
-import { PLANS } from './fixtures.ts';
+import { PLANS } from '../../support/companion-states.ts';
 
 describe('pricing table', () => {
   it('shows monthly prices, setup fees and marks the current plan', () => {

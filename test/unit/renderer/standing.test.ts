@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { banners } from '../../../src-renderer/view/standing.ts';
-import { NOW, offline, signedIn, signedOut, TIME, withStanding } from './fixtures.ts';
+import { NOW, offline, signedIn, signedOut, TIME, withStanding } from '../../support/companion-states.ts';
 
 describe('banners', () => {
   it('shows none when all is well or nobody is signed in', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { apiCallsBar, apiCallsReset, usageBar, usageBars } from '../../../src-renderer/view/usage.ts';
-import { signedIn } from './fixtures.ts';
+import { signedIn } from '../../support/companion-states.ts';
 
 const bar = (serverUsed: number, limit: number, pending = 0) =>
   usageBar('ai_operations', { label: 'AI operations', serverUsed, pending, limit });

@@ -1,0 +1,131 @@
+import { plansView } from '../../src-server/plans.ts';
+import type { PlansResponse } from '../../src-shared/api.ts';
+import { defaultCatalog, effectiveFeatures, findTier, type TierId } from '../../src-shared/catalog.ts';
+import type { CompanionState } from '../../src-shared/contract.ts';
+
+/**
+ * Companion states as main would push them, built from the default catalog. Shared by the
+ * renderer's unit tests and its browser tests (through a stand-in bridge). The price list is the
+ * server's own answer to GET /v1/plans for that catalog, not a copy of how it is made.
+ */
+
+export const NOW = Date.parse('2026-11-26T12:00:00Z');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export const PLANS: PlansResponse = plansView(defaultCatalog);
+
+function usageFor(tier: TierId, used: Record<string, number>, pending: Record<string, number> = {}) {
+  const limits = findTier(defaultCatalog, tier).limits;
+  return {
+    period: '2026-11',
+    resetsAt: '2026-12-01T00:00:00.000Z',
+    operations: Object.fromEntries(
+      Object.entries(defaultCatalog.operations).map(([operation, { label }]) => [
+        operation,
+        {
+          label,
+          serverUsed: used[operation] ?? 0,
+          pending: pending[operation] ?? 0,
+          limit: limits.monthly[operation] ?? 0,
+        },
+      ]),
+    ),
+    apiCalls: { limit: limits.api_calls_per_hour, windowSeconds: 3600, used: 0, resetsAt: null },
+  };
+}
+
+export function signedOut(): CompanionState {
+  return {
+    serverUrl: 'http://127.0.0.1:8787',
+    branding: { productName: 'Tollgate', accentColor: '#2457d6', logoUrl: null },
+    account: null,
+    subscription: null,
+    license: {
+      status: 'none',
+      problem: null,
+      tier: null,
+      subscriptionStatus: null,
+      features: [],
+      limits: null,
+      issuedAt: null,
+      offlineValidUntil: null,
+      accessEndsAt: null,
+    },
+    effectiveTier: 'free',
+    standing: { code: 'NOT_SIGNED_IN', message: 'Not signed in' },
+    usage: usageFor('free', {}),
+    sync: { status: 'idle', lastSyncAt: null, offlineSince: null, pendingEvents: 0, lastError: null },
+    notifications: [],
+    plans: PLANS,
+    checkout: { status: 'idle', tier: null, cycle: null, error: null },
+    lastDenial: null,
+    tokenStorage: 'encrypted',
+  };
+}
+
+/** Signed in on `tier`, synced just now, with `used` units per operation on the server. */
+export function signedIn(
+  tier: TierId = 'free',
+  used: Record<string, number> = {},
+  pending: Record<string, number> = {},
+): CompanionState {
+  const catalogTier = findTier(defaultCatalog, tier);
+  const paid = tier !== 'free';
+  const features = effectiveFeatures(defaultCatalog, tier);
+  return {
+    ...signedOut(),
+    account: { id: 'acc_1', email: 'ada@example.com' },
+    subscription: {
+      tier,
+      status: 'active',
+      cycle: paid ? 'monthly' : null,
+      access: true,
+      currentPeriodEnd: paid ? '2026-12-26T12:00:00.000Z' : null,
+      cancelAtPeriodEnd: false,
+      pendingTier: null,
+      pastDueGraceEndsAt: null,
+      supportLevel: catalogTier.support_level,
+      features,
+      limits: catalogTier.limits,
+    },
+    license: {
+      status: 'valid',
+      problem: null,
+      tier,
+      subscriptionStatus: 'active',
+      features,
+      limits: catalogTier.limits,
+      issuedAt: NOW - HOUR,
+      offlineValidUntil: NOW + 7 * DAY,
+      accessEndsAt: null,
+    },
+    effectiveTier: tier,
+    standing: { code: 'OK', message: 'In good standing' },
+    usage: usageFor(tier, used, pending),
+    sync: {
+      status: 'idle',
+      lastSyncAt: NOW - 60_000,
+      offlineSince: null,
+      pendingEvents: Object.values(pending).reduce((sum, units) => sum + units, 0),
+      lastError: null,
+    },
+  };
+}
+
+/** The same account, offline for two hours, running on its cached license. */
+export function offline(tier: TierId = 'professional'): CompanionState {
+  const state = signedIn(tier, { ai_operations: 40, data_processing: 3 }, { ai_operations: 2 });
+  return { ...state, sync: { ...state.sync, status: 'offline', offlineSince: NOW - 2 * HOUR } };
+}
+
+export function withStanding(state: CompanionState, code: CompanionState['standing']['code']): CompanionState {
+  return {
+    ...state,
+    effectiveTier: 'free',
+    standing: { code, message: code },
+    license: { ...state.license, status: 'invalid', problem: { code, message: code } },
+  };
+}
+
+export const TIME = { NOW, HOUR, DAY };
