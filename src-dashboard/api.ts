@@ -42,7 +42,7 @@ export interface MonthData {
   upsell: UpsellResponse;
 }
 
-export const UPSELL_ROWS = 50;
+const UPSELL_ROWS = 50;
 
 export async function loadMonth(token: string, month: string): Promise<MonthData> {
   const query = `month=${encodeURIComponent(month)}`;

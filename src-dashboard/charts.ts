@@ -4,7 +4,7 @@ import type { TierId } from '../src-shared/catalog.ts';
 
 /** Chart configurations from API responses. Amounts are drawn in currency units, not cents. */
 
-export const TIER_COLOURS: Record<TierId, string> = {
+const TIER_COLOURS: Record<TierId, string> = {
   free: '#9aa5b1',
   professional: '#3b82f6',
   enterprise: '#7c3aed',

@@ -9,7 +9,7 @@ interface Kpi {
   detail?: string;
 }
 
-export function kpis(summary: SummaryResponse): Kpi[] {
+function kpis(summary: SummaryResponse): Kpi[] {
   const money = (cents: number | null) => formatAmount(cents, summary.currency);
   const { mrr, conversion } = summary;
   return [

@@ -5,7 +5,7 @@ import { plansByPrice } from './prompt.ts';
 
 /** The plans table: one column per plan, limits and features as rows, so plans compare side by side. */
 
-export type PlanAction = 'current' | 'checkout' | 'contact_sales' | 'manage';
+type PlanAction = 'current' | 'checkout' | 'contact_sales' | 'manage';
 
 export interface PlanColumn {
   tier: PlanView['id'];

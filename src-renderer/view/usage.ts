@@ -1,11 +1,12 @@
 import type { CompanionState, OperationUsageView } from '../../src-shared/contract.ts';
 import { formatCount, formatLimit, formatRelative } from '../../src-shared/format.ts';
+import { NOTICE_THRESHOLDS } from '../../src-shared/notices.ts';
 import { formatWindow } from './format.ts';
 
-/** From 80 % of a limit a bar turns to a warning; at the limit it is full. */
-export const WARNING_PERCENT = 80;
+/** A bar warns from the server's first notice (80 %), so the bar and the notice agree; at the limit it is full. */
+const [WARNING_PERCENT] = NOTICE_THRESHOLDS;
 
-export type BarState = 'calm' | 'warning' | 'full' | 'unlimited';
+type BarState = 'calm' | 'warning' | 'full' | 'unlimited';
 
 export interface UsageBar {
   operation: string;

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /**
  * Debian's Chromium, launched the way this machine allows: headless, no sandbox (we run as root),
  * and no background networking (the closed network refuses it). Each launch gets a fresh profile.
  */
 export const CHROMIUM_PATH = process.env.TOLLGATE_CHROMIUM ?? '/usr/bin/chromium';
-export const ARTIFACTS_DIR = join(process.cwd(), 'test-results', 'screenshots');
+const ARTIFACTS_DIR = join(process.cwd(), 'test-results', 'screenshots');
 
 export interface LaunchedBrowser {
   browser: BrowserContext;
@@ -57,4 +57,4 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-export type { Browser, Page };
+export type { Page };
