@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HostClient } from '../../src-main/host-client.ts';
-import { ensureRendererBuild } from '../../src-main/renderer-build.ts';
 import { MeResponse, Session } from '../../src-shared/api.ts';
 import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
+import { buildRenderer } from '../support/renderer-site.ts';
 import { request, spawnTestServer, uniqueEmail } from '../support/server.ts';
 
 /**
@@ -25,8 +25,8 @@ let chromium: LaunchedBrowser;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  // The companion serves out/web; build it from this checkout's renderer so the test sees today's UI.
-  await ensureRendererBuild({ rebuild: true });
+  // The companion's --web mode serves out/web when it is there: build it from this checkout.
+  await buildRenderer(join(ROOT, 'out', 'web'));
   chromium = await launchChromium();
 });
 

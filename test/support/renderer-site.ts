@@ -13,21 +13,30 @@ export interface RendererSite {
   close(): Promise<void>;
 }
 
+const viteConfig = (outDir: string) => ({
+  root: resolve(import.meta.dirname, '..', '..', 'src-renderer'),
+  configFile: false as const,
+  plugins: [react()],
+  logLevel: 'silent' as const,
+  build: { outDir, emptyOutDir: true },
+});
+
+/** Builds this checkout's src-renderer with Vite into `outDir`, so a test sees today's UI. */
+export async function buildRenderer(outDir: string): Promise<void> {
+  await build(viteConfig(outDir));
+}
+
 /**
- * Builds src-renderer with Vite into a temp folder, serves it with Vite's own preview server, and
- * launches Debian's Chromium.
+ * Builds src-renderer into a temp folder, serves it with Vite's own preview server, and launches
+ * Debian's Chromium.
  */
 export async function openRendererSite(): Promise<RendererSite> {
   const outDir = mkdtempSync(join(tmpdir(), 'tollgate-renderer-'));
-  const config = {
-    root: resolve('src-renderer'),
-    configFile: false as const,
-    plugins: [react()],
-    logLevel: 'silent' as const,
-    build: { outDir, emptyOutDir: true },
-  };
-  await build(config);
-  const server = await preview({ ...config, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
+  await buildRenderer(outDir);
+  const server = await preview({
+    ...viteConfig(outDir),
+    preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
+  });
   const { port } = server.httpServer.address() as AddressInfo;
   const chromium = await launchChromium();
   return {
