@@ -72,6 +72,9 @@ async function expectMonthShown(page: Page, month: string): Promise<void> {
   expect(await kpi(page, 'ltv')).toBe(money(summary.ltvCents));
   expect(await kpi(page, 'revenue')).toBe(money(summary.revenueNetCents));
   expect(summary.mrr.mrrCents).toBeGreaterThan(0);
+  // Money reads as in the companion's window: whole amounts without cents, thousands separated.
+  expect(await kpi(page, 'mrr')).toMatch(/^\$\d{1,3}(,\d{3})*(\.\d{2})?$/);
+  expect(await kpi(page, 'mrr')).not.toMatch(/\.00$/);
 
   const usage = await api(`/v1/admin/metrics/usage?month=${month}`, UsageResponse);
   const cell = usage.operations[0]?.byTier.find((row) => row.tier === 'free');
@@ -81,6 +84,12 @@ async function expectMonthShown(page: Page, month: string): Promise<void> {
     formatLimit(cell!.limit),
     ...[cell!.accounts, cell!.used, cell!.atLeast80, cell!.atLimit].map(formatCount),
   ]);
+
+  // The default catalog's enterprise tier has no AI-operations limit: the table says so in words.
+  const enterprise = usage.operations[0]?.byTier.find((row) => row.tier === 'enterprise');
+  expect(enterprise?.limit).toBe(-1);
+  const enterpriseCells = page.getByTestId(`usage-${usage.operations[0]?.operation}-enterprise`).locator('td');
+  await expect(enterpriseCells.nth(2).textContent()).resolves.toBe('Unlimited');
 
   const upsell = await api(`/v1/admin/upsell?month=${month}&limit=50`, UpsellResponse);
   expect(await page.getByTestId('upsell-total').textContent()).toContain(formatCount(upsell.total));
