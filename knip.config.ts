@@ -6,9 +6,17 @@ import type { KnipConfig } from 'knip';
 // electron.vite.config.ts; src-dashboard/main.tsx from vite.dashboard.config.ts; the tests from
 // vitest.config.ts. Listing those again only earns a "redundant entry" hint. The globs below name
 // what no configuration points at, and the migrations, whose `up`/`down` Kysely's Migrator calls
-// by name on the module object.
+// by name on the module object. sdk/typescript/src/index.ts is the TypeScript SDK's public API,
+// which host apps (not this repository) import.
 const config: KnipConfig = {
-  entry: ['scripts/*.ts', 'bench/*.ts', 'bin/*.mjs', 'test/**/*.test.ts', 'src-server/db/migrations/[0-9]*.ts'],
+  entry: [
+    'scripts/*.ts',
+    'bench/*.ts',
+    'bin/*.mjs',
+    'test/**/*.test.ts',
+    'src-server/db/migrations/[0-9]*.ts',
+    'sdk/typescript/src/index.ts',
+  ],
   project: ['**/*.{ts,tsx,mjs}'],
 };
 

@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contract, type MethodName } from '../../../src-shared/contract.ts';
+import { readVectors, runVectors } from './typescript-runner.ts';
+import { openWorld, VECTORS_PATH, type World } from './world.ts';
+
+// The TypeScript SDK (sdk/typescript) through the conformance vectors, in this process, against a
+// real companion and server. Every answer is also checked against the companion's contract schemas,
+// so the SDK's own wire types cannot drift from what the companion sends.
+
+let world: World;
+
+beforeAll(async () => {
+  world = await openWorld();
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('the TypeScript host SDK', () => {
+  it('passes the conformance vectors', async () => {
+    const schemaProblems: string[] = [];
+    const report = await runVectors(readVectors(VECTORS_PATH), {
+      env: world.env,
+      trigger: (name) => world.trigger(name),
+      onResult(method, result) {
+        const entry = contract[method as MethodName];
+        if (!entry) return;
+        const parsed = entry.result.safeParse(result);
+        if (!parsed.success) schemaProblems.push(`${method}: ${parsed.error.message}`);
+      },
+    });
+    const failures = report.filter((line) => line.startsWith('FAIL'));
+    expect(failures, report.join('\n')).toEqual([]);
+    expect(schemaProblems).toEqual([]);
+    // The retried consume reached the fake companion twice, with one key.
+    expect(world.fakeConsumeKeys).toHaveLength(2);
+    expect(new Set(world.fakeConsumeKeys).size).toBe(1);
+  });
+});
