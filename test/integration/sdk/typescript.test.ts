@@ -20,7 +20,8 @@ afterAll(async () => {
 describe('the TypeScript host SDK', () => {
   it('passes the conformance vectors', async () => {
     const schemaProblems: string[] = [];
-    const report = await runVectors(readVectors(VECTORS_PATH), {
+    const vectors = readVectors(VECTORS_PATH);
+    const report = await runVectors(vectors, {
       env: world.env,
       trigger: (name) => world.trigger(name),
       onResult(method, result) {
@@ -32,6 +33,7 @@ describe('the TypeScript host SDK', () => {
     });
     const failures = report.filter((line) => line.startsWith('FAIL'));
     expect(failures, report.join('\n')).toEqual([]);
+    expect(report).toHaveLength(vectors.steps.length);
     expect(schemaProblems).toEqual([]);
     // The retried consume reached the fake companion twice, with one key.
     expect(world.fakeConsumeKeys).toHaveLength(2);

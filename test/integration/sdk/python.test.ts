@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readVectors } from './typescript-runner.ts';
+import { openWorld, runChild, VECTORS_PATH, type World } from './world.ts';
+
+// The Python SDK (sdk/python) through the conformance vectors: its runner is a child process that
+// asks this driver to change the world (`@do …`) between steps.
+
+const SDK = join(import.meta.dirname, '..', '..', '..', 'sdk', 'python');
+// Debian's interpreter sees Debian's python3-cryptography; a pyenv `python3` may not.
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await openWorld();
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('the Python host SDK', () => {
+  it('has cryptography for license verification', () => {
+    const probe = spawnSync(PYTHON, ['-c', 'import cryptography'], { encoding: 'utf8' });
+    expect(probe.status, `${PYTHON} lacks cryptography: apt-get install python3-cryptography\n${probe.stderr}`).toBe(0);
+  });
+
+  it('passes the conformance vectors', async () => {
+    const run = await runChild(PYTHON, [join(SDK, 'tests', 'conformance.py')], world);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain(`${readVectors(VECTORS_PATH).steps.length} steps, 0 failed`);
+    expect(new Set(world.fakeConsumeKeys).size).toBe(1);
+    expect(world.fakeConsumeKeys).toHaveLength(2);
+  });
+
+  it('says what to install when cryptography is missing', () => {
+    const script = [
+      'import sys; sys.modules["cryptography"] = None',
+      `sys.path.insert(0, ${JSON.stringify(join(SDK, 'src'))})`,
+      'from tollgate import verify_license_token, LicenseVerificationUnavailable',
+      'try:\n    verify_license_token("a.b.c", {"keys": []})\nexcept LicenseVerificationUnavailable as e:\n    print(e.code, e)',
+    ].join('\n');
+    const run = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^LICENSE_VERIFICATION_UNAVAILABLE .*cryptography/);
+  });
+});
