@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../companion/harness.ts';
+import { readVectors } from './typescript-runner.ts';
+import { openWorld, runChild, VECTORS_PATH, type World } from './world.ts';
+
+// The C# SDK (sdk/dotnet) through the conformance vectors, built and run with Debian's Mono (.NET
+// itself is not installable here; the .csproj is for `dotnet build`). The runner is a child process
+// that asks this driver to change the world (`@do …`) between steps.
+
+const SDK = join(import.meta.dirname, '..', '..', '..', 'sdk', 'dotnet');
+const INSTALL = 'apt-get install -y mono-mcs mono-runtime libmono-posix4.0-cil';
+
+const build = tempDir('tollgate-sdk-dotnet-');
+let world: World;
+
+beforeAll(async () => {
+  world = await openWorld();
+});
+
+afterAll(async () => {
+  await world?.close();
+  build.remove();
+});
+
+function present(command: string): boolean {
+  return spawnSync(command, ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+describe('the C# host SDK', () => {
+  it('passes the conformance vectors under Mono', async () => {
+    expect(present('mcs') && present('mono'), `The C# SDK test needs Mono: ${INSTALL}`).toBe(true);
+    const sources = [
+      ...readdirSync(join(SDK, 'src'))
+        .filter((name) => name.endsWith('.cs'))
+        .map((name) => join(SDK, 'src', name)),
+      join(SDK, 'conformance', 'Conformance.cs'),
+    ];
+    const exe = join(build.path, 'conformance.exe');
+    const compiled = spawnSync(
+      'mcs',
+      ['-langversion:7', '-warnaserror+', '-r:System.Core.dll', `-out:${exe}`, ...sources],
+      { encoding: 'utf8' },
+    );
+    expect(compiled.status, `mcs failed:\n${compiled.stdout}${compiled.stderr}`).toBe(0);
+
+    const run = await runChild('mono', ['--debug', exe], world);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain(`${readVectors(VECTORS_PATH).steps.length} steps, 0 failed`);
+    expect(world.fakeConsumeKeys).toHaveLength(2);
+    expect(new Set(world.fakeConsumeKeys).size).toBe(1);
+  });
+});
