@@ -13,8 +13,13 @@ public static class Conformance
 {
     private static readonly object Absent = new object();
 
-    public static int Main()
+    public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "--socket-path")
+        {
+            Console.WriteLine(SocketPath.Default());
+            return 0;
+        }
         // mcs 6.8 has no async Main.
         return new Runner().Run().GetAwaiter().GetResult();
     }
@@ -33,9 +38,9 @@ public static class Conformance
             _keys["server"] = Environment.GetEnvironmentVariable("TOLLGATE_CONFORMANCE_JWKS");
             _keys["wrong"] = Environment.GetEnvironmentVariable("TOLLGATE_CONFORMANCE_WRONG_JWKS");
             _keys["none"] = "{\"keys\":[]}";
+            // No Path: the client finds the socket itself (TOLLGATE_SOCKET, set by the driver).
             _client = new TollgateClient(new TollgateClientOptions
             {
-                Path = _socket,
                 Keys = _keys["server"],
                 Retries = 6,
                 BackoffInitial = TimeSpan.FromMilliseconds(50),

@@ -66,7 +66,8 @@ class Runner:
             "none": {"keys": []},
         }
         self.socket = env["TOLLGATE_SOCKET"]
-        self.main = TollgateClient(self.socket, keys=self.keys["server"], retries=6, backoff=(0.05, 1.0))
+        # No path: the client finds the socket itself (TOLLGATE_SOCKET, set by the driver).
+        self.main = TollgateClient(keys=self.keys["server"], retries=6, backoff=(0.05, 1.0))
         self.client = self.main
         self.clients = [self.main]
         self.changes = []

@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSocketPath as companionSocketPath } from '../../../src-main/host-socket.ts';
 import { tempDir } from '../companion/harness.ts';
 import { readVectors } from './typescript-runner.ts';
-import { openWorld, runChild, VECTORS_PATH, type World } from './world.ts';
+import { openWorld, runChild, SOCKET_PATH_CASES, VECTORS_PATH, type World } from './world.ts';
 
 // The C# SDK (sdk/dotnet) through the conformance vectors, built and run with Debian's Mono (.NET
 // itself is not installable here; the .csproj is for `dotnet build`). The runner is a child process
@@ -51,5 +52,15 @@ describe('the C# host SDK', () => {
     expect(run.output).toContain(`${readVectors(VECTORS_PATH).steps.length} steps, 0 failed`);
     expect(world.fakeConsumeKeys).toHaveLength(2);
     expect(new Set(world.fakeConsumeKeys).size).toBe(1);
+
+    // Socket discovery (on this OS; the Windows pipe is the platform's), by the built runner.
+    for (const { env, platform } of SOCKET_PATH_CASES) {
+      if (platform !== 'linux') continue;
+      const found = spawnSync('mono', [exe, '--socket-path'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', HOME: '/home/ada', ...env },
+      });
+      expect(found.stdout.trim(), found.stderr).toBe(companionSocketPath(env, platform, '/home/ada'));
+    }
   });
 });

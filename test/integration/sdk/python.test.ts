@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSocketPath as companionSocketPath } from '../../../src-main/host-socket.ts';
 import { readVectors } from './typescript-runner.ts';
-import { openWorld, runChild, VECTORS_PATH, type World } from './world.ts';
+import { openWorld, runChild, SOCKET_PATH_CASES, VECTORS_PATH, type World } from './world.ts';
 
 // The Python SDK (sdk/python) through the conformance vectors: its runner is a child process that
 // asks this driver to change the world (`@do …`) between steps.
@@ -46,5 +47,17 @@ describe('the Python host SDK', () => {
     const run = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^LICENSE_VERIFICATION_UNAVAILABLE .*cryptography/);
+  });
+
+  it('looks for the socket where the companion listens', () => {
+    for (const { env, platform } of SOCKET_PATH_CASES) {
+      if (platform === 'win32') continue; // the pipe name needs the Windows user name
+      const script = `import sys, json; sys.path.insert(0, ${JSON.stringify(join(SDK, 'src'))})
+from tollgate import default_socket_path
+print(default_socket_path(json.loads(sys.argv[1]), sys.argv[2], "/home/ada"))`;
+      const run = spawnSync(PYTHON, ['-c', script, JSON.stringify(env), platform], { encoding: 'utf8' });
+      expect(run.stderr).toBe('');
+      expect(run.stdout.trim()).toBe(companionSocketPath(env, platform, '/home/ada'));
+    }
   });
 });

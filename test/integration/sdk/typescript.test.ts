@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSocketPath } from '../../../sdk/typescript/src/index.ts';
+import { defaultSocketPath as companionSocketPath } from '../../../src-main/host-socket.ts';
 import { contract, type MethodName } from '../../../src-shared/contract.ts';
 import { readVectors, runVectors } from './typescript-runner.ts';
-import { openWorld, VECTORS_PATH, type World } from './world.ts';
+import { openWorld, SOCKET_PATH_CASES, VECTORS_PATH, type World } from './world.ts';
 
 // The TypeScript SDK (sdk/typescript) through the conformance vectors, in this process, against a
 // real companion and server. Every answer is also checked against the companion's contract schemas,
@@ -38,5 +40,11 @@ describe('the TypeScript host SDK', () => {
     // The retried consume reached the fake companion twice, with one key.
     expect(world.fakeConsumeKeys).toHaveLength(2);
     expect(new Set(world.fakeConsumeKeys).size).toBe(1);
+  });
+
+  it('looks for the socket where the companion listens', () => {
+    for (const { env, platform } of SOCKET_PATH_CASES) {
+      expect(defaultSocketPath(env, platform, '/home/ada')).toBe(companionSocketPath(env, platform, '/home/ada'));
+    }
   });
 });

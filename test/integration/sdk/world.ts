@@ -18,6 +18,15 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 export const VECTORS_PATH = join(ROOT, 'sdk', 'conformance', 'vectors.json');
 const DAY = 86_400_000;
 
+/** Environments for socket discovery: each SDK must find the path the companion listens on. */
+export const SOCKET_PATH_CASES: Array<{ env: Record<string, string>; platform: NodeJS.Platform }> = [
+  { env: { TOLLGATE_SOCKET: '/tmp/override.sock', XDG_RUNTIME_DIR: '/run/user/1000' }, platform: 'linux' },
+  { env: { XDG_RUNTIME_DIR: '/run/user/1000' }, platform: 'linux' },
+  { env: {}, platform: 'linux' },
+  { env: {}, platform: 'darwin' },
+  { env: { TOLLGATE_SOCKET: '/tmp/override.sock' }, platform: 'win32' },
+];
+
 export interface Vectors {
   steps: Array<Record<string, unknown> & { name: string }>;
 }
