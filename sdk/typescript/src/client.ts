@@ -53,7 +53,7 @@ const KEY_PREFIX = 'tg-';
  * A client of the companion's host socket. It connects on first use, pipelines requests (answers are
  * matched by id), reconnects with backoff when the companion restarts, and sends a request again
  * after a dropped connection — `usageConsume` with the same idempotency key, so it is never counted
- * twice.
+ * twice. An idle connection does not keep the process alive.
  */
 export class TollgateClient {
   readonly path: string;
@@ -165,6 +165,8 @@ export class TollgateClient {
   private settle(id: number, pending: Pending, error: Error | null, value?: unknown): void {
     clearTimeout(pending.timer);
     this.pending.delete(id);
+    // An idle connection does not keep the host's process alive (a CLI can exit when it is done).
+    if (this.pending.size === 0) this.socket?.unref();
     if (error) pending.reject(error);
     else pending.resolve(value);
   }
@@ -173,6 +175,7 @@ export class TollgateClient {
     this.connection().then(
       (socket) => {
         if (this.pending.get(id) !== pending) return;
+        socket.ref();
         // Requests made in the same turn leave in one write.
         if (socket.writableCorked === 0) {
           socket.cork();

@@ -48,19 +48,44 @@ class _Unix:
 
 
 class _Pipe:
-    """A Windows named pipe, opened as a file (byte mode, unbuffered)."""
+    """A Windows named pipe with overlapped I/O (as multiprocessing.connection does it): with a
+    synchronous handle, the reader thread's pending read would block every write."""
 
     def __init__(self, path):
-        self._file = open(path, "r+b", buffering=0)  # noqa: SIM115 - closed in close()
+        import _winapi  # Windows only
+
+        self._winapi = _winapi
+        self._handle = _winapi.CreateFile(
+            path,
+            _winapi.GENERIC_READ | _winapi.GENERIC_WRITE,
+            0,
+            _winapi.NULL,
+            _winapi.OPEN_EXISTING,
+            _winapi.FILE_FLAG_OVERLAPPED,
+            _winapi.NULL,
+        )
 
     def send(self, data):
-        self._file.write(data)
+        overlapped, _ = self._winapi.WriteFile(self._handle, data, overlapped=True)
+        written, error = overlapped.GetOverlappedResult(True)
+        if error or written != len(data):
+            raise OSError("named pipe write failed (%s)" % error)
 
     def recv(self):
-        return self._file.read(65536)
+        try:
+            overlapped, _ = self._winapi.ReadFile(self._handle, 65536, overlapped=True)
+            _, error = overlapped.GetOverlappedResult(True)
+        except OSError:
+            return b""  # the companion closed its end
+        if error not in (0, self._winapi.ERROR_MORE_DATA):
+            return b""
+        return bytes(overlapped.getbuffer())
 
     def close(self):
-        self._file.close()
+        try:
+            self._winapi.CloseHandle(self._handle)
+        except OSError:
+            pass
 
 
 class _Pending:
