@@ -22,6 +22,8 @@ export interface RunnerOptions {
   trigger(name: string): Promise<void>;
   /** Called with every successful answer, to check it against the companion's own schemas. */
   onResult?(method: string, result: unknown): void;
+  /** Called with every license.changed notification received. */
+  onLicenseChanged?(change: LicenseChanged): void;
 }
 
 /** Does `actual` match `expected`? Returns the first mismatch, or null. */
@@ -141,7 +143,10 @@ export async function runVectors(vectors: Vectors, options: RunnerOptions): Prom
       }
     }
     if (step.subscribe === true) {
-      await client.onLicenseChanged((change) => changes.push(change));
+      await client.onLicenseChanged((change) => {
+        options.onLicenseChanged?.(change);
+        changes.push(change);
+      });
       return null;
     }
     if (step.awaitLicenseChanged !== undefined) {

@@ -1,7 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSocketPath } from '../../../sdk/typescript/src/index.ts';
+import {
+  defaultSocketPath,
+  ERROR_CLASSES,
+  REASON_CODES as SDK_REASON_CODES,
+} from '../../../sdk/typescript/src/index.ts';
 import { defaultSocketPath as companionSocketPath } from '../../../src-main/host-socket.ts';
-import { contract, type MethodName } from '../../../src-shared/contract.ts';
+import { contract, LicenseChanged, type MethodName } from '../../../src-shared/contract.ts';
+import { REASON_CODES } from '../../../src-shared/decisions.ts';
 import { readVectors, runVectors } from './typescript-runner.ts';
 import { openWorld, SOCKET_PATH_CASES, VECTORS_PATH, type World } from './world.ts';
 
@@ -32,6 +38,10 @@ describe('the TypeScript host SDK', () => {
         const parsed = entry.result.safeParse(result);
         if (!parsed.success) schemaProblems.push(`${method}: ${parsed.error.message}`);
       },
+      onLicenseChanged(change) {
+        const parsed = LicenseChanged.safeParse(change);
+        if (!parsed.success) schemaProblems.push(`license.changed: ${parsed.error.message}`);
+      },
     });
     const failures = report.filter((line) => line.startsWith('FAIL'));
     expect(failures, report.join('\n')).toEqual([]);
@@ -45,6 +55,16 @@ describe('the TypeScript host SDK', () => {
   it('looks for the socket where the companion listens', () => {
     for (const { env, platform } of SOCKET_PATH_CASES) {
       expect(defaultSocketPath(env, platform, '/home/ada')).toBe(companionSocketPath(env, platform, '/home/ada'));
+    }
+  });
+
+  it('knows every reason code, and the vectors reach each one a host can get', () => {
+    expect([...SDK_REASON_CODES]).toEqual([...REASON_CODES]);
+    for (const code of REASON_CODES) if (code !== 'OK') expect(ERROR_CLASSES[code], code).toBeDefined();
+    const vectors = readFileSync(VECTORS_PATH, 'utf8');
+    // No host method takes a project size (gate.check is by feature), so SIZE_LIMIT_EXCEEDED never reaches a host.
+    for (const code of REASON_CODES.filter((c) => c !== 'SIZE_LIMIT_EXCEEDED')) {
+      expect(vectors, code).toContain(`"denial": "${code}"`.replace('"denial": "OK"', '"code": "OK"'));
     }
   });
 });
