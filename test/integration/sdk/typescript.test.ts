@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   defaultSocketPath,
   ERROR_CLASSES,
   REASON_CODES as SDK_REASON_CODES,
+  TollgateClient,
 } from '../../../sdk/typescript/src/index.ts';
 import { defaultSocketPath as companionSocketPath } from '../../../src-main/host-socket.ts';
 import { contract, LicenseChanged, type MethodName } from '../../../src-shared/contract.ts';
 import { REASON_CODES } from '../../../src-shared/decisions.ts';
+import { signUp } from '../../support/server.ts';
+import { runTollgate, startHeadless, tempDir } from '../companion/harness.ts';
 import { readVectors, runVectors } from './typescript-runner.ts';
 import { openWorld, SOCKET_PATH_CASES, VECTORS_PATH, type World } from './world.ts';
 
@@ -65,6 +70,33 @@ describe('the TypeScript host SDK', () => {
     // No host method takes a project size (gate.check is by feature), so SIZE_LIMIT_EXCEEDED never reaches a host.
     for (const code of REASON_CODES.filter((c) => c !== 'SIZE_LIMIT_EXCEEDED')) {
       expect(vectors, code).toContain(`"denial": "${code}"`.replace('"denial": "OK"', '"code": "OK"'));
+    }
+  });
+
+  it('talks to a `tollgate --headless` process as a host app would', async () => {
+    const folder = tempDir('tollgate-sdk-headless-');
+    const account = await signUp(world.serverUrl);
+    const env = {
+      TOLLGATE_HOME: join(folder.path, 'home'),
+      TOLLGATE_SOCKET: join(folder.path, 'companion.sock'),
+      TOLLGATE_SERVER_URL: world.serverUrl,
+    };
+    const login = await runTollgate(['login', '--email', account.email], env, `${account.password}\n`);
+    expect(login.code, login.stderr).toBe(0);
+    const companion = await startHeadless(env);
+    const client = new TollgateClient({ path: env.TOLLGATE_SOCKET, keys: world.jwks as JSONWebKeySet });
+    try {
+      expect(await client.gateCheck('basic_processing')).toEqual({ allowed: true, code: 'OK' });
+      const first = await client.usageConsume('ai_operations', 1, { idempotencyKey: 'headless-job-0001' });
+      const again = await client.usageConsume('ai_operations', 1, { idempotencyKey: 'headless-job-0001' });
+      expect(first).toMatchObject({ decision: { allowed: true, remaining: 5 }, replayed: false });
+      expect(again).toMatchObject({ replayed: true });
+      const { claims } = await client.license();
+      expect(claims).toMatchObject({ sub: account.id, tier: 'free' });
+    } finally {
+      client.close();
+      await companion.kill('SIGTERM');
+      folder.remove();
     }
   });
 });

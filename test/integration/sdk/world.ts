@@ -33,6 +33,8 @@ export interface Vectors {
 
 export interface World {
   env: Record<string, string>;
+  /** The billing server, directly (the world's companion reaches it through a cuttable proxy). */
+  serverUrl: string;
   /** The server's JWKS (what a vendor pins) and a JWKS no license was signed with. */
   jwks: { keys: unknown[] };
   wrongJwks: { keys: unknown[] };
@@ -125,6 +127,7 @@ export async function openWorld(): Promise<World> {
   const fake = await fakeCompanion(fakeSocketPath);
   const jwks = (await fetch(`${server.url}/.well-known/jwks.json`).then((r) => r.json())) as { keys: unknown[] };
   return {
+    serverUrl: server.url,
     env: {
       TOLLGATE_SOCKET: socketPath,
       TOLLGATE_CONFORMANCE_FAKE_SOCKET: fakeSocketPath,
