@@ -42,7 +42,7 @@ public static class Conformance
             _client = new TollgateClient(new TollgateClientOptions
             {
                 Keys = _keys["server"],
-                Retries = 6,
+                Retries = 8,
                 BackoffInitial = TimeSpan.FromMilliseconds(50),
                 BackoffMax = TimeSpan.FromSeconds(1),
             });

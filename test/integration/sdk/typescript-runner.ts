@@ -84,7 +84,7 @@ export async function runVectors(vectors: Vectors, options: RunnerOptions): Prom
   const main = new TollgateClient({
     path: env.TOLLGATE_SOCKET,
     keys: keys.server,
-    retries: 6,
+    retries: 8,
     backoff: { initialMs: 50, maxMs: 1_000 },
   });
   const clients = [main];

@@ -147,7 +147,7 @@ export async function openWorld(): Promise<World> {
       await run();
     },
     async close() {
-      await restarting;
+      await restarting.catch(() => undefined);
       await fake.close();
       await stop().catch(() => undefined);
       await proxy.close();
