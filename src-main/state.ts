@@ -6,7 +6,7 @@ import { periodEnd, periodOf } from '../src-shared/period.ts';
  * Main's single source of truth. Services write into it; transports (the renderer over IPC or
  * server-sent events, host sockets) subscribe to it. Nothing else keeps a second copy of the truth.
  */
-export type CompanionStore = StoreApi<CompanionState>;
+export type MainStore = StoreApi<CompanionState>;
 
 export interface Branding {
   productName: string;
@@ -29,7 +29,7 @@ export const NO_LICENSE: LicenseView = {
   accessEndsAt: null,
 };
 
-export function createCompanionStore(serverUrl: string, now: number) {
+export function createMainStore(serverUrl: string, now: number) {
   const period = periodOf(now);
   const initial: CompanionState = {
     serverUrl,
@@ -60,7 +60,7 @@ export function createCompanionStore(serverUrl: string, now: number) {
  * change): a burst of 10,000 consumes must not become 10,000 pushes to every subscriber.
  */
 export function subscribeThrottled(
-  store: CompanionStore,
+  store: MainStore,
   listener: (state: CompanionState) => void,
   intervalMs = 50,
 ): () => void {

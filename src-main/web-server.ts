@@ -6,7 +6,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { type MethodName, methodsOn, type ProblemView, WEB_BRIDGE } from '../src-shared/contract.ts';
 import type { Result } from '../src-shared/result.ts';
 import { CONTENT_SECURITY_POLICY } from './security.ts';
-import { type CompanionStore, subscribeThrottled } from './state.ts';
+import { type MainStore, subscribeThrottled } from './state.ts';
 
 /**
  * --web mode: the renderer in the system browser, talking to main over loopback HTTP as
@@ -41,7 +41,7 @@ export interface WebServerOptions {
   /** The built renderer (index.html and assets). */
   staticDir: string;
   dispatch(method: MethodName, params: unknown): Result<unknown, ProblemView> | Promise<Result<unknown, ProblemView>>;
-  state: CompanionStore;
+  state: MainStore;
   port?: number;
 }
 

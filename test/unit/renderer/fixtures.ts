@@ -7,6 +7,7 @@ import {
   yearlySavingCents,
 } from '../../../src-shared/catalog.ts';
 import type { CompanionState } from '../../../src-shared/contract.ts';
+import { suggestUpgrade } from '../../../src-shared/decisions.ts';
 
 /**
  * Companion states as main would push them, built from the default catalog. Shared by the
@@ -45,6 +46,14 @@ function usageFor(tier: TierId, used: Record<string, number>, pending: Record<st
           serverUsed: used[operation] ?? 0,
           pending: pending[operation] ?? 0,
           limit: limits.monthly[operation] ?? 0,
+          // As main offers it (src-main/companion-state.ts): the cheapest plan with room for one more unit.
+          upgrade:
+            suggestUpgrade(
+              defaultCatalog,
+              { kind: 'usage', operation, units: 1 },
+              { [operation]: (used[operation] ?? 0) + (pending[operation] ?? 0) },
+              tier,
+            ) ?? null,
         },
       ]),
     ),

@@ -19,11 +19,11 @@ export interface UsageEntry {
   at: number;
 }
 
-export type Settlement = 'accepted' | 'duplicate' | 'rejected';
-export type KeyState = 'pending' | Settlement;
+export type Verdict = 'accepted' | 'duplicate' | 'rejected';
+export type KeyState = 'pending' | Verdict;
 
-const SETTLEMENT_CODES: Record<Settlement, string> = { accepted: 'a', duplicate: 'd', rejected: 'r' };
-const SETTLEMENT_BY_CODE: Record<string, Settlement> = { a: 'accepted', d: 'duplicate', r: 'rejected' };
+const SETTLEMENT_CODES: Record<Verdict, string> = { accepted: 'a', duplicate: 'd', rejected: 'r' };
+const SETTLEMENT_BY_CODE: Record<string, Verdict> = { a: 'accepted', d: 'duplicate', r: 'rejected' };
 
 interface QueuedWrite {
   text: string;
@@ -34,9 +34,9 @@ interface QueuedWrite {
 /** Settled history older than this many lines is dropped when the journal is compacted at open. */
 const SETTLED_KEYS_KEPT = 200_000;
 
-export class UsageLedger {
+export class UsageJournal {
   private readonly pendingByKey = new Map<string, { entry: UsageEntry; durable: Promise<void>; isDurable: boolean }>();
-  private readonly settled = new Map<string, Settlement>();
+  private readonly settled = new Map<string, Verdict>();
   private readonly pendingUnitsByOperation = new Map<string, number>();
   private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | null = null;
@@ -48,11 +48,11 @@ export class UsageLedger {
   ) {}
 
   /** Opens (and compacts) the journal in `dir`. The caller holds the data folder's owner lock. */
-  static async open(dir: string): Promise<UsageLedger> {
+  static async open(dir: string): Promise<UsageJournal> {
     const path = join(dir, 'usage-journal.tsv');
     const lines = await readJournal(path);
     const pending = new Map<string, UsageEntry>();
-    const settled = new Map<string, Settlement>();
+    const settled = new Map<string, Verdict>();
     for (const line of lines) {
       const [kind, key = '', ...rest] = line.split('\t');
       if (kind === 'C' && rest.length === 3) {
@@ -79,10 +79,10 @@ export class UsageLedger {
     await rename(temporary, path);
     await syncDirectory(dir);
 
-    const ledger = new UsageLedger(await open(path, 'a', 0o600), path);
-    for (const [key, settlement] of keptSettled) ledger.settled.set(key, settlement);
-    for (const entry of pending.values()) ledger.track(entry, Promise.resolve(), true);
-    return ledger;
+    const journal = new UsageJournal(await open(path, 'a', 0o600), path);
+    for (const [key, settlement] of keptSettled) journal.settled.set(key, settlement);
+    for (const entry of pending.values()) journal.track(entry, Promise.resolve(), true);
+    return journal;
   }
 
   /**
@@ -90,7 +90,7 @@ export class UsageLedger {
    * never overshoot), and the promise resolves only once the line is on disk.
    */
   record(entry: UsageEntry): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('The usage ledger is closed.'));
+    if (this.closed) return Promise.reject(new Error('The usage journal is closed.'));
     if (this.pendingByKey.has(entry.key) || this.settled.has(entry.key)) {
       return Promise.reject(new Error(`Usage ${entry.key} is already recorded.`));
     }
@@ -106,7 +106,7 @@ export class UsageLedger {
   }
 
   /** Marks events as settled by the server; durable when the promise resolves. */
-  async settle(results: ReadonlyArray<{ key: string; settlement: Settlement }>): Promise<void> {
+  async recordVerdicts(results: ReadonlyArray<{ key: string; settlement: Verdict }>): Promise<void> {
     const known = results.filter((result) => this.pendingByKey.has(result.key));
     if (known.length === 0) return;
     await this.write(known.map(({ key, settlement }) => `S\t${key}\t${SETTLEMENT_CODES[settlement]}\n`).join(''));
