@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureRendererBuild } from '../../scripts/renderer-build.ts';
 import { HostClient } from '../../src-main/host-client.ts';
-import { ensureRendererBuild } from '../../src-main/renderer-build.ts';
 import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
 import { request, spawnTestServer, uniqueEmail } from '../support/server.ts';
 
