@@ -1,10 +1,11 @@
 import type { UsageSnapshot } from '../src-shared/api.ts';
+import { type Branding, DEFAULT_BRANDING } from '../src-shared/branding.ts';
 import { type Catalog, findTier, type Limits } from '../src-shared/catalog.ts';
 import type { CompanionState, LicenseView, ProblemView } from '../src-shared/contract.ts';
 import { type PlanState, type ReasonCode, suggestUpgrade } from '../src-shared/decisions.ts';
 import { periodEnd, periodOf } from '../src-shared/period.ts';
 import type { LicenseStatus } from './license-cache.ts';
-import { type Branding, DEFAULT_BRANDING, NO_LICENSE } from './state.ts';
+import { NO_LICENSE } from './state.ts';
 
 /**
  * What the window, the tray and the host apps see, derived from what the services hold. Pure: the

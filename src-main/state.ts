@@ -1,4 +1,5 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import { DEFAULT_BRANDING } from '../src-shared/branding.ts';
 import type { CompanionState, LicenseView } from '../src-shared/contract.ts';
 import { periodEnd, periodOf } from '../src-shared/period.ts';
 
@@ -7,14 +8,6 @@ import { periodEnd, periodOf } from '../src-shared/period.ts';
  * server-sent events, host sockets) subscribe to it. Nothing else keeps a second copy of the truth.
  */
 export type MainStore = StoreApi<CompanionState>;
-
-export interface Branding {
-  productName: string;
-  accentColor: string;
-  logoUrl: string | null;
-}
-
-export const DEFAULT_BRANDING: Branding = { productName: 'Tollgate', accentColor: '#2457d6', logoUrl: null };
 
 /** The license view before any license is known (or after one was refused). */
 export const NO_LICENSE: LicenseView = {

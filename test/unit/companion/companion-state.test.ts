@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type DerivedStateInputs, deriveCompanionState, syncAfterStatus } from '../../../src-main/companion-state.ts';
-import { DEFAULT_BRANDING } from '../../../src-main/state.ts';
+import { DEFAULT_BRANDING } from '../../../src-shared/branding.ts';
 import { type Catalog, defaultCatalog } from '../../../src-shared/catalog.ts';
 import type { CompanionState } from '../../../src-shared/contract.ts';
 
