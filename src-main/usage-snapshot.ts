@@ -24,6 +24,7 @@ const SAVE_EVERY_MS = 2_000;
 export class UsageSnapshotCache {
   private snapshot: StoredUsage;
   private saveTimer: NodeJS.Timeout | null = null;
+  private unsaved = false;
 
   constructor(
     private readonly store: SettingsStore,
@@ -66,14 +67,17 @@ export class UsageSnapshotCache {
     }
     if (!changed) return;
     this.snapshot = { period, used: merged, apiCalls: apiCalls === undefined ? base.apiCalls : apiCalls };
+    this.unsaved = true;
     this.saveTimer ??= setTimeout(() => this.save(), SAVE_EVERY_MS);
     this.saveTimer.unref?.();
   }
 
-  /** Writes the snapshot now (the companion calls it when it closes). */
+  /** Writes the snapshot now if it changed since it was last written (the companion calls it when it closes). */
   save(): void {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = null;
+    if (!this.unsaved) return;
+    this.unsaved = false;
     this.store.set(KEY, this.snapshot);
   }
 }
