@@ -10,11 +10,15 @@ import { openNodeStore } from '../../../src-main/settings-store.ts';
 // and usage recorded meanwhile does not make the companion hammer it either.
 
 let dir: string;
+let opened: Companion | null = null;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'tollgate-backoff-'));
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
 });
-afterEach(() => {
+afterEach(async () => {
+  // Closed pass or fail, with the fake clock still in charge of its timers.
+  await opened?.close();
+  opened = null;
   vi.useRealTimers();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -39,6 +43,7 @@ async function offlineCompanion(random: () => number) {
       throw new TypeError('fetch failed');
     },
   });
+  opened = companion;
   return { companion, attempts };
 }
 
@@ -56,7 +61,6 @@ describe('sync while the server is unreachable', () => {
     expect(Math.max(...gaps)).toBeLessThanOrEqual(60_000);
     expect(gaps.at(-1)).toBeGreaterThan(55_000);
     expect(companion.state.getState().sync).toMatchObject({ status: 'offline', offlineSince: attempts[0] });
-    await companion.close();
   });
 
   it('spreads retries with jitter, and recorded usage does not trigger extra attempts', async () => {
@@ -72,6 +76,5 @@ describe('sync while the server is unreachable', () => {
     // 30 % of the growing cap (never below a quarter second): 0.3 s, 0.6 s, 1.2 s, 2.4 s, 4.8 s…
     expect(gaps.slice(0, 4)).toEqual([300, 600, 1200, 2400]);
     expect(attempts.length - before).toBeLessThanOrEqual(5);
-    await companion.close();
   });
 });
