@@ -1,6 +1,6 @@
 import { Companion, type CompanionOptions } from './companion.ts';
 import { defaultSocketPath, HostSocketServer } from './host-socket.ts';
-import { startWebServer, type WebServer } from './web-server.ts';
+import type { WebServer } from './web-server.ts';
 
 /**
  * A running companion, in every mode: the services, the host socket host apps call, and (--web)
@@ -31,8 +31,11 @@ export async function runCompanion(options: RunOptions): Promise<RunningCompanio
   try {
     socket = await HostSocketServer.listen({ path: socketPath, dispatch: companion.dispatch, state: companion.state });
     companion.start();
+    // Loaded only in --web mode: the Electron window and --headless never pay for Fastify's start-up.
     const web = webStaticDir
-      ? await startWebServer({ staticDir: webStaticDir, dispatch: companion.dispatch, state: companion.state })
+      ? await import('./web-server.ts').then(({ startWebServer }) =>
+          startWebServer({ staticDir: webStaticDir, dispatch: companion.dispatch, state: companion.state }),
+        )
       : null;
     const openSocket = socket;
     return {
