@@ -22,7 +22,7 @@ import {
 export type ApiFailure = Failure<ApiFailureCode> &
   ({ kind: 'offline' } | { kind: 'problem'; status: number; problem: Problem; retryAfterSeconds?: number });
 /** The server's problem codes, or the companion's own when the server did not (intelligibly) answer. */
-export type ApiFailureCode = ProblemCode | 'SERVER_UNREACHABLE' | 'BAD_RESPONSE';
+type ApiFailureCode = ProblemCode | 'SERVER_UNREACHABLE' | 'BAD_RESPONSE';
 export type ApiOutcome<T> = Result<T, ApiFailure>;
 
 export type Fetch = typeof fetch;

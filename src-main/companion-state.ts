@@ -32,10 +32,7 @@ export interface DerivedStateInputs {
   sync: CompanionState['sync'];
 }
 
-export type DerivedState = Pick<
-  CompanionState,
-  'branding' | 'license' | 'effectiveTier' | 'standing' | 'usage' | 'sync'
->;
+type DerivedState = Pick<CompanionState, 'branding' | 'license' | 'effectiveTier' | 'standing' | 'usage' | 'sync'>;
 
 const STANDING_MESSAGES: Partial<Record<ReasonCode, string>> = {
   OK: 'Your plan is active.',

@@ -52,8 +52,6 @@ export interface CompanionOptions {
   openExternal?(url: string): Promise<void>;
 }
 
-export { MethodError } from './method-handlers.ts';
-
 const STANDING_RECHECK_MS = 30_000;
 
 export class Companion {

@@ -28,11 +28,11 @@ export class MethodError extends Error {
   }
 }
 
-export type ParsedParams<M extends MethodName> = z.output<(typeof contract)[M]['params']>;
+type ParsedParams<M extends MethodName> = z.output<(typeof contract)[M]['params']>;
 export type Handlers = { [M in MethodName]: (params: ParsedParams<M>) => MaybePromise<ResultOf<M>> };
 
 /** What the handlers act on: the companion's services, and its two ways of re-deriving state. */
-export interface HandlerWorld {
+interface HandlerWorld {
   state: MainStore;
   auth: Auth;
   client: BillingClient;

@@ -8,7 +8,7 @@ import type { WebServer } from './web-server.ts';
  * Electron then adds its window and IPC.
  */
 
-export interface RunOptions extends CompanionOptions {
+interface RunOptions extends CompanionOptions {
   /** The host socket's path (TOLLGATE_SOCKET, or the default for this user). */
   socketPath?: string;
   /** Serve this built renderer over loopback HTTP (--web mode). */

@@ -217,28 +217,28 @@ export class Sync {
       if (!answer.ok) {
         if (answer.error.kind === 'problem' && (answer.error.status === 400 || answer.error.status === 422)) {
           // The server will never take these events (malformed for it): drop them rather than wedge the queue.
-          await journal.recordVerdicts(batch.map((entry) => ({ key: entry.key, settlement: 'rejected' as const })));
+          await journal.recordVerdicts(batch.map((entry) => ({ key: entry.key, verdict: 'rejected' as const })));
           continue;
         }
         return answer;
       }
-      const settlements: { key: string; settlement: Verdict }[] = [];
+      const verdicts: { key: string; verdict: Verdict }[] = [];
       const rejected: RejectedUsage[] = [];
       const counts: Record<string, number> = {};
       for (const result of answer.value.results) {
         const entry = byKey.get(result.idempotencyKey);
         if (!entry) continue;
-        settlements.push({ key: entry.key, settlement: result.status });
+        verdicts.push({ key: entry.key, verdict: result.status });
         counts[entry.operation] = Math.max(counts[entry.operation] ?? 0, result.used);
         if (result.status === 'rejected') {
           rejected.push({ ...entry, code: result.code, used: result.used, limit: result.limit });
         }
       }
       // Settle first (durably), then raise the server counts, so no unit is ever counted by both.
-      await journal.recordVerdicts(settlements);
+      await journal.recordVerdicts(verdicts);
       this.world.usage.mergeCounts(answer.value.period, counts);
       this.world.events.usageAnswered(rejected);
-      if (settlements.length === 0) break;
+      if (verdicts.length === 0) break;
     }
     return done;
   }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 /**
  * The device's usage journal: every consumption is written here, and fsync'd, before the host app
  * hears "yes". It is an append-only file of tab-separated lines:
- *   C <key> <operation> <units> <at>   a consumption, not yet settled with the server
- *   S <key> <a|d|r>                    settled: accepted, duplicate (counted before) or rejected
+ *   C <key> <operation> <units> <at>   a consumption, not yet answered by the server
+ *   S <key> <a|d|r>                    the server's verdict: accepted, duplicate (counted before) or rejected
  * Concurrent writes are grouped: while one fsync runs, new lines queue and go down together in the
  * next write + fsync (group commit), so throughput grows with concurrency instead of paying one
  * file rewrite per event. A line cut short by a crash has no newline and is dropped at open.
@@ -19,11 +19,12 @@ export interface UsageEntry {
   at: number;
 }
 
+/** What the server answered for one event of a usage batch. */
 export type Verdict = 'accepted' | 'duplicate' | 'rejected';
 export type KeyState = 'pending' | Verdict;
 
-const SETTLEMENT_CODES: Record<Verdict, string> = { accepted: 'a', duplicate: 'd', rejected: 'r' };
-const SETTLEMENT_BY_CODE: Record<string, Verdict> = { a: 'accepted', d: 'duplicate', r: 'rejected' };
+const VERDICT_CODES: Record<Verdict, string> = { accepted: 'a', duplicate: 'd', rejected: 'r' };
+const VERDICT_BY_CODE: Record<string, Verdict> = { a: 'accepted', d: 'duplicate', r: 'rejected' };
 
 interface QueuedWrite {
   text: string;
@@ -59,17 +60,17 @@ export class UsageJournal {
         const [operation = '', units, at] = rest;
         if (!settled.has(key)) pending.set(key, { key, operation, units: Number(units), at: Number(at) });
       } else if (kind === 'S' && rest.length === 1) {
-        const settlement = SETTLEMENT_BY_CODE[rest[0] ?? ''];
-        if (settlement) {
+        const verdict = VERDICT_BY_CODE[rest[0] ?? ''];
+        if (verdict) {
           pending.delete(key);
-          settled.set(key, settlement);
+          settled.set(key, verdict);
         }
       }
     }
     // Rewrite the journal with only what still matters, atomically (write, fsync, rename, fsync dir).
     const keptSettled = [...settled].slice(-SETTLED_KEYS_KEPT);
     const compacted =
-      keptSettled.map(([key, settlement]) => `S\t${key}\t${SETTLEMENT_CODES[settlement]}\n`).join('') +
+      keptSettled.map(([key, verdict]) => `S\t${key}\t${VERDICT_CODES[verdict]}\n`).join('') +
       [...pending.values()].map(consumeLine).join('');
     const temporary = `${path}.tmp`;
     const scratch = await open(temporary, 'w', 0o600);
@@ -80,7 +81,7 @@ export class UsageJournal {
     await syncDirectory(dir);
 
     const journal = new UsageJournal(await open(path, 'a', 0o600), path);
-    for (const [key, settlement] of keptSettled) journal.settled.set(key, settlement);
+    for (const [key, verdict] of keptSettled) journal.settled.set(key, verdict);
     for (const entry of pending.values()) journal.track(entry, Promise.resolve(), true);
     return journal;
   }
@@ -106,13 +107,13 @@ export class UsageJournal {
   }
 
   /** Marks events as settled by the server; durable when the promise resolves. */
-  async recordVerdicts(results: ReadonlyArray<{ key: string; settlement: Verdict }>): Promise<void> {
+  async recordVerdicts(results: ReadonlyArray<{ key: string; verdict: Verdict }>): Promise<void> {
     const known = results.filter((result) => this.pendingByKey.has(result.key));
     if (known.length === 0) return;
-    await this.write(known.map(({ key, settlement }) => `S\t${key}\t${SETTLEMENT_CODES[settlement]}\n`).join(''));
-    for (const { key, settlement } of known) {
+    await this.write(known.map(({ key, verdict }) => `S\t${key}\t${VERDICT_CODES[verdict]}\n`).join(''));
+    for (const { key, verdict } of known) {
       this.untrack(key);
-      this.settled.set(key, settlement);
+      this.settled.set(key, verdict);
     }
   }
 
@@ -120,8 +121,8 @@ export class UsageJournal {
   lookup(key: string): { state: KeyState; durable: Promise<void> } | undefined {
     const pending = this.pendingByKey.get(key);
     if (pending) return { state: 'pending', durable: pending.durable };
-    const settlement = this.settled.get(key);
-    return settlement ? { state: settlement, durable: Promise.resolve() } : undefined;
+    const verdict = this.settled.get(key);
+    return verdict ? { state: verdict, durable: Promise.resolve() } : undefined;
   }
 
   /** Units recorded on this device for an operation and not yet settled with the server. */

@@ -53,13 +53,13 @@ describe('usage journal', () => {
     await again.close();
   });
 
-  it('remembers settlements across restarts and never sends a settled event again', async () => {
+  it('remembers verdicts across restarts and never sends a settled event again', async () => {
     const journal = await UsageJournal.open(dir);
     await Promise.all([1, 2, 3, 4].map((n) => journal.record(entry(n))));
     await journal.recordVerdicts([
-      { key: entry(1).key, settlement: 'accepted' },
-      { key: entry(2).key, settlement: 'duplicate' },
-      { key: entry(3).key, settlement: 'rejected' },
+      { key: entry(1).key, verdict: 'accepted' },
+      { key: entry(2).key, verdict: 'duplicate' },
+      { key: entry(3).key, verdict: 'rejected' },
     ]);
     expect(journal.pendingUnits('ai_operations')).toBe(1);
     await journal.close();
