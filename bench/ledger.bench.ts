@@ -51,7 +51,7 @@ async function client(path: string, clients: number, seconds: number) {
   return { requests, seconds: elapsed, p50: at(50), p99: at(99) };
 }
 
-/** The naive ledger: append the event to an array in the settings store, rewriting the file each time. */
+/** The naive journal: append the event to an array in the settings store, rewriting the file each time. */
 function naiveBaseline(dir: string): number {
   const store = openNodeStore(dir);
   const events: unknown[] = [];
@@ -66,7 +66,7 @@ function naiveBaseline(dir: string): number {
 }
 
 async function measure() {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-ledger-'));
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-journal-'));
   const companion = await signedInOfflineCompanion(join(dir, 'home'));
   const host = await HostSocketServer.listen({
     path: join(dir, 'companion.sock'),
@@ -91,7 +91,7 @@ async function measure() {
       { name: '  p50 / p99 consume latency', value: load.p50, unit: 'ms', target: `p99 ${load.p99.toFixed(2)} ms` },
       { name: 'naive: one store.set (file rewrite) per event', value: baseline, unit: 'consumes/s' },
     ];
-    report('ledger', rows, {
+    report('journal', rows, {
       clients: CLIENTS,
       measureSeconds: MEASURE_MS / 1000,
       baselineSeconds: BASELINE_MS / 1000,

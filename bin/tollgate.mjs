@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `tollgate` command: the companion's CLI (src-main/cli.ts), run through tsx from the checkout.
+// The `tollgate` command from a checkout: the companion's CLI (src-main/cli.ts) through its launcher
+// (scripts/companion.ts: the Electron window, the UI build), run through tsx.
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src-main/cli.ts');
-process.exit(await main(process.argv.slice(2)));
+const { launch } = await import('../scripts/companion.ts');
+process.exit(await launch(process.argv.slice(2)));

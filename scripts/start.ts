@@ -2,8 +2,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { electronBinary } from '../src-main/cli.ts';
-import { ensureRendererBuild, REPO_ROOT } from '../src-main/renderer-build.ts';
+import { electronBinary } from './electron.ts';
+import { ensureRendererBuild, REPO_ROOT } from './renderer-build.ts';
 
 /**
  * `npm start`, the newcomer's first command: the billing server on its embedded default (SQLite in

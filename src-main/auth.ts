@@ -1,4 +1,5 @@
 import type { Session } from '../src-shared/api.ts';
+import { ok } from '../src-shared/result.ts';
 import type { ApiFailure, ApiOutcome, BillingClient } from './billing-client.ts';
 import type { SessionVault, StoredSession } from './secrets.ts';
 
@@ -44,9 +45,9 @@ export class Auth {
   /** A usable access token: null when signed out; a failure when the server cannot be reached. */
   async accessToken(forceRefresh = false): Promise<ApiOutcome<string | null>> {
     const session = this.session;
-    if (!session) return { ok: true, value: null };
+    if (!session) return ok(null);
     if (!forceRefresh && session.accessTokenExpiresAt - REFRESH_MARGIN_MS > this.clock()) {
-      return { ok: true, value: session.accessToken };
+      return ok(session.accessToken);
     }
     this.refreshing ??= this.client
       .refresh(session.refreshToken)
@@ -55,11 +56,11 @@ export class Auth {
         this.refreshing = null;
       });
     const refreshed = await this.refreshing;
-    if (refreshed.ok) return { ok: true, value: refreshed.value.accessToken };
-    if (isAuthRejection(refreshed)) {
+    if (refreshed.ok) return ok(refreshed.value.accessToken);
+    if (isAuthRejection(refreshed.error)) {
       // The refresh token itself was refused (revoked, expired): the user must sign in again.
       this.set(null);
-      return { ok: true, value: null };
+      return ok(null);
     }
     return refreshed;
   }
@@ -74,7 +75,7 @@ export class Auth {
       refreshToken,
     };
     this.set(session);
-    return { ok: true, value: session };
+    return ok(session);
   }
 
   private set(session: StoredSession | null): void {

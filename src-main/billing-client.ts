@@ -1,33 +1,39 @@
-import type { JSONWebKeySet } from 'jose';
 import type { z } from 'zod';
-import type { BillingCycle } from '../src-shared/api.ts';
-import {
-  CheckoutResponse,
-  LicenseResponse,
-  MeResponse,
-  NotificationsResponse,
-  PlansResponse,
-  PortalResponse,
-  Problem,
-  Session,
-  type UsageEvent,
-  UsageEventsResponse,
-} from '../src-shared/api.ts';
+import type { BillingCycle, UsageEvent } from '../src-shared/api.ts';
+import { Problem } from '../src-shared/api.ts';
 import type { TierId } from '../src-shared/catalog.ts';
+import { knownProblemCode, type ProblemCode } from '../src-shared/error-codes.ts';
+import { err, type Failure, ok, type Result } from '../src-shared/result.ts';
+import {
+  type RouteBody,
+  type RouteQuery,
+  type RouteResponse,
+  routePath,
+  SERVER_ROUTES,
+  type ServerRouteName,
+} from '../src-shared/routes.ts';
 
 /**
- * The companion's view of the billing server: the HTTP API of src-shared/api.ts, nothing else.
+ * The companion's view of the billing server: the routes of src-shared/routes.ts, nothing else.
  * Never throws: an unreachable server is `offline`, an HTTP error is the server's problem+json.
  */
 
-export type ApiFailure =
-  | { kind: 'offline'; message: string }
-  | { kind: 'problem'; status: number; problem: Problem; retryAfterSeconds?: number };
-export type ApiOutcome<T> = { ok: true; value: T } | ({ ok: false } & ApiFailure);
+/** A failed call: `code`/`message` as the companion passes them on; `kind` says whether the server answered. */
+export type ApiFailure = Failure<ApiFailureCode> &
+  ({ kind: 'offline' } | { kind: 'problem'; status: number; problem: Problem; retryAfterSeconds?: number });
+/** The server's problem codes, or the companion's own when the server did not (intelligibly) answer. */
+type ApiFailureCode = ProblemCode | 'SERVER_UNREACHABLE' | 'BAD_RESPONSE';
+export type ApiOutcome<T> = Result<T, ApiFailure>;
 
 export type Fetch = typeof fetch;
 
 const REQUEST_TIMEOUT_MS = 15_000;
+
+type Call<R extends ServerRouteName> = {
+  accessToken?: string;
+  params?: Record<string, string>;
+} & (RouteBody<R> extends undefined ? { body?: undefined } : { body: RouteBody<R> }) &
+  (RouteQuery<R> extends undefined ? { query?: undefined } : { query: RouteQuery<R> });
 
 export class BillingClient {
   constructor(
@@ -36,94 +42,96 @@ export class BillingClient {
   ) {}
 
   signUp(email: string, password: string) {
-    return this.call('POST', '/v1/auth/sign-up', Session, { body: { email, password } });
+    return this.call('signUp', { body: { email, password } });
   }
 
   signIn(email: string, password: string) {
-    return this.call('POST', '/v1/auth/sign-in', Session, { body: { email, password } });
+    return this.call('signIn', { body: { email, password } });
   }
 
   refresh(refreshToken: string) {
-    return this.call('POST', '/v1/auth/refresh', Session, { body: { refreshToken } });
+    return this.call('refresh', { body: { refreshToken } });
   }
 
   signOut(accessToken: string, refreshToken: string) {
-    return this.call('POST', '/v1/auth/sign-out', null, { body: { refreshToken }, accessToken });
+    return this.call('signOut', { body: { refreshToken }, accessToken });
   }
 
   me(accessToken: string) {
-    return this.call('GET', '/v1/me', MeResponse, { accessToken });
+    return this.call('me', { accessToken });
   }
 
   plans() {
-    return this.call('GET', '/v1/plans', PlansResponse, {});
+    return this.call('plans', {});
   }
 
   license(accessToken: string, deviceId: string) {
-    return this.call('GET', `/v1/license?deviceId=${encodeURIComponent(deviceId)}`, LicenseResponse, { accessToken });
+    return this.call('license', { query: { deviceId }, accessToken });
   }
 
   jwks() {
-    return this.call<JSONWebKeySet>('GET', '/.well-known/jwks.json', null, {});
+    return this.call('jwks', {});
   }
 
   sendUsage(accessToken: string, events: UsageEvent[]) {
-    return this.call('POST', '/v1/usage/events', UsageEventsResponse, { body: { events }, accessToken });
+    return this.call('sendUsage', { body: { events }, accessToken });
   }
 
   notifications(accessToken: string) {
-    return this.call('GET', '/v1/notifications', NotificationsResponse, { accessToken });
+    return this.call('notifications', { accessToken });
   }
 
   markNotificationRead(accessToken: string, id: string) {
-    return this.call('POST', `/v1/notifications/${encodeURIComponent(id)}/read`, null, { accessToken, body: {} });
+    return this.call('markNotificationRead', { params: { id }, body: {}, accessToken });
   }
 
   checkout(accessToken: string, tier: TierId, cycle: BillingCycle) {
-    return this.call('POST', '/v1/billing/checkout', CheckoutResponse, { body: { tier, cycle }, accessToken });
+    return this.call('checkout', { body: { tier, cycle }, accessToken });
   }
 
   portal(accessToken: string) {
-    return this.call('POST', '/v1/billing/portal', PortalResponse, { body: {}, accessToken });
+    return this.call('portal', { body: {}, accessToken });
   }
 
-  private async call<T>(
-    method: 'GET' | 'POST',
-    path: string,
-    schema: z.ZodType<T> | null,
-    options: { body?: unknown; accessToken?: string },
-  ): Promise<ApiOutcome<T>> {
+  private async call<R extends ServerRouteName>(name: R, options: Call<R>): Promise<ApiOutcome<RouteResponse<R>>> {
+    const route = SERVER_ROUTES[name];
+    const url = new URL(routePath(route.path, options.params), this.serverUrl);
+    for (const [key, value] of Object.entries((options.query ?? {}) as Record<string, string>)) {
+      url.searchParams.set(key, value);
+    }
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     if (options.accessToken) headers.authorization = `Bearer ${options.accessToken}`;
     let response: Response;
     try {
-      response = await this.fetchImpl(new URL(path, this.serverUrl), {
-        method,
+      response = await this.fetchImpl(url, {
+        method: route.method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (error) {
-      return { ok: false, kind: 'offline', message: describeNetworkError(error) };
+      return err({ kind: 'offline', code: 'SERVER_UNREACHABLE', message: describeNetworkError(error) });
     }
     const text = await response.text().catch(() => '');
-    if (!response.ok) return { ok: false, ...problemOf(response, text) };
-    try {
-      const json: unknown = text === '' ? {} : JSON.parse(text);
-      return { ok: true, value: schema ? schema.parse(json) : (json as T) };
-    } catch {
-      return {
-        ok: false,
-        kind: 'problem',
-        status: 502,
-        problem: problemBody(
-          502,
-          'BAD_RESPONSE',
-          `The billing server answered ${path} with a body we do not understand.`,
-        ),
-      };
-    }
+    if (!response.ok) return err(problemOf(response, text));
+    const parsed = parseJson(text, route.response as z.ZodType<RouteResponse<R>>);
+    if (parsed !== undefined) return ok(parsed);
+    return err(
+      problemFailure(
+        502,
+        problemBody(502, 'BAD_RESPONSE', `The billing server answered ${route.path} with a body we do not understand.`),
+      ),
+    );
+  }
+}
+
+function parseJson<T>(text: string, schema: z.ZodType<T>): T | undefined {
+  try {
+    const parsed = schema.safeParse(text === '' ? {} : JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -132,15 +140,26 @@ function problemOf(response: Response, text: string): ApiFailure {
   const extra = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {};
   try {
     const parsed = Problem.safeParse(JSON.parse(text));
-    if (parsed.success) return { kind: 'problem', status: response.status, problem: parsed.data, ...extra };
+    if (parsed.success) return { ...problemFailure(response.status, parsed.data), ...extra };
   } catch {
     // Not JSON (a proxy's error page): described below.
   }
   return {
-    kind: 'problem',
-    status: response.status,
-    problem: problemBody(response.status, `HTTP_${response.status}`, `The billing server answered ${response.status}.`),
+    ...problemFailure(
+      response.status,
+      problemBody(response.status, `HTTP_${response.status}`, `The billing server answered ${response.status}.`),
+    ),
     ...extra,
+  };
+}
+
+function problemFailure(status: number, problem: Problem): ApiFailure {
+  return {
+    kind: 'problem',
+    status,
+    problem,
+    code: knownProblemCode(problem.code) ?? 'BAD_RESPONSE',
+    message: problem.detail ?? problem.title,
   };
 }
 

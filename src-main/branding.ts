@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { type Branding, DEFAULT_BRANDING } from './state.ts';
+import { ACCENT_COLOR_RULE, type Branding, DEFAULT_BRANDING, isAccentColor } from '../src-shared/branding.ts';
 
 /**
  * White label (the catalog's enterprise `white_label` feature): the vendor names the product, its
@@ -19,7 +19,7 @@ const LOGO_DATA_URL = /^data:image\/(png|svg\+xml|jpeg|webp|gif);/;
 
 const FIELDS = {
   productName: z.string().trim().min(1, 'must not be empty').max(40, 'must be at most 40 characters'),
-  accentColor: z.string().regex(/^#[0-9a-f]{6}$/i, 'must be a colour written #rrggbb'),
+  accentColor: z.string().refine(isAccentColor, ACCENT_COLOR_RULE),
   logoUrl: z
     .string()
     .refine(

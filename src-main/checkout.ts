@@ -8,7 +8,7 @@ type Checkout = CompanionState['checkout'];
  * billing cycle it was for, with access: the payment went through and the server applied it.
  * Anything else (still the old plan, the same tier on the other cycle, past due) keeps it waiting.
  */
-export function settleCheckout(checkout: Checkout, subscription: Subscription | null): Checkout {
+export function completeCheckoutIfPaid(checkout: Checkout, subscription: Subscription | null): Checkout {
   if (checkout.status !== 'waiting' || subscription === null) return checkout;
   const arrived = subscription.access && subscription.tier === checkout.tier && subscription.cycle === checkout.cycle;
   return arrived ? { ...checkout, status: 'completed', error: null } : checkout;

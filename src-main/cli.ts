@@ -1,17 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { Companion } from './companion.ts';
+import open from 'open';
+import { Companion, type CompanionOptions } from './companion.ts';
 import { type CompanionConfig, resolveConfig } from './config.ts';
 import { HostClient, HostError } from './host-client.ts';
-import { defaultSocketPath, HostSocketServer } from './host-socket.ts';
+import { defaultSocketPath, SocketInUse } from './host-socket.ts';
 import { CompanionAlreadyRunning } from './owner-lock.ts';
-import { ensureRendererBuild, REPO_ROOT } from './renderer-build.ts';
+import { builtRenderer } from './renderer-dir.ts';
+import { runCompanion } from './run-companion.ts';
 import { plaintextCipher } from './secrets.ts';
 import { openNodeStore } from './settings-store.ts';
-import { startWebServer } from './web-server.ts';
 
 /**
  * `tollgate`, the companion's command line (package bin; `npm run companion -- …` in a checkout).
@@ -37,7 +36,13 @@ Environment: TOLLGATE_SOCKET (host socket path), TOLLGATE_LICENSE_KEY (pinned li
 
 const EXIT_DENIED = 3;
 
-export async function main(argv: string[]): Promise<number> {
+/** What a checkout adds (scripts/companion.ts): the product itself has no window to open from here. */
+export interface Launcher {
+  /** Runs the Electron window to its end (its exit code), or 'unavailable': then the UI opens in the browser. */
+  openWindow(config: CompanionConfig): Promise<number | 'unavailable'>;
+}
+
+export async function main(argv: string[], launcher?: Launcher): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -60,11 +65,13 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = positionals;
   const print = (human: string, data: unknown) => console.log(values.json ? JSON.stringify(data) : human);
 
-  if (values.headless) return runCompanion(config, 'headless', false);
-  if (values.web) return runCompanion(config, 'web', values.open ?? false);
+  if (values.headless) return runUntilStopped(config, 'headless', false);
+  if (values.web) return runUntilStopped(config, 'web', values.open ?? false);
   switch (command) {
-    case undefined:
-      return openElectronOrWeb(config);
+    case undefined: {
+      const window = launcher ? await launcher.openWindow(config) : 'unavailable';
+      return window === 'unavailable' ? runUntilStopped(config, 'web', true) : window;
+    }
     case 'login':
       return login(config, values.email);
     case 'logout':
@@ -112,8 +119,9 @@ function describeDecision(
   return decision.allowed ? `allowed: ${subject}${remaining}` : `denied: ${subject}: ${decision.code}${upgrade}`;
 }
 
-async function openCompanion(config: CompanionConfig): Promise<Companion> {
-  return Companion.open({
+/** The companion as the command line runs it, outside Electron. */
+function companionOptions(config: CompanionConfig): CompanionOptions {
+  return {
     home: config.home,
     serverUrl: config.serverUrl,
     openStore: openNodeStore,
@@ -121,14 +129,14 @@ async function openCompanion(config: CompanionConfig): Promise<Companion> {
     cipher: plaintextCipher,
     ...(config.publicKey ? { publicKey: config.publicKey } : {}),
     timing: config.timing,
-  });
+  };
 }
 
 /** Runs a one-shot command on the data folder; refuses while a running companion owns it. */
 async function withCompanion(config: CompanionConfig, work: (companion: Companion) => Promise<number>) {
   let companion: Companion;
   try {
-    companion = await openCompanion(config);
+    companion = await Companion.open(companionOptions(config));
   } catch (error) {
     if (error instanceof CompanionAlreadyRunning) {
       console.error(`${error.message}\nStop it first (it holds the session), then run this command again.`);
@@ -258,39 +266,34 @@ function describeStatus(
   return lines.join('\n');
 }
 
-/** Headless and web modes: the companion, its host socket, and (web) the UI over loopback HTTP. */
-async function runCompanion(config: CompanionConfig, mode: 'headless' | 'web', open: boolean): Promise<number> {
-  let companion: Companion;
-  let socket: HostSocketServer;
+/** Headless and web modes: the running companion (run-companion.ts) until SIGINT/SIGTERM. */
+async function runUntilStopped(config: CompanionConfig, mode: 'headless' | 'web', openPage: boolean): Promise<number> {
+  let webStaticDir: string | undefined;
+  if (mode === 'web') {
+    const built = builtRenderer();
+    if (!built) {
+      console.error(
+        'The companion UI is not built: run `npm run build` (or start it with `npm run companion -- --web`).',
+      );
+      return 1;
+    }
+    webStaticDir = built;
+  }
+  let running: Awaited<ReturnType<typeof runCompanion>>;
   try {
-    companion = await openCompanion(config);
+    running = await runCompanion({
+      ...companionOptions(config),
+      socketPath: defaultSocketPath(),
+      ...(webStaticDir ? { webStaticDir } : {}),
+    });
   } catch (error) {
-    if (error instanceof CompanionAlreadyRunning) {
+    if (error instanceof CompanionAlreadyRunning || error instanceof SocketInUse) {
       console.error(error.message);
       return 1;
     }
     throw error;
   }
-  try {
-    socket = await HostSocketServer.listen({
-      path: defaultSocketPath(),
-      dispatch: (method, params) => companion.dispatch(method, params),
-      state: companion.state,
-    });
-  } catch (error) {
-    await companion.close();
-    console.error((error as Error).message);
-    return 1;
-  }
-  companion.start();
-  const web =
-    mode === 'web'
-      ? await startWebServer({
-          staticDir: await ensureRendererBuild(),
-          dispatch: (method, params) => companion.dispatch(method, params),
-          state: companion.state,
-        })
-      : null;
+  const { companion, socket, web } = running;
   const state = companion.state.getState();
   console.log(
     `Tollgate companion (${mode}) — ${state.account ? `signed in as ${state.account.email}` : 'not signed in'}, ` +
@@ -302,59 +305,15 @@ async function runCompanion(config: CompanionConfig, mode: 'headless' | 'web', o
   }
   if (web) {
     console.log(`Open the companion: ${web.pageUrl}`);
-    if (open) openInBrowser(web.pageUrl);
+    // A desktop without a browser (a server, CI) still has the URL printed above.
+    if (openPage) await open(web.pageUrl).catch(() => undefined);
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  await new Promise<void>((resolveStop) => {
+    process.once('SIGINT', resolveStop);
+    process.once('SIGTERM', resolveStop);
   });
-  await web?.close();
-  await socket.close();
-  await companion.close();
+  await running.close();
   return 0;
-}
-
-/** Opens the system browser when the desktop has one; never fails when it does not. */
-export function openInBrowser(url: string): boolean {
-  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
-  if (process.platform === 'linux' && spawnSync('sh', ['-c', 'command -v xdg-open']).status !== 0) return false;
-  try {
-    spawn(opener, [url], { stdio: 'ignore', detached: true })
-      .on('error', () => undefined)
-      .unref();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The Electron binary of this checkout, when its download was possible. */
-export function electronBinary(): string | null {
-  const dir = join(REPO_ROOT, 'node_modules', 'electron');
-  try {
-    const relative = readFileSync(join(dir, 'path.txt'), 'utf8').trim();
-    const binary = join(dir, 'dist', relative);
-    return existsSync(binary) ? binary : null;
-  } catch {
-    return null;
-  }
-}
-
-async function openElectronOrWeb(config: CompanionConfig): Promise<number> {
-  const binary = electronBinary();
-  if (!binary) {
-    console.log(
-      'The Electron binary is not installed on this machine, so the companion opens in your browser (--web).',
-    );
-    return runCompanion(config, 'web', true);
-  }
-  if (!existsSync(join(REPO_ROOT, 'out', 'main', 'index.js'))) {
-    const built = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
-    if (built.status !== 0) return 1;
-  }
-  const env = { ...process.env, TOLLGATE_SERVER_URL: config.serverUrl, TOLLGATE_HOME: config.home };
-  const child = spawn(binary, [REPO_ROOT], { stdio: 'inherit', env });
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {

@@ -1,6 +1,16 @@
 import { createConnection, type Socket } from 'node:net';
-import type { LicenseChanged, MethodName, Params, ResultOf } from '../src-shared/contract.ts';
+import type {
+  MethodOn,
+  MethodWithoutParams,
+  NotificationName,
+  NotificationParams,
+  Params,
+  ResultOf,
+} from '../src-shared/contract.ts';
+import { notifications } from '../src-shared/contract.ts';
 import { defaultSocketPath } from './host-socket.ts';
+
+const LICENSE_CHANGED: NotificationName = 'license.changed';
 
 /**
  * The host SDK for TypeScript: a typed JSON-RPC client for the companion's host socket. Host apps
@@ -11,12 +21,8 @@ import { defaultSocketPath } from './host-socket.ts';
  *   if (!gate.allowed) showUpgrade(gate.upgrade);
  */
 
-export type HostMethod = Extract<
-  MethodName,
-  'license.get' | 'gate.check' | 'usage.check' | 'usage.consume' | 'usage.get' | 'license.subscribe'
->;
-
-type WithoutParams = 'license.get' | 'usage.get' | 'license.subscribe';
+/** What a host app may call: the `host` surface of the contract table. */
+export type HostMethod = MethodOn<'host'>;
 
 /** A JSON-RPC error from the companion; `reason` is the stable reason code in `error.data.code`. */
 export class HostError extends Error {
@@ -39,7 +45,7 @@ export class HostClient {
   private nextId = 1;
   private buffer = '';
   private readonly waiting = new Map<number, Waiting>();
-  private readonly licenseListeners = new Set<(change: LicenseChanged) => void>();
+  private readonly licenseListeners = new Set<(change: NotificationParams<'license.changed'>) => void>();
   private closedError: Error | null = null;
 
   private constructor(private readonly socket: Socket) {
@@ -67,7 +73,10 @@ export class HostClient {
     });
   }
 
-  call<M extends HostMethod>(method: M, ...[params]: M extends WithoutParams ? [] : [Params<M>]): Promise<ResultOf<M>> {
+  call<M extends HostMethod>(
+    method: M,
+    ...[params]: M extends MethodWithoutParams ? [] : [Params<M>]
+  ): Promise<ResultOf<M>> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -82,8 +91,8 @@ export class HostClient {
   }
 
   /** Subscribes to license.changed (tier, standing or license validity changed); returns an unsubscribe. */
-  async onLicenseChanged(listener: (change: LicenseChanged) => void): Promise<() => void> {
-    if (this.licenseListeners.size === 0) await this.call('license.subscribe');
+  async onLicenseChanged(listener: (change: NotificationParams<'license.changed'>) => void): Promise<() => void> {
+    if (this.licenseListeners.size === 0) await this.call(notifications['license.changed'].subscribe);
     this.licenseListeners.add(listener);
     return () => this.licenseListeners.delete(listener);
   }
@@ -106,8 +115,9 @@ export class HostClient {
     result?: unknown;
     error?: { code: number; message: string; data?: { code?: string } };
   }): void {
-    if (message.method === 'license.changed') {
-      for (const listener of this.licenseListeners) listener(message.params as LicenseChanged);
+    if (message.method === LICENSE_CHANGED) {
+      const change = notifications[LICENSE_CHANGED].params.safeParse(message.params);
+      if (change.success) for (const listener of this.licenseListeners) listener(change.data);
       return;
     }
     if (typeof message.id !== 'number') return;

@@ -3,14 +3,17 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
-  type LicenseChanged,
+  type CompanionFailure,
+  type Dispatch,
   type MethodName,
   methodsOn,
-  type ProblemView,
+  type NotificationName,
+  type NotificationParams,
+  notifications,
   RPC_ERRORS,
 } from '../src-shared/contract.ts';
 import type { Result } from '../src-shared/result.ts';
-import type { CompanionStore } from './state.ts';
+import type { MainStore } from './state.ts';
 
 /**
  * The host socket: JSON-RPC 2.0, one JSON value per line (UTF-8, "\n"), for host apps in any
@@ -31,7 +34,7 @@ export class SocketInUse extends Error {
   constructor(readonly path: string) {
     super(
       `A Tollgate companion is already answering on ${path}. Use it (tollgate status), or stop it before ` +
-        'starting another; two companions must never share a usage ledger.',
+        'starting another; two companions must never share a usage journal.',
     );
   }
 }
@@ -48,10 +51,7 @@ export function defaultSocketPath(
   return join(home, '.tollgate', 'run', 'companion.sock');
 }
 
-export type Dispatch = (
-  method: MethodName,
-  params: unknown,
-) => Result<unknown, ProblemView> | Promise<Result<unknown, ProblemView>>;
+const LICENSE_CHANGED: NotificationName = 'license.changed';
 
 type Id = string | number | null;
 type Response =
@@ -64,7 +64,7 @@ const rpcError = (id: Id, code: number, message: string, data?: unknown): Respon
   error: data === undefined ? { code, message } : { code, message, data },
 });
 
-function rpcCodeOf(problem: ProblemView): number {
+function rpcCodeOf(problem: CompanionFailure): number {
   if (problem.code === 'INVALID_PARAMS') return RPC_ERRORS.invalidParams;
   if (problem.code === 'INTERNAL') return RPC_ERRORS.internalError;
   return RPC_ERRORS.domainError;
@@ -139,16 +139,16 @@ function answerOne(
     );
   }
   const outcome = dispatch(method as MethodName, request.params ?? {});
-  if (outcome instanceof Promise) return outcome.then((late) => settle(late, method, id, hasId, onSubscribe));
-  return settle(outcome, method, id, hasId, onSubscribe);
+  if (outcome instanceof Promise) return outcome.then((late) => answerFor(late, method, id, hasId, onSubscribe));
+  return answerFor(outcome, method, id, hasId, onSubscribe);
 }
 
 /** A notification (no id) gets no answer, even when it failed: JSON-RPC 2.0 §4.1. */
 const owed = (hasId: boolean, reply: Response): Response | null => (hasId ? reply : null);
 
 /** The answer owed for a method's outcome. A plain function, not a closure: gate.check is the hot path. */
-function settle(
-  outcome: Result<unknown, ProblemView>,
+function answerFor(
+  outcome: Result<unknown, CompanionFailure>,
   method: string,
   id: Id,
   hasId: boolean,
@@ -157,7 +157,7 @@ function settle(
   if (!outcome.ok) {
     return owed(hasId, rpcError(id, rpcCodeOf(outcome.error), outcome.error.message, { code: outcome.error.code }));
   }
-  if (method === 'license.subscribe') onSubscribe();
+  if (method === notifications[LICENSE_CHANGED].subscribe) onSubscribe();
   return owed(hasId, { jsonrpc: '2.0', id, result: outcome.value });
 }
 
@@ -165,7 +165,7 @@ export interface HostSocketOptions {
   path: string;
   dispatch: Dispatch;
   /** license.changed is sent to subscribed connections when this changes. */
-  state: CompanionStore;
+  state: MainStore;
 }
 
 export class HostSocketServer {
@@ -216,20 +216,19 @@ export class HostSocketServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private watchLicense(state: CompanionStore): void {
-    const keyOf = (s: ReturnType<CompanionStore['getState']>) =>
-      JSON.stringify([s.license, s.effectiveTier, s.standing]);
+  private watchLicense(state: MainStore): void {
+    const keyOf = (s: ReturnType<MainStore['getState']>) => JSON.stringify([s.license, s.effectiveTier, s.standing]);
     let last = keyOf(state.getState());
     this.unsubscribe = state.subscribe((current) => {
       const key = keyOf(current);
       if (key === last) return;
       last = key;
-      const params: LicenseChanged = {
+      const params: NotificationParams<'license.changed'> = {
         license: current.license,
         effectiveTier: current.effectiveTier,
         standing: current.standing,
       };
-      const line = `${JSON.stringify({ jsonrpc: '2.0', method: 'license.changed', params })}\n`;
+      const line = `${JSON.stringify({ jsonrpc: '2.0', method: LICENSE_CHANGED, params })}\n`;
       for (const socket of this.subscribed) this.send(socket, line);
     });
   }

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { app, Notification, safeStorage, session } from 'electron';
 import ElectronStore from 'electron-store';
-import { Companion } from './companion.ts';
 import { resolveConfig } from './config.ts';
-import { defaultSocketPath, HostSocketServer } from './host-socket.ts';
 import { registerIpc } from './ipc-main.ts';
 import { announceNotices } from './os-notices.ts';
+import { runCompanion } from './run-companion.ts';
 import { cipherFor } from './secrets.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { hardenSession, openCompanionWindow, openExternalSafely } from './window.ts';
@@ -34,7 +33,7 @@ function openElectronStore(home: string): SettingsStore {
 
 async function start(): Promise<void> {
   hardenSession(session.defaultSession);
-  const companion = await Companion.open({
+  const running = await runCompanion({
     home: app.getPath('userData'),
     serverUrl: config.serverUrl,
     openStore: openElectronStore,
@@ -43,12 +42,7 @@ async function start(): Promise<void> {
     timing: config.timing,
     openExternal: (url) => openExternalSafely(url, config.serverUrl),
   });
-  const host = await HostSocketServer.listen({
-    path: defaultSocketPath(),
-    dispatch: (method, params) => companion.dispatch(method, params),
-    state: companion.state,
-  });
-  companion.start();
+  const { companion } = running;
   const outDir = join(import.meta.dirname, '..');
   const { window, appUrl } = await openCompanionWindow(
     outDir,
@@ -74,6 +68,6 @@ async function start(): Promise<void> {
     event.preventDefault();
     unregister();
     stopNotices();
-    void Promise.all([host.close(), companion.close()]).finally(() => app.exit(0));
+    void running.close().finally(() => app.exit(0));
   });
 }

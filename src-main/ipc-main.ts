@@ -1,5 +1,6 @@
 import { type BrowserWindow, ipcMain } from 'electron';
-import { channelOf, methodsOn, STATE_CHANNEL } from '../src-shared/contract.ts';
+import { type CompanionFailure, channelOf, methodsOn, STATE_CHANNEL } from '../src-shared/contract.ts';
+import { err } from '../src-shared/result.ts';
 import type { Companion } from './companion.ts';
 import { isTrustedSender } from './security.ts';
 import { subscribeThrottled } from './state.ts';
@@ -17,7 +18,7 @@ export function registerIpc(companion: Companion, window: BrowserWindow, appUrl:
       const frame = event.senderFrame;
       const sender = frame ? { url: frame.url, isTopFrame: frame.parent === null } : null;
       if (event.sender !== window.webContents || !isTrustedSender(sender, appUrl)) {
-        return { ok: false, error: { code: 'UNTRUSTED_SENDER', message: 'This page may not call the companion.' } };
+        return err<CompanionFailure>({ code: 'UNTRUSTED_SENDER', message: 'This page may not call the companion.' });
       }
       return companion.dispatch(method, params);
     });

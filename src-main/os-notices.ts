@@ -1,6 +1,6 @@
 import { currentNotices } from '../src-shared/notices.ts';
 import type { SettingsStore } from './settings-store.ts';
-import type { CompanionStore } from './state.ts';
+import type { MainStore } from './state.ts';
 
 /** One usage notice as the desktop shows it (Electron's Notification; nothing in headless or web mode). */
 export interface DesktopNotice {
@@ -24,7 +24,7 @@ function rememberedIds(store: SettingsStore): string[] {
  * never one the user already dismissed. Returns the function that stops watching.
  */
 export function announceNotices(
-  state: CompanionStore,
+  state: MainStore,
   store: SettingsStore,
   show: (notice: DesktopNotice) => void,
 ): () => void {

@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:f
 
 /**
  * One companion per user: the data folder is owned by one process at a time, so two writers never
- * share a ledger. The lock is a file holding the owner's pid; a lock whose process is gone (crash,
+ * share a journal. The lock is a file holding the owner's pid; a lock whose process is gone (crash,
  * SIGKILL) is stale and taken over.
  */
 export class CompanionAlreadyRunning extends Error {

@@ -1,4 +1,5 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import { DEFAULT_BRANDING } from '../src-shared/branding.ts';
 import type { CompanionState, LicenseView } from '../src-shared/contract.ts';
 import { periodEnd, periodOf } from '../src-shared/period.ts';
 
@@ -6,15 +7,7 @@ import { periodEnd, periodOf } from '../src-shared/period.ts';
  * Main's single source of truth. Services write into it; transports (the renderer over IPC or
  * server-sent events, host sockets) subscribe to it. Nothing else keeps a second copy of the truth.
  */
-export type CompanionStore = StoreApi<CompanionState>;
-
-export interface Branding {
-  productName: string;
-  accentColor: string;
-  logoUrl: string | null;
-}
-
-export const DEFAULT_BRANDING: Branding = { productName: 'Tollgate', accentColor: '#2457d6', logoUrl: null };
+export type MainStore = StoreApi<CompanionState>;
 
 /** The license view before any license is known (or after one was refused). */
 export const NO_LICENSE: LicenseView = {
@@ -29,7 +22,7 @@ export const NO_LICENSE: LicenseView = {
   accessEndsAt: null,
 };
 
-export function createCompanionStore(serverUrl: string, now: number) {
+export function createMainStore(serverUrl: string, now: number) {
   const period = periodOf(now);
   const initial: CompanionState = {
     serverUrl,
@@ -60,7 +53,7 @@ export function createCompanionStore(serverUrl: string, now: number) {
  * change): a burst of 10,000 consumes must not become 10,000 pushes to every subscriber.
  */
 export function subscribeThrottled(
-  store: CompanionStore,
+  store: MainStore,
   listener: (state: CompanionState) => void,
   intervalMs = 50,
 ): () => void {

@@ -1,17 +1,18 @@
 import { MAX_BATCH_EVENTS, type MeResponse, type Notification, type PlansResponse } from '../src-shared/api.ts';
 import type { ReasonCode } from '../src-shared/decisions.ts';
+import { ok, type Result } from '../src-shared/result.ts';
 import type { Auth } from './auth.ts';
 import { isAuthRejection } from './auth.ts';
-import type { ApiFailure, ApiOutcome, BillingClient } from './billing-client.ts';
+import type { ApiFailure, BillingClient } from './billing-client.ts';
 import type { LicenseCache, LicenseStatus } from './license-cache.ts';
-import type { Settlement, UsageLedger } from './usage-ledger.ts';
+import type { UsageJournal, Verdict } from './usage-journal.ts';
 import type { UsageSnapshotCache } from './usage-snapshot.ts';
 
 /**
  * Keeps the device and the server in agreement. Usage goes up in batches whose events carry their
  * idempotency keys, so a batch resent after a lost answer is never counted twice; the server's
  * per-event verdict (accepted, duplicate, rejected — the server may refuse what the device allowed
- * offline) settles the ledger. Unreachable server: back off exponentially with full jitter.
+ * offline) settles the journal. Unreachable server: back off exponentially with full jitter.
  */
 
 export interface SyncTiming {
@@ -45,13 +46,13 @@ export interface SyncEvents {
   license(status: LicenseStatus): void;
   notifications(notifications: Notification[]): void;
   plans(plans: PlansResponse): void;
-  usageSettled(rejected: RejectedUsage[]): void;
+  usageAnswered(rejected: RejectedUsage[]): void;
 }
 
 export interface SyncWorld {
   client: BillingClient;
   auth: Auth;
-  ledger: UsageLedger;
+  journal: UsageJournal;
   license: LicenseCache;
   usage: UsageSnapshotCache;
   deviceId: string;
@@ -61,8 +62,8 @@ export interface SyncWorld {
   events: SyncEvents;
 }
 
-type Step = { ok: true } | { ok: false; failure: ApiFailure };
-const done: Step = { ok: true };
+type Step = Result<void, ApiFailure>;
+const done: Step = ok(undefined);
 
 export class Sync {
   private running: Promise<void> = Promise.resolve();
@@ -152,16 +153,15 @@ export class Sync {
       this.failures = 0;
       this.world.events.status({ status: 'idle', error: null, at: now });
       if (!this.stopped) {
-        if (outcome !== 'signed-out' && this.world.ledger.nextBatch(1).length > 0) this.nudge();
+        if (outcome !== 'signed-out' && this.world.journal.nextBatch(1).length > 0) this.nudge();
         if (!this.fullTimer) this.scheduleFull(this.world.timing.intervalMs);
       }
       return 'idle';
     }
-    const { failure } = outcome;
+    const failure = outcome.error;
     this.failures += 1;
     const offline = failure.kind === 'offline' || failure.status >= 500 || failure.status === 429;
-    const message = failure.kind === 'offline' ? failure.message : (failure.problem.detail ?? failure.problem.title);
-    this.world.events.status({ status: offline ? 'offline' : 'error', error: message, at: now });
+    this.world.events.status({ status: offline ? 'offline' : 'error', error: failure.message, at: now });
     if (!this.stopped) {
       const retryAfterMs = failure.kind === 'problem' ? (failure.retryAfterSeconds ?? 0) * 1000 : 0;
       this.scheduleFull(Math.max(retryAfterMs, this.backoff()));
@@ -179,12 +179,12 @@ export class Sync {
   /** Runs `work` with an access token, refreshing once if the server says the token is no good. */
   private async withToken(work: (token: string) => Promise<Step>): Promise<Step | 'signed-out'> {
     const token = await this.world.auth.accessToken();
-    if (!token.ok) return { ok: false, failure: token };
+    if (!token.ok) return token;
     if (token.value === null) return 'signed-out';
     const first = await work(token.value);
-    if (first.ok || !isAuthRejection(first.failure)) return first;
+    if (first.ok || !isAuthRejection(first.error)) return first;
     const refreshed = await this.world.auth.accessToken(true);
-    if (!refreshed.ok) return { ok: false, failure: refreshed };
+    if (!refreshed.ok) return refreshed;
     if (refreshed.value === null) return 'signed-out';
     return work(refreshed.value);
   }
@@ -192,14 +192,18 @@ export class Sync {
   private async pinKey(): Promise<Step> {
     if (this.world.license.pinnedKey) return done;
     const jwks = await this.world.client.jwks();
-    if (!jwks.ok) return { ok: false, failure: jwks };
+    if (!jwks.ok) return jwks;
     this.world.license.pinKey(jwks.value);
     return done;
   }
 
   private async pushUsage(token: string): Promise<Step> {
-    const { ledger } = this.world;
-    for (let batch = ledger.nextBatch(MAX_BATCH_EVENTS); batch.length > 0; batch = ledger.nextBatch(MAX_BATCH_EVENTS)) {
+    const { journal } = this.world;
+    for (
+      let batch = journal.nextBatch(MAX_BATCH_EVENTS);
+      batch.length > 0;
+      batch = journal.nextBatch(MAX_BATCH_EVENTS)
+    ) {
       const byKey = new Map(batch.map((entry) => [entry.key, entry]));
       const answer = await this.world.client.sendUsage(
         token,
@@ -211,37 +215,37 @@ export class Sync {
         })),
       );
       if (!answer.ok) {
-        if (answer.kind === 'problem' && (answer.status === 400 || answer.status === 422)) {
+        if (answer.error.kind === 'problem' && (answer.error.status === 400 || answer.error.status === 422)) {
           // The server will never take these events (malformed for it): drop them rather than wedge the queue.
-          await ledger.settle(batch.map((entry) => ({ key: entry.key, settlement: 'rejected' as const })));
+          await journal.recordVerdicts(batch.map((entry) => ({ key: entry.key, verdict: 'rejected' as const })));
           continue;
         }
-        return { ok: false, failure: answer };
+        return answer;
       }
-      const settlements: { key: string; settlement: Settlement }[] = [];
+      const verdicts: { key: string; verdict: Verdict }[] = [];
       const rejected: RejectedUsage[] = [];
       const counts: Record<string, number> = {};
       for (const result of answer.value.results) {
         const entry = byKey.get(result.idempotencyKey);
         if (!entry) continue;
-        settlements.push({ key: entry.key, settlement: result.status });
+        verdicts.push({ key: entry.key, verdict: result.status });
         counts[entry.operation] = Math.max(counts[entry.operation] ?? 0, result.used);
         if (result.status === 'rejected') {
           rejected.push({ ...entry, code: result.code, used: result.used, limit: result.limit });
         }
       }
       // Settle first (durably), then raise the server counts, so no unit is ever counted by both.
-      await ledger.settle(settlements);
+      await journal.recordVerdicts(verdicts);
       this.world.usage.mergeCounts(answer.value.period, counts);
-      this.world.events.usageSettled(rejected);
-      if (settlements.length === 0) break;
+      this.world.events.usageAnswered(rejected);
+      if (verdicts.length === 0) break;
     }
     return done;
   }
 
   private async pullAccount(token: string): Promise<Step> {
     const me = await this.world.client.me(token);
-    if (!me.ok) return { ok: false, failure: me };
+    if (!me.ok) return me;
     this.world.license.trustServerTime(Date.parse(me.value.serverTime));
     this.world.usage.mergeSnapshot(me.value.usage);
     this.world.events.account(me.value);
@@ -250,7 +254,7 @@ export class Sync {
 
   private async pullLicense(token: string): Promise<Step> {
     const answer = await this.world.client.license(token, this.world.deviceId);
-    if (!answer.ok) return { ok: false, failure: answer };
+    if (!answer.ok) return answer;
     this.world.license.trustServerTime(Date.parse(answer.value.serverTime));
     const status = await this.world.license.accept(answer.value.token);
     if (status.kind === 'valid') this.world.usage.mergeCounts(status.claims.period, status.claims.usage);
@@ -260,15 +264,15 @@ export class Sync {
 
   private async pullNotifications(token: string): Promise<Step> {
     const answer = await this.world.client.notifications(token);
-    if (!answer.ok) return { ok: false, failure: answer };
+    if (!answer.ok) return answer;
     this.world.events.notifications(answer.value.notifications);
     return done;
   }
 
   private async pullPlans(): Promise<Step> {
     if (this.havePlans) return done;
-    const answer: ApiOutcome<PlansResponse> = await this.world.client.plans();
-    if (!answer.ok) return { ok: false, failure: answer };
+    const answer = await this.world.client.plans();
+    if (!answer.ok) return answer;
     this.havePlans = true;
     this.world.events.plans(answer.value);
     return done;

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { UsageSnapshot as ServerUsageSnapshot } from '../src-shared/api.ts';
 import type { ServerUsage } from './gate.ts';
 import type { SettingsStore } from './settings-store.ts';
@@ -9,8 +10,6 @@ import type { SettingsStore } from './settings-store.ts';
  */
 
 export interface StoredUsage extends ServerUsage {
-  resetsAt: string | null;
-  limits: Record<string, number>;
   apiCalls: ServerUsageSnapshot['apiCalls'] | null;
 }
 
@@ -25,13 +24,16 @@ const SAVE_EVERY_MS = 2_000;
 export class UsageSnapshotCache {
   private snapshot: StoredUsage;
   private saveTimer: NodeJS.Timeout | null = null;
+  private unsaved = false;
 
   constructor(
     private readonly store: SettingsStore,
     currentPeriod: string,
   ) {
     const stored = store.get(KEY) as StoredUsage | undefined;
-    this.snapshot = stored ?? { period: currentPeriod, used: {}, resetsAt: null, limits: {}, apiCalls: null };
+    this.snapshot = stored
+      ? { period: stored.period, used: stored.used, apiCalls: stored.apiCalls ?? null }
+      : { period: currentPeriod, used: {}, apiCalls: null };
   }
 
   get current(): StoredUsage {
@@ -41,21 +43,22 @@ export class UsageSnapshotCache {
   /** A full snapshot from /v1/me. */
   mergeSnapshot(usage: ServerUsageSnapshot): void {
     const used = Object.fromEntries(Object.entries(usage.operations).map(([op, { used }]) => [op, used]));
-    const limits = Object.fromEntries(Object.entries(usage.operations).map(([op, { limit }]) => [op, limit]));
-    this.merge(usage.period, used, { resetsAt: usage.resetsAt, limits, apiCalls: usage.apiCalls });
+    this.merge(usage.period, used, usage.apiCalls ?? null);
   }
 
   /** Counts from a usage batch answer or a license's snapshot. */
   mergeCounts(period: string, used: Record<string, number>): void {
-    this.merge(period, used, {});
+    this.merge(period, used, undefined);
   }
 
-  private merge(period: string, used: Record<string, number>, extra: Partial<StoredUsage>): void {
+  /** `apiCalls` undefined: the answer does not report the hourly window (keep what we have). */
+  private merge(period: string, used: Record<string, number>, apiCalls: StoredUsage['apiCalls'] | undefined): void {
     const current = this.snapshot;
     if (period < current.period) return;
-    const base = period === current.period ? current : { period, used: {}, resetsAt: null, limits: {}, apiCalls: null };
+    const base: StoredUsage = period === current.period ? current : { period, used: {}, apiCalls: null };
     const merged: Record<string, number> = { ...base.used };
-    let changed = base !== current || extra.resetsAt !== undefined;
+    // Saved only when something changed: a /v1/me that says what we knew rewrites nothing.
+    let changed = base !== current || (apiCalls !== undefined && !isDeepStrictEqual(apiCalls, base.apiCalls));
     for (const [operation, count] of Object.entries(used)) {
       if (count > (merged[operation] ?? 0)) {
         merged[operation] = count;
@@ -63,15 +66,18 @@ export class UsageSnapshotCache {
       }
     }
     if (!changed) return;
-    this.snapshot = { ...base, ...extra, period, used: merged };
+    this.snapshot = { period, used: merged, apiCalls: apiCalls === undefined ? base.apiCalls : apiCalls };
+    this.unsaved = true;
     this.saveTimer ??= setTimeout(() => this.save(), SAVE_EVERY_MS);
     this.saveTimer.unref?.();
   }
 
-  /** Writes the snapshot now (the companion calls it when it closes). */
+  /** Writes the snapshot now if it changed since it was last written (the companion calls it when it closes). */
   save(): void {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = null;
+    if (!this.unsaved) return;
+    this.unsaved = false;
     this.store.set(KEY, this.snapshot);
   }
 }

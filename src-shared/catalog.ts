@@ -157,7 +157,3 @@ export function yearlySavingCents(tier: Tier): number {
   if (tier.prices === 'negotiated') return 0;
   return Math.max(0, tier.prices.monthly_cents * 12 - tier.prices.yearly_cents);
 }
-
-export function operationIds(catalog: Catalog): string[] {
-  return Object.keys(catalog.operations);
-}

@@ -10,10 +10,13 @@ import {
   PlansResponse,
   Subscription,
   Units,
+  UpgradeSuggestion,
 } from './api.ts';
 import { Limits, TierId } from './catalog.ts';
-import { REASON_CODES } from './decisions.ts';
+import { REASON_CODES, type ReasonCode } from './decisions.ts';
+import type { ErrorCode } from './error-codes.ts';
 import { SubscriptionStatus } from './license.ts';
+import type { Failure, MaybePromise, Result } from './result.ts';
 
 /**
  * The companion's one contract table. Every method main answers is named here once, with its
@@ -31,6 +34,9 @@ export type Surface = z.infer<typeof Surface>;
 export const ProblemView = z.object({ code: z.string(), message: z.string() });
 export type ProblemView = z.infer<typeof ProblemView>;
 
+/** What a method of this table fails with: a companion or server error code, or a decision reason code. */
+export type CompanionFailure = Failure<ErrorCode | ReasonCode>;
+
 export const OperationUsageView = z.object({
   label: z.string(),
   /** What the server has counted this period. */
@@ -41,6 +47,13 @@ export const OperationUsageView = z.object({
   limit: z.number().int(),
 });
 export type OperationUsageView = z.infer<typeof OperationUsageView>;
+
+/** An operation's usage as main pushes it, with the plan to offer when it runs short. */
+export const OperationState = OperationUsageView.extend({
+  /** The cheapest plan above the current one with room for one more unit (null when none has). */
+  upgrade: UpgradeSuggestion.nullable(),
+});
+export type OperationState = z.infer<typeof OperationState>;
 
 export const LicenseView = z.object({
   /** `none`: never fetched; `valid`: verified; otherwise the reason it cannot be honoured. */
@@ -75,7 +88,7 @@ export const CompanionState = z.object({
   usage: z.object({
     period: z.string(),
     resetsAt: z.string(),
-    operations: z.record(z.string(), OperationUsageView),
+    operations: z.record(z.string(), OperationState),
     apiCalls: z.object({
       limit: z.number().int(),
       windowSeconds: z.number().int(),
@@ -191,9 +204,6 @@ export type MethodName = keyof typeof contract;
 export type Params<M extends MethodName> = z.input<(typeof contract)[M]['params']>;
 export type ResultOf<M extends MethodName> = z.infer<(typeof contract)[M]['result']>;
 
-/** Host-socket notifications main sends to subscribed clients. */
-export const HOST_NOTIFICATIONS = ['license.changed'] as const;
-
 /** The params of `license.changed`: what a host app needs to re-check its gates. */
 export const LicenseChanged = z.object({
   license: LicenseView,
@@ -201,6 +211,34 @@ export const LicenseChanged = z.object({
   standing: CompanionState.shape.standing,
 });
 export type LicenseChanged = z.infer<typeof LicenseChanged>;
+
+/**
+ * Host-socket notifications main sends to the clients that asked for them (`subscribe` names the
+ * method a client calls first), each with its params schema.
+ */
+export const notifications = {
+  'license.changed': { surfaces: ['host'], subscribe: 'license.subscribe', params: LicenseChanged },
+} as const satisfies Record<string, { surfaces: readonly Surface[]; subscribe: MethodName; params: z.ZodType }>;
+
+export type NotificationName = keyof typeof notifications;
+export type NotificationParams<N extends NotificationName> = z.infer<(typeof notifications)[N]['params']>;
+
+/**
+ * How every transport reaches main: validate params against the table, run the handler, never
+ * throw. Answers that need no I/O come back synchronously, so the host socket can write them in the
+ * same turn the request arrived.
+ */
+export type Dispatch = (method: MethodName, params: unknown) => MaybePromise<Result<unknown, CompanionFailure>>;
+
+/** Methods a caller invokes without params. */
+export type MethodWithoutParams = {
+  [M in MethodName]: Record<never, never> extends Params<M> ? M : never;
+}[MethodName];
+
+/** The methods a surface exposes, as a type (`MethodOn<'host'>`: what a host app may call). */
+export type MethodOn<S extends Surface> = {
+  [M in MethodName]: S extends (typeof contract)[M]['surfaces'][number] ? M : never;
+}[MethodName];
 
 /** The methods a surface exposes, in table order. */
 export const methodsOn = (surface: Surface): MethodName[] =>
@@ -232,10 +270,7 @@ export const RPC_ERRORS = {
  * boundary: they resolve to a Result.
  */
 export interface CompanionBridge {
-  invoke<M extends MethodName>(
-    method: M,
-    params: Params<M>,
-  ): Promise<{ ok: true; value: ResultOf<M> } | { ok: false; error: ProblemView }>;
+  invoke<M extends MethodName>(method: M, params: Params<M>): Promise<Result<ResultOf<M>, ProblemView>>;
   /** Called with the full state now and after every change; returns an unsubscribe function. */
   onState(listener: (state: CompanionState) => void): () => void;
 }

@@ -50,6 +50,12 @@ export const COMPANION_ERROR_CODES = {
   UNTRUSTED_SENDER: 'This page may not call the companion',
   UNAUTHORIZED: 'Missing or wrong token',
   WRONG_HOST: 'Unexpected Host header',
+  /** The billing server answered with something the companion does not understand. */
+  BAD_RESPONSE: 'The billing server answered unexpectedly',
+  /** A consume could not be made durable on this device, so it was not counted. */
+  USAGE_NOT_RECORDED: 'Usage could not be saved on this device',
+  /** A checkout or portal URL that is not a billing page the companion trusts. */
+  URL_NOT_ALLOWED: 'Not a billing page Tollgate trusts',
   INTERNAL: 'Internal error',
 } as const satisfies Record<string, string>;
 
@@ -57,3 +63,8 @@ export type CompanionErrorCode = keyof typeof COMPANION_ERROR_CODES;
 
 /** Any code a companion failure may carry: its own, or the server's passed through. */
 export type ErrorCode = ProblemCode | CompanionErrorCode;
+
+/** The code of a server answer as the companion passes it on: a code it does not know is a BAD_RESPONSE. */
+export function knownProblemCode(code: string): ProblemCode | null {
+  return Object.hasOwn(PROBLEM_CODES, code) ? (code as ProblemCode) : null;
+}

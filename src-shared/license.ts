@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { Limits, TierId } from './catalog.ts';
 import type { PlanState } from './decisions.ts';
 import { PERIOD_PATTERN } from './period.ts';
-import { err, ok, type Result } from './result.ts';
+import { err, type Failure, ok, type Result } from './result.ts';
 
 /**
  * The license token: a compact JWS (alg EdDSA, Ed25519) the server signs and the companion — or
@@ -68,10 +68,8 @@ export const LicenseClaims = LicensePayload.extend({
 export type LicenseClaims = z.infer<typeof LicenseClaims>;
 
 export type LicenseProblemCode = 'LICENSE_INVALID' | 'OFFLINE_GRACE_EXPIRED' | 'CLOCK_TAMPERED';
-export interface LicenseProblem {
-  code: LicenseProblemCode;
-  message: string;
-}
+/** Why a license cannot be honoured: a Failure (result.ts) with one of the license's reason codes. */
+export type LicenseProblem = Failure<LicenseProblemCode>;
 
 export interface LicenseKeyPair {
   privateJwk: JWK;

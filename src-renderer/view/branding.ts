@@ -1,12 +1,13 @@
 /**
  * White label: the product name, accent colour and logo come from main's state (the vendor's
- * configuration). Values are checked before use: a colour that is not a colour, or a logo the
- * page's CSP would refuse, falls back to the default instead of breaking the window.
+ * configuration). Values are checked before use: a colour main would not accept either
+ * (src-shared/branding.ts: `#rrggbb` only), or a logo the page's CSP would refuse, falls back to the
+ * default instead of breaking the window.
  */
 
-export const DEFAULT_ACCENT = '#2457d6';
+import { DEFAULT_BRANDING, isAccentColor } from '../../src-shared/branding.ts';
 
-const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i;
+export const DEFAULT_ACCENT = DEFAULT_BRANDING.accentColor;
 
 export interface Accent {
   color: string;
@@ -15,9 +16,7 @@ export interface Accent {
 }
 
 function channels(hex: string): [number, number, number] {
-  const digits = hex.slice(1);
-  const full = digits.length === 3 ? [...digits].map((digit) => digit + digit).join('') : digits;
-  return [0, 2, 4].map((start) => Number.parseInt(full.slice(start, start + 2), 16) / 255) as [number, number, number];
+  return [1, 3, 5].map((start) => Number.parseInt(hex.slice(start, start + 2), 16) / 255) as [number, number, number];
 }
 
 /** WCAG relative luminance. */
@@ -31,7 +30,7 @@ function luminance(hex: string): number {
 }
 
 export function accentOf(color: string): Accent {
-  const hex = HEX.test(color) ? color : DEFAULT_ACCENT;
+  const hex = isAccentColor(color) ? color : DEFAULT_ACCENT;
   // White text needs a contrast of 4.5 (WCAG AA): (1.05) / (L + 0.05) ≥ 4.5 ⇔ L ≤ 0.183.
   return { color: hex, onColor: luminance(hex) <= 0.183 ? '#ffffff' : '#111111' };
 }

@@ -6,7 +6,8 @@ import { type UsageBar, usageBars } from './usage.ts';
 /**
  * Which upgrade prompt the window shows, if any. This is presentation, not entitlement: whether a
  * host app may do something is main's answer (`lastDenial`); here we only pick what to say and
- * which plan to offer, from the plans main fetched.
+ * which of main's offers to show: main names the plan to offer per operation
+ * (`usage.operations[op].upgrade`) and per denial (`lastDenial.decision.upgrade`).
  */
 
 export type PromptReason = 'denied' | 'limit_reached' | 'limit_near';
@@ -30,32 +31,6 @@ export function plansByPrice(plans: Plans): PlanView[] {
     .map((plan, index) => ({ plan, index }))
     .sort((a, b) => price(a.plan) - price(b.plan) || a.index - b.index)
     .map(({ plan }) => plan);
-}
-
-function offerOf(plan: PlanView): UpgradeSuggestion {
-  return {
-    tier: plan.id,
-    name: plan.name,
-    monthlyPriceCents: plan.prices?.monthly_cents ?? null,
-    yearlyPriceCents: plan.prices?.yearly_cents ?? null,
-    contactSales: plan.negotiated || plan.prices === null,
-  };
-}
-
-/** The cheapest plan above the current one whose limit for the operation leaves room beyond `used`. */
-export function cheapestPlanWithRoom(
-  plans: Plans,
-  currentTier: string,
-  operation: string,
-  used: number,
-): UpgradeSuggestion | null {
-  const ordered = plansByPrice(plans);
-  const above = ordered.slice(ordered.findIndex((plan) => plan.id === currentTier) + 1);
-  const fit = above.find((plan) => {
-    const limit = plan.limits.monthly[operation];
-    return limit !== undefined && (limit < 0 || limit > used);
-  });
-  return fit ? offerOf(fit) : null;
 }
 
 /** True when `tier` is the current tier or one the user would not upgrade to from it. */
@@ -85,8 +60,7 @@ function denialPrompt(state: CompanionState): UpgradePrompt | null {
 }
 
 function limitPrompt(state: CompanionState, bar: UsageBar): UpgradePrompt {
-  const plans = state.plans?.plans;
-  const offer = plans ? cheapestPlanWithRoom(plans, state.effectiveTier, bar.operation, bar.used) : null;
+  const offer = state.usage.operations[bar.operation]?.upgrade ?? null;
   const limit = formatCount(bar.limit ?? 0);
   const full = bar.state === 'full';
   return {

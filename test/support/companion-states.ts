@@ -1,7 +1,8 @@
-import { plansView } from '../../src-server/plans.ts';
+import { operationState } from '../../src-main/companion-state.ts';
 import type { PlansResponse } from '../../src-shared/api.ts';
 import { defaultCatalog, effectiveFeatures, findTier, type TierId } from '../../src-shared/catalog.ts';
 import type { CompanionState } from '../../src-shared/contract.ts';
+import { plansView } from '../../src-shared/plans-view.ts';
 
 /**
  * Companion states as main would push them, built from the default catalog. Shared by the
@@ -23,12 +24,7 @@ function usageFor(tier: TierId, used: Record<string, number>, pending: Record<st
     operations: Object.fromEntries(
       Object.entries(defaultCatalog.operations).map(([operation, { label }]) => [
         operation,
-        {
-          label,
-          serverUsed: used[operation] ?? 0,
-          pending: pending[operation] ?? 0,
-          limit: limits.monthly[operation] ?? 0,
-        },
+        operationState(defaultCatalog, tier, limits, operation, label, used[operation] ?? 0, pending[operation] ?? 0),
       ]),
     ),
     apiCalls: { limit: limits.api_calls_per_hour, windowSeconds: 3600, used: 0, resetsAt: null },

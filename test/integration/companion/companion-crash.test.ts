@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HostClient } from '../../../src-main/host-client.ts';
+import { UsageEventsResponse } from '../../../src-shared/api.ts';
 import { setPlan, signUp, startTestServer, type TestServer, testLimits } from '../../support/server.ts';
 import {
   bundleCli,
@@ -8,6 +9,7 @@ import {
   type CompanionProcess,
   eventually,
   openTestCompanion,
+  serverUsedOf,
   startHeadless,
   tempDir,
 } from './harness.ts';
@@ -102,7 +104,7 @@ async function crashRun(run: number): Promise<void> {
   host.close();
   await companion.kill('SIGTERM');
 
-  const used: number = (await account.get('/v1/me')).body.usage.operations.ai_operations.used;
+  const used = await serverUsedOf(account, 'ai_operations');
   // Ask the server about every key ever attempted: those it already had come back "duplicate".
   const counted = new Set<number>();
   for (let start = 0; start < CONSUMES; start += 1000) {
@@ -113,7 +115,7 @@ async function crashRun(run: number): Promise<void> {
     }));
     const answer = await account.post('/v1/usage/events', { events });
     expect(answer.status).toBe(200);
-    answer.body.results.forEach((result: { status: string }, i: number) => {
+    UsageEventsResponse.parse(answer.body).results.forEach((result, i) => {
       if (result.status === 'duplicate') counted.add(start + i);
     });
   }

@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Companion } from '../../../src-main/companion.ts';
 import { HostClient } from '../../../src-main/host-client.ts';
 import { setPlan, signUp, startTestServer, type TestServer } from '../../support/server.ts';
-import { bundleCli, eventually, openTestCompanion, outageProxy, startHeadless, tempDir } from './harness.ts';
+import {
+  bundleCli,
+  closeAfterEach,
+  eventually,
+  openTestCompanion,
+  outageProxy,
+  serverUsedOf,
+  startHeadless,
+  tempDir,
+} from './harness.ts';
 
 // Offline: the network to the billing server goes away (a proxy drops every connection) while the
 // server keeps running; the companion must keep answering from its verified license and bring its
@@ -11,6 +20,7 @@ import { bundleCli, eventually, openTestCompanion, outageProxy, startHeadless, t
 
 const DAY = 86_400_000;
 const folder = tempDir('tollgate-offline-');
+const closing = closeAfterEach();
 let server: TestServer;
 let proxy: Awaited<ReturnType<typeof outageProxy>>;
 let cli: Awaited<ReturnType<typeof bundleCli>>;
@@ -33,11 +43,14 @@ async function professionalSignedIn(
 ): Promise<{ companion: Companion; accountId: string; me: () => Promise<number> }> {
   const account = await signUp(server.url);
   await setPlan(server.db, account.id, { tier: 'professional' });
-  const companion = await openTestCompanion({ home, serverUrl: proxy.url, ...(clock ? { clock } : {}) });
+  const companion = closing(
+    await openTestCompanion({ home, serverUrl: proxy.url, ...(clock ? { clock } : {}) }),
+    (opened) => opened.close(),
+  );
   const signedIn = await companion.dispatch('auth.signIn', { email: account.email, password: account.password });
   expect(signedIn.ok).toBe(true);
   expect(companion.state.getState().effectiveTier).toBe('professional');
-  const me = async () => (await account.get('/v1/me')).body.usage.operations.ai_operations.used as number;
+  const me = () => serverUsedOf(account, 'ai_operations');
   return { companion, accountId: account.id, me };
 }
 
@@ -47,6 +60,7 @@ describe('offline', () => {
     const { companion, me } = await professionalSignedIn(home);
     await companion.close();
 
+    closing(proxy, (outage) => outage.up());
     await proxy.down();
     const env = {
       TOLLGATE_HOME: home,
@@ -54,121 +68,110 @@ describe('offline', () => {
       TOLLGATE_SERVER_URL: proxy.url,
       TOLLGATE_SYNC_RETRY_MAX_MS: '300',
     };
-    const headless = await startHeadless(env, cli.bin);
-    const host = await HostClient.connect(env.TOLLGATE_SOCKET);
-    try {
-      expect((await host.call('license.get')).license).toMatchObject({ status: 'valid', tier: 'professional' });
-      expect(await host.call('gate.check', { feature: 'compliance_check' })).toEqual({ allowed: true, code: 'OK' });
-      for (let n = 0; n < 3; n += 1) {
-        expect((await host.call('usage.consume', { operation: 'ai_operations' })).decision).toMatchObject({
-          allowed: true,
-          limit: 100,
-          remaining: 100 - n,
-        });
-      }
-      expect((await host.call('usage.get')).operations.ai_operations).toMatchObject({ serverUsed: 0, pending: 3 });
-      expect(await me()).toBe(0);
-
-      await proxy.up();
-      await eventually(async () => (await me()) === 3, 90_000);
-      const synced = await eventually(async () => {
-        const usage = await host.call('usage.get');
-        return usage.operations.ai_operations?.pending === 0 && usage;
+    closing(await startHeadless(env, cli.bin), (child) => child.kill('SIGTERM'));
+    const host = closing(await HostClient.connect(env.TOLLGATE_SOCKET), (client) => client.close());
+    expect((await host.call('license.get')).license).toMatchObject({ status: 'valid', tier: 'professional' });
+    expect(await host.call('gate.check', { feature: 'compliance_check' })).toEqual({ allowed: true, code: 'OK' });
+    for (let n = 0; n < 3; n += 1) {
+      expect((await host.call('usage.consume', { operation: 'ai_operations' })).decision).toMatchObject({
+        allowed: true,
+        limit: 100,
+        remaining: 100 - n,
       });
-      expect(synced.operations.ai_operations).toMatchObject({ serverUsed: 3, pending: 0 });
-    } finally {
-      host.close();
-      await proxy.up();
-      await headless.kill('SIGTERM');
     }
+    expect((await host.call('usage.get')).operations.ai_operations).toMatchObject({ serverUsed: 0, pending: 3 });
+    expect(await me()).toBe(0);
+
+    await proxy.up();
+    await eventually(async () => (await me()) === 3, 90_000);
+    const synced = await eventually(async () => {
+      const usage = await host.call('usage.get');
+      return usage.operations.ai_operations?.pending === 0 && usage;
+    });
+    expect(synced.operations.ai_operations).toMatchObject({ serverUsed: 3, pending: 0 });
   });
 
   it('gives OFFLINE_GRACE_EXPIRED after the grace and CLOCK_TAMPERED after a clock rollback, then recovers', async () => {
     const clock = { now: Date.now() };
     const { companion } = await professionalSignedIn(join(folder.path, 'clock-home'), () => clock.now);
-    try {
-      const check = (feature: string) => companion.dispatch('gate.check', { feature });
-      expect(await check('compliance_check')).toEqual({ ok: true, value: { allowed: true, code: 'OK' } });
+    closing(proxy, (outage) => outage.up());
+    const check = (feature: string) => companion.dispatch('gate.check', { feature });
+    expect(await check('compliance_check')).toEqual({ ok: true, value: { allowed: true, code: 'OK' } });
 
-      await proxy.down();
-      expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'offline' } });
-      clock.now += 6 * DAY;
-      expect(await check('compliance_check')).toMatchObject({ value: { allowed: true } });
+    await proxy.down();
+    expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'offline' } });
+    clock.now += 6 * DAY;
+    expect(await check('compliance_check')).toMatchObject({ value: { allowed: true } });
 
-      clock.now += 2 * DAY; // past the server's 7-day offline grace
-      expect(await check('compliance_check')).toMatchObject({
-        value: { allowed: false, code: 'OFFLINE_GRACE_EXPIRED' },
+    clock.now += 2 * DAY; // past the server's 7-day offline grace
+    expect(await check('compliance_check')).toMatchObject({
+      value: { allowed: false, code: 'OFFLINE_GRACE_EXPIRED' },
+    });
+    // The free tier still answers: its features and its limits.
+    expect(await check('basic_processing')).toMatchObject({ value: { allowed: true } });
+    const overFree = await companion.dispatch('usage.consume', { operation: 'ai_operations', units: 6 });
+    expect(overFree).toMatchObject({
+      value: { decision: { allowed: false, code: 'OFFLINE_GRACE_EXPIRED', limit: 5 } },
+    });
+    // The state the UI renders follows the decisions: the grace ended, so the free tier applies.
+    await expect
+      .poll(() => companion.state.getState())
+      .toMatchObject({
+        effectiveTier: 'free',
+        standing: { code: 'OFFLINE_GRACE_EXPIRED' },
+        license: { status: 'invalid', problem: { code: 'OFFLINE_GRACE_EXPIRED' } },
       });
-      // The free tier still answers: its features and its limits.
-      expect(await check('basic_processing')).toMatchObject({ value: { allowed: true } });
-      const overFree = await companion.dispatch('usage.consume', { operation: 'ai_operations', units: 6 });
-      expect(overFree).toMatchObject({
-        value: { decision: { allowed: false, code: 'OFFLINE_GRACE_EXPIRED', limit: 5 } },
-      });
-      // The state the UI renders follows the decisions: the grace ended, so the free tier applies.
-      await expect
-        .poll(() => companion.state.getState())
-        .toMatchObject({
-          effectiveTier: 'free',
-          standing: { code: 'OFFLINE_GRACE_EXPIRED' },
-          license: { status: 'invalid', problem: { code: 'OFFLINE_GRACE_EXPIRED' } },
-        });
 
-      // Turning the clock back to before the server's last answer does not bring the plan back.
-      clock.now = Date.now() - 2 * DAY;
-      expect(await check('compliance_check')).toMatchObject({ value: { allowed: false, code: 'CLOCK_TAMPERED' } });
+    // Turning the clock back to before the server's last answer does not bring the plan back.
+    clock.now = Date.now() - 2 * DAY;
+    expect(await check('compliance_check')).toMatchObject({ value: { allowed: false, code: 'CLOCK_TAMPERED' } });
 
-      clock.now = Date.now();
-      await proxy.up();
-      expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
-      expect(await check('compliance_check')).toEqual({ ok: true, value: { allowed: true, code: 'OK' } });
-    } finally {
-      await proxy.up();
-      await companion.close();
-    }
+    clock.now = Date.now();
+    await proxy.up();
+    expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
+    expect(await check('compliance_check')).toEqual({ ok: true, value: { allowed: true, code: 'OK' } });
   });
 
   it('reconciles with the server when it refuses usage the device allowed offline (another device got there first)', async () => {
     const account = await signUp(server.url);
-    const companion = await openTestCompanion({ home: join(folder.path, 'reconcile-home'), serverUrl: proxy.url });
-    try {
-      expect((await companion.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(
-        true,
-      );
-      await proxy.down();
-      for (let n = 0; n < 4; n += 1) {
-        const outcome = await companion.dispatch('usage.consume', { operation: 'ai_operations' });
-        expect(outcome).toMatchObject({ ok: true, value: { decision: { allowed: true, limit: 5 } } });
-      }
-      // Meanwhile the same account uses 3 of its 5 units elsewhere, straight against the server.
-      for (let n = 0; n < 3; n += 1) {
-        const direct = await account.post('/v1/usage/consume', {
-          operation: 'ai_operations',
-          units: 1,
-          idempotencyKey: `other-device-${n}-0000`,
-        });
-        expect(direct.status).toBe(200);
-      }
-      await proxy.up();
-      expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
-      // Two of the four fit; the server refused the other two, and the device now agrees with it.
-      expect((await account.get('/v1/me')).body.usage.operations.ai_operations.used).toBe(5);
-      await expect
-        .poll(() => companion.state.getState().usage.operations.ai_operations)
-        .toMatchObject({
-          serverUsed: 5,
-          pending: 0,
-        });
-      expect(companion.state.getState().lastDenial).toMatchObject({
-        subject: 'usage.consume ai_operations',
-        decision: { allowed: false, code: 'LIMIT_REACHED', limit: 5, upgrade: { tier: 'professional' } },
-      });
-      expect(await companion.dispatch('usage.check', { operation: 'ai_operations', units: 1 })).toMatchObject({
-        value: { allowed: false, code: 'LIMIT_REACHED' },
-      });
-    } finally {
-      await proxy.up();
-      await companion.close();
+    const companion = closing(
+      await openTestCompanion({ home: join(folder.path, 'reconcile-home'), serverUrl: proxy.url }),
+      (opened) => opened.close(),
+    );
+    closing(proxy, (outage) => outage.up());
+    expect((await companion.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(
+      true,
+    );
+    await proxy.down();
+    for (let n = 0; n < 4; n += 1) {
+      const outcome = await companion.dispatch('usage.consume', { operation: 'ai_operations' });
+      expect(outcome).toMatchObject({ ok: true, value: { decision: { allowed: true, limit: 5 } } });
     }
+    // Meanwhile the same account uses 3 of its 5 units elsewhere, straight against the server.
+    for (let n = 0; n < 3; n += 1) {
+      const direct = await account.post('/v1/usage/consume', {
+        operation: 'ai_operations',
+        units: 1,
+        idempotencyKey: `other-device-${n}-0000`,
+      });
+      expect(direct.status).toBe(200);
+    }
+    await proxy.up();
+    expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
+    // Two of the four fit; the server refused the other two, and the device now agrees with it.
+    expect(await serverUsedOf(account, 'ai_operations')).toBe(5);
+    await expect
+      .poll(() => companion.state.getState().usage.operations.ai_operations)
+      .toMatchObject({
+        serverUsed: 5,
+        pending: 0,
+      });
+    expect(companion.state.getState().lastDenial).toMatchObject({
+      subject: 'usage.consume ai_operations',
+      decision: { allowed: false, code: 'LIMIT_REACHED', limit: 5, upgrade: { tier: 'professional' } },
+    });
+    expect(await companion.dispatch('usage.check', { operation: 'ai_operations', units: 1 })).toMatchObject({
+      value: { allowed: false, code: 'LIMIT_REACHED' },
+    });
   });
 });

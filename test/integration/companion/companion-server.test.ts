@@ -11,6 +11,7 @@ import {
   type CompanionProcess,
   eventually,
   runTollgate,
+  serverUsedOf,
   startHeadless,
   tempDir,
 } from './harness.ts';
@@ -47,10 +48,7 @@ afterAll(async () => {
   folder.remove();
 });
 
-const serverUsed = async () => {
-  const me = await account.get('/v1/me');
-  return me.body.usage.operations.ai_operations.used as number;
-};
+const serverUsed = () => serverUsedOf(account, 'ai_operations');
 
 describe('the companion with a real server', () => {
   it('answers gates from the plan, with the cheapest upgrade when it says no', async () => {
@@ -111,8 +109,7 @@ describe('the companion with a real server', () => {
     expect(first).toMatchObject({ replayed: false, decision: { allowed: true } });
     expect(again).toMatchObject({ replayed: true, idempotencyKey: 'host-job-000001' });
     await eventually(async () => {
-      const me = await account.get('/v1/me');
-      return me.body.usage.operations.data_processing.used === 1;
+      return (await serverUsedOf(account, 'data_processing')) === 1;
     });
   });
 

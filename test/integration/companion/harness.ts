@@ -3,15 +3,40 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { Companion, type CompanionOptions } from '../../../src-main/companion.ts';
 import { HostSocketServer } from '../../../src-main/host-socket.ts';
 import { plaintextCipher } from '../../../src-main/secrets.ts';
 import { openNodeStore } from '../../../src-main/settings-store.ts';
+import { MeResponse } from '../../../src-shared/api.ts';
+import type { TestAccount } from '../../support/server.ts';
 
 /** A temp folder that a test owns and removes. */
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * Registers an afterEach that closes what a test opened (last opened, first closed), pass or fail,
+ * so one failing test cannot leak a companion, socket or process into the next. Call it once at
+ * the top of a test file; use the function it returns on each thing opened.
+ */
+export function closeAfterEach(): <T>(opened: T, close: (opened: T) => unknown) => T {
+  const closers: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (let close = closers.pop(); close; close = closers.pop()) await close();
+  });
+  return (opened, close) => {
+    closers.push(() => close(opened));
+    return opened;
+  };
+}
+
+/** What the server counted of `operation` this period, read from /v1/me through its schema. */
+export async function serverUsedOf(account: TestAccount, operation: string): Promise<number> {
+  const me = MeResponse.parse((await account.get('/v1/me')).body);
+  return me.usage.operations[operation]?.used ?? 0;
 }
 
 /** A companion in-process, as `tollgate --headless` builds it, with its world overridable. */

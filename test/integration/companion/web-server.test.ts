@@ -109,6 +109,38 @@ describe('--web bridge', () => {
     expect((await rpc('constructor', {})).status).toBe(404);
   });
 
+  it('refuses a body that is not JSON, or too large, with a Result naming INVALID_PARAMS', async () => {
+    const headers = { authorization: `Bearer ${web.token}`, 'content-type': 'application/json' };
+    const broken = await raw(`${WEB_BRIDGE.rpcPath}gate.check`, { method: 'POST', headers, body: '{"feature":' });
+    expect(broken.status).toBe(400);
+    expect(JSON.parse(broken.body)).toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } });
+    const huge = await raw(`${WEB_BRIDGE.rpcPath}gate.check`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ feature: 'x'.repeat(100_000) }),
+    });
+    expect(huge.status).toBeGreaterThanOrEqual(400);
+    expect(huge.status).toBeLessThan(500);
+    expect(JSON.parse(huge.body)).toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } });
+  });
+
+  it('answers a GET of the API with 405 and a POST elsewhere with 405', async () => {
+    const get = await raw(`${WEB_BRIDGE.rpcPath}state.get`, { headers: { authorization: `Bearer ${web.token}` } });
+    expect(get.status).toBe(405);
+    expect((await raw('/index.html', { method: 'POST', body: '{}' })).status).toBe(405);
+  });
+
+  it('serves the page with the security headers and without caching', async () => {
+    const page = await raw('/index.html');
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    });
+  });
+
   it('never serves files outside the built page', async () => {
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%2fsecret.txt']) {
       const answer = await raw(path);

@@ -3,23 +3,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRANDING_FILE } from '../../../src-main/branding.ts';
 import type { Companion } from '../../../src-main/companion.ts';
+import { MeResponse } from '../../../src-shared/api.ts';
 import type { TierId } from '../../../src-shared/catalog.ts';
 import { setPlan, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
-import { openTestCompanion, tempDir } from './harness.ts';
+import { closeAfterEach, openTestCompanion, tempDir } from './harness.ts';
 
 // A real billing server and in-process companions: what the window is told about branding, the
 // hourly API calls and a checkout, from configuration and the server alone.
 
 const folder = tempDir('tollgate-white-label-');
 let server: TestServer;
-const open: Companion[] = [];
+const closing = closeAfterEach();
 
 beforeAll(async () => {
   server = await startTestServer();
 });
 
 afterAll(async () => {
-  for (const companion of open) await companion.close();
   await server?.stop();
   folder.remove();
 });
@@ -28,8 +28,7 @@ async function signedIn(name: string, tier: TierId): Promise<{ companion: Compan
   const account = await signUp(server.url);
   if (tier !== 'free') await setPlan(server.db, account.id, { tier });
   const home = join(folder.path, name);
-  const companion = await openTestCompanion({ home, serverUrl: server.url });
-  open.push(companion);
+  const companion = closing(await openTestCompanion({ home, serverUrl: server.url }), (opened) => opened.close());
   const answer = await companion.dispatch('auth.signIn', { email: account.email, password: account.password });
   expect(answer.ok).toBe(true);
   return { companion, account };
@@ -71,9 +70,9 @@ describe('API calls this hour', () => {
       });
       expect(consumed.status).toBe(200);
     }
-    const me = await account.get('/v1/me');
-    expect(me.body.usage.apiCalls).toMatchObject({ limit: 10, windowSeconds: 3600, used: 3 });
-    const resetsAt = Date.parse(me.body.usage.apiCalls.resetsAt);
+    const me = MeResponse.parse((await account.get('/v1/me')).body);
+    expect(me.usage.apiCalls).toMatchObject({ limit: 10, windowSeconds: 3600, used: 3 });
+    const resetsAt = Date.parse(me.usage.apiCalls.resetsAt ?? '');
     expect(resetsAt).toBeGreaterThan(Date.now());
     expect(resetsAt).toBeLessThanOrEqual(Date.now() + 3600_000);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BRANDING_FILE, brandingFor, loadBranding } from '../../../src-main/branding.ts';
-import { DEFAULT_BRANDING } from '../../../src-main/state.ts';
+import { DEFAULT_BRANDING } from '../../../src-shared/branding.ts';
 
 let home: string;
 beforeEach(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settleCheckout } from '../../../src-main/checkout.ts';
+import { completeCheckoutIfPaid } from '../../../src-main/checkout.ts';
 import type { Subscription } from '../../../src-shared/api.ts';
 import { defaultCatalog, findTier, type TierId } from '../../../src-shared/catalog.ts';
 import type { CompanionState } from '../../../src-shared/contract.ts';
@@ -28,7 +28,7 @@ function subscription(tier: TierId, cycle: Subscription['cycle'], patch: Partial
 
 describe('checkout completion after a sync', () => {
   it('completes once the subscription is on the tier and cycle that were bought', () => {
-    expect(settleCheckout(waiting, subscription('professional', 'yearly'))).toEqual({
+    expect(completeCheckoutIfPaid(waiting, subscription('professional', 'yearly'))).toEqual({
       status: 'completed',
       tier: 'professional',
       cycle: 'yearly',
@@ -37,18 +37,18 @@ describe('checkout completion after a sync', () => {
   });
 
   it('keeps waiting while the old plan, the other cycle or no access is all the sync shows', () => {
-    expect(settleCheckout(waiting, subscription('free', null))).toBe(waiting);
-    expect(settleCheckout(waiting, subscription('professional', 'monthly'))).toBe(waiting);
+    expect(completeCheckoutIfPaid(waiting, subscription('free', null))).toBe(waiting);
+    expect(completeCheckoutIfPaid(waiting, subscription('professional', 'monthly'))).toBe(waiting);
     expect(
-      settleCheckout(waiting, subscription('professional', 'yearly', { status: 'incomplete', access: false })),
+      completeCheckoutIfPaid(waiting, subscription('professional', 'yearly', { status: 'incomplete', access: false })),
     ).toBe(waiting);
-    expect(settleCheckout(waiting, null)).toBe(waiting);
+    expect(completeCheckoutIfPaid(waiting, null)).toBe(waiting);
   });
 
   it('leaves checkouts that are not waiting alone', () => {
     for (const status of ['idle', 'opening', 'completed', 'failed'] as const) {
       const checkout: Checkout = { ...waiting, status };
-      expect(settleCheckout(checkout, subscription('professional', 'yearly'))).toBe(checkout);
+      expect(completeCheckoutIfPaid(checkout, subscription('professional', 'yearly'))).toBe(checkout);
     }
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { announceNotices, type DesktopNotice } from '../../../src-main/os-notices.ts';
 import { openNodeStore, type SettingsStore } from '../../../src-main/settings-store.ts';
-import { type CompanionStore, createCompanionStore } from '../../../src-main/state.ts';
+import { createMainStore, type MainStore } from '../../../src-main/state.ts';
 import type { Notification } from '../../../src-shared/api.ts';
 import { currentNotices } from '../../../src-shared/notices.ts';
 
@@ -30,26 +30,26 @@ function notice(threshold: 80 | 100, extra: Partial<Notification> = {}): Notific
   };
 }
 
-function withLimit(state: CompanionStore, limit: number): void {
+function withLimit(state: MainStore, limit: number): void {
   const { usage } = state.getState();
   state.setState({
     usage: {
       ...usage,
-      operations: { ai_operations: { label: 'AI operations', serverUsed: 4, pending: 0, limit } },
+      operations: { ai_operations: { label: 'AI operations', serverUsed: 4, pending: 0, limit, upgrade: null } },
     },
   });
 }
 
 let home: string;
 let store: SettingsStore;
-let state: CompanionStore;
+let state: MainStore;
 let shown: DesktopNotice[];
 const show = (shownNotice: DesktopNotice) => shown.push(shownNotice);
 
 beforeEach(() => {
   home = mkdtempSync(join(tmpdir(), 'tollgate-notices-'));
   store = openNodeStore(home);
-  state = createCompanionStore('http://127.0.0.1:9', NOW);
+  state = createMainStore('http://127.0.0.1:9', NOW);
   withLimit(state, 5);
   shown = [];
 });
@@ -77,7 +77,7 @@ describe('usage notices on the desktop', () => {
     state.setState({ notifications: [notice(80)] });
     announceNotices(state, store, show)();
     expect(shown).toHaveLength(1);
-    const restarted = createCompanionStore('http://127.0.0.1:9', NOW);
+    const restarted = createMainStore('http://127.0.0.1:9', NOW);
     withLimit(restarted, 5);
     restarted.setState({ notifications: [notice(80)] });
     announceNotices(restarted, openNodeStore(home), show)();

@@ -5,11 +5,18 @@ describe('white label', () => {
   it('uses the configured accent with readable text on it', () => {
     expect(accentOf('#0b6e4f')).toEqual({ color: '#0b6e4f', onColor: '#ffffff' });
     expect(accentOf('#ffd400')).toEqual({ color: '#ffd400', onColor: '#111111' });
-    expect(accentOf('#fff')).toEqual({ color: '#fff', onColor: '#111111' });
+    expect(accentOf('#FFD400')).toEqual({ color: '#FFD400', onColor: '#111111' });
   });
 
-  it('falls back to the default accent for anything that is not a hex colour', () => {
-    for (const hostile of ['', 'red; background: url(http://evil)', 'expression(alert(1))', '#12345', 'url(x)']) {
+  it('falls back to the default accent for anything main would not accept as #rrggbb', () => {
+    for (const hostile of [
+      '',
+      '#fff',
+      'red; background: url(http://evil)',
+      'expression(alert(1))',
+      '#12345',
+      'url(x)',
+    ]) {
       expect(accentOf(hostile).color).toBe(DEFAULT_ACCENT);
     }
   });

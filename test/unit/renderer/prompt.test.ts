@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cheapestPlanWithRoom, plansByPrice, selectPrompt } from '../../../src-renderer/view/prompt.ts';
-import type { CompanionState } from '../../../src-shared/contract.ts';
+import { plansByPrice, selectPrompt } from '../../../src-renderer/view/prompt.ts';
+import type { CompanionState, OperationState } from '../../../src-shared/contract.ts';
 import { NOW, PLANS, signedIn, signedOut } from './fixtures.ts';
 
 const none = new Set<string>();
@@ -104,30 +104,36 @@ describe('upgrade prompt selection', () => {
     expect(selectPrompt(signedIn('free', { ai_operations: 5 }), new Set([key]))?.reason).toBe('limit_reached');
   });
 
-  it('still names the blocked limit when plans have not been fetched', () => {
-    const prompt = selectPrompt({ ...signedIn('free', { ai_operations: 5 }), plans: null }, none);
-    expect(prompt).toMatchObject({ reason: 'limit_reached', offer: null });
+  it("shows main's offer for the operation, and none when main has none", () => {
+    const full = signedIn('free', { ai_operations: 5 });
+    const enterprise = { ...professional, tier: 'enterprise' as const, name: 'Enterprise' };
+    const offered = {
+      ...full,
+      usage: {
+        ...full.usage,
+        operations: {
+          ...full.usage.operations,
+          ai_operations: { ...(full.usage.operations.ai_operations as OperationState), upgrade: enterprise },
+        },
+      },
+    };
+    expect(selectPrompt(offered, none)).toMatchObject({ reason: 'limit_reached', offer: enterprise });
+    const noOffer = {
+      ...full,
+      usage: {
+        ...full.usage,
+        operations: {
+          ...full.usage.operations,
+          ai_operations: { ...(full.usage.operations.ai_operations as OperationState), upgrade: null },
+        },
+      },
+    };
+    expect(selectPrompt(noOffer, none)).toMatchObject({ reason: 'limit_reached', offer: null });
   });
 });
 
 describe('plan order', () => {
   it('runs from cheapest to dearest with negotiated plans last', () => {
     expect(plansByPrice(PLANS.plans).map((plan) => plan.id)).toEqual(['free', 'professional', 'enterprise', 'custom']);
-  });
-
-  it('finds no plan with room when every plan above is too small', () => {
-    const tight = PLANS.plans.map((plan) => ({ ...plan, limits: { ...plan.limits, monthly: { ai_operations: 10 } } }));
-    expect(cheapestPlanWithRoom(tight, 'free', 'ai_operations', 10)).toBeNull();
-  });
-
-  it('offers contact sales when only the negotiated plan has room', () => {
-    const plans = PLANS.plans.map((plan) =>
-      plan.negotiated ? plan : { ...plan, limits: { ...plan.limits, monthly: { ai_operations: 5 } } },
-    );
-    expect(cheapestPlanWithRoom(plans, 'free', 'ai_operations', 5)).toMatchObject({
-      tier: 'custom',
-      contactSales: true,
-      monthlyPriceCents: null,
-    });
   });
 });

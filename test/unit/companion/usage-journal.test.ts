@@ -2,11 +2,11 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UsageLedger } from '../../../src-main/usage-ledger.ts';
+import { UsageJournal } from '../../../src-main/usage-journal.ts';
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tollgate-ledger-'));
+  dir = mkdtempSync(join(tmpdir(), 'tollgate-journal-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -17,20 +17,20 @@ const entry = (n: number, operation = 'ai_operations', units = 1) => ({
   at: 1_700_000_000_000 + n,
 });
 
-describe('usage ledger', () => {
+describe('usage journal', () => {
   it('has every acknowledged consume on disk when its promise resolves, and counts it pending at once', async () => {
-    const ledger = await UsageLedger.open(dir);
+    const journal = await UsageJournal.open(dir);
     const writes = Array.from({ length: 500 }, (_, n) =>
-      ledger.record(entry(n, n % 2 ? 'ai_operations' : 'data_processing', 2)),
+      journal.record(entry(n, n % 2 ? 'ai_operations' : 'data_processing', 2)),
     );
     // Counted against the limit before the write finishes: concurrent consumes cannot overshoot.
-    expect(ledger.pendingUnits('ai_operations')).toBe(500);
+    expect(journal.pendingUnits('ai_operations')).toBe(500);
     await Promise.all(writes);
-    const onDisk = readFileSync(ledger.path, 'utf8').trim().split('\n');
+    const onDisk = readFileSync(journal.path, 'utf8').trim().split('\n');
     expect(onDisk).toHaveLength(500);
-    await ledger.close();
+    await journal.close();
 
-    const reopened = await UsageLedger.open(dir);
+    const reopened = await UsageJournal.open(dir);
     expect(reopened.pendingUnits('ai_operations')).toBe(500);
     expect(reopened.pendingUnits('data_processing')).toBe(500);
     expect(reopened.nextBatch(1000).map((e) => e.key)).toEqual(Array.from({ length: 500 }, (_, n) => entry(n).key));
@@ -38,33 +38,33 @@ describe('usage ledger', () => {
   });
 
   it('drops a line a crash cut short, and keeps everything before it', async () => {
-    const ledger = await UsageLedger.open(dir);
-    await Promise.all([ledger.record(entry(1)), ledger.record(entry(2))]);
-    await ledger.close();
+    const journal = await UsageJournal.open(dir);
+    await Promise.all([journal.record(entry(1)), journal.record(entry(2))]);
+    await journal.close();
     appendFileSync(join(dir, 'usage-journal.tsv'), 'C\tkey-000003\tai_oper');
 
-    const reopened = await UsageLedger.open(dir);
+    const reopened = await UsageJournal.open(dir);
     expect(reopened.pendingCount()).toBe(2);
     expect(reopened.lookup('key-000003')).toBeUndefined();
     await reopened.record(entry(3));
     await reopened.close();
-    const again = await UsageLedger.open(dir);
+    const again = await UsageJournal.open(dir);
     expect(again.pendingCount()).toBe(3);
     await again.close();
   });
 
-  it('remembers settlements across restarts and never sends a settled event again', async () => {
-    const ledger = await UsageLedger.open(dir);
-    await Promise.all([1, 2, 3, 4].map((n) => ledger.record(entry(n))));
-    await ledger.settle([
-      { key: entry(1).key, settlement: 'accepted' },
-      { key: entry(2).key, settlement: 'duplicate' },
-      { key: entry(3).key, settlement: 'rejected' },
+  it('remembers verdicts across restarts and never sends a settled event again', async () => {
+    const journal = await UsageJournal.open(dir);
+    await Promise.all([1, 2, 3, 4].map((n) => journal.record(entry(n))));
+    await journal.recordVerdicts([
+      { key: entry(1).key, verdict: 'accepted' },
+      { key: entry(2).key, verdict: 'duplicate' },
+      { key: entry(3).key, verdict: 'rejected' },
     ]);
-    expect(ledger.pendingUnits('ai_operations')).toBe(1);
-    await ledger.close();
+    expect(journal.pendingUnits('ai_operations')).toBe(1);
+    await journal.close();
 
-    const reopened = await UsageLedger.open(dir);
+    const reopened = await UsageJournal.open(dir);
     expect(reopened.nextBatch(10).map((e) => e.key)).toEqual([entry(4).key]);
     expect(reopened.lookup(entry(1).key)?.state).toBe('accepted');
     expect(reopened.lookup(entry(3).key)?.state).toBe('rejected');
@@ -73,12 +73,12 @@ describe('usage ledger', () => {
   });
 
   it('sends only durable events, oldest first, in batches of the size asked', async () => {
-    const ledger = await UsageLedger.open(dir);
-    const first = ledger.record(entry(1));
-    expect(ledger.nextBatch(10)).toEqual([]);
+    const journal = await UsageJournal.open(dir);
+    const first = journal.record(entry(1));
+    expect(journal.nextBatch(10)).toEqual([]);
     await first;
-    await Promise.all(Array.from({ length: 20 }, (_, n) => ledger.record(entry(n + 2))));
-    expect(ledger.nextBatch(5).map((e) => e.key)).toEqual([1, 2, 3, 4, 5].map((n) => entry(n).key));
-    await ledger.close();
+    await Promise.all(Array.from({ length: 20 }, (_, n) => journal.record(entry(n + 2))));
+    expect(journal.nextBatch(5).map((e) => e.key)).toEqual([1, 2, 3, 4, 5].map((n) => entry(n).key));
+    await journal.close();
   });
 });

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 /**
  * The device's usage journal: every consumption is written here, and fsync'd, before the host app
  * hears "yes". It is an append-only file of tab-separated lines:
- *   C <key> <operation> <units> <at>   a consumption, not yet settled with the server
- *   S <key> <a|d|r>                    settled: accepted, duplicate (counted before) or rejected
+ *   C <key> <operation> <units> <at>   a consumption, not yet answered by the server
+ *   S <key> <a|d|r>                    the server's verdict: accepted, duplicate (counted before) or rejected
  * Concurrent writes are grouped: while one fsync runs, new lines queue and go down together in the
  * next write + fsync (group commit), so throughput grows with concurrency instead of paying one
  * file rewrite per event. A line cut short by a crash has no newline and is dropped at open.
@@ -19,11 +19,12 @@ export interface UsageEntry {
   at: number;
 }
 
-export type Settlement = 'accepted' | 'duplicate' | 'rejected';
-export type KeyState = 'pending' | Settlement;
+/** What the server answered for one event of a usage batch. */
+export type Verdict = 'accepted' | 'duplicate' | 'rejected';
+export type KeyState = 'pending' | Verdict;
 
-const SETTLEMENT_CODES: Record<Settlement, string> = { accepted: 'a', duplicate: 'd', rejected: 'r' };
-const SETTLEMENT_BY_CODE: Record<string, Settlement> = { a: 'accepted', d: 'duplicate', r: 'rejected' };
+const VERDICT_CODES: Record<Verdict, string> = { accepted: 'a', duplicate: 'd', rejected: 'r' };
+const VERDICT_BY_CODE: Record<string, Verdict> = { a: 'accepted', d: 'duplicate', r: 'rejected' };
 
 interface QueuedWrite {
   text: string;
@@ -34,9 +35,9 @@ interface QueuedWrite {
 /** Settled history older than this many lines is dropped when the journal is compacted at open. */
 const SETTLED_KEYS_KEPT = 200_000;
 
-export class UsageLedger {
+export class UsageJournal {
   private readonly pendingByKey = new Map<string, { entry: UsageEntry; durable: Promise<void>; isDurable: boolean }>();
-  private readonly settled = new Map<string, Settlement>();
+  private readonly settled = new Map<string, Verdict>();
   private readonly pendingUnitsByOperation = new Map<string, number>();
   private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | null = null;
@@ -48,28 +49,28 @@ export class UsageLedger {
   ) {}
 
   /** Opens (and compacts) the journal in `dir`. The caller holds the data folder's owner lock. */
-  static async open(dir: string): Promise<UsageLedger> {
+  static async open(dir: string): Promise<UsageJournal> {
     const path = join(dir, 'usage-journal.tsv');
     const lines = await readJournal(path);
     const pending = new Map<string, UsageEntry>();
-    const settled = new Map<string, Settlement>();
+    const settled = new Map<string, Verdict>();
     for (const line of lines) {
       const [kind, key = '', ...rest] = line.split('\t');
       if (kind === 'C' && rest.length === 3) {
         const [operation = '', units, at] = rest;
         if (!settled.has(key)) pending.set(key, { key, operation, units: Number(units), at: Number(at) });
       } else if (kind === 'S' && rest.length === 1) {
-        const settlement = SETTLEMENT_BY_CODE[rest[0] ?? ''];
-        if (settlement) {
+        const verdict = VERDICT_BY_CODE[rest[0] ?? ''];
+        if (verdict) {
           pending.delete(key);
-          settled.set(key, settlement);
+          settled.set(key, verdict);
         }
       }
     }
     // Rewrite the journal with only what still matters, atomically (write, fsync, rename, fsync dir).
     const keptSettled = [...settled].slice(-SETTLED_KEYS_KEPT);
     const compacted =
-      keptSettled.map(([key, settlement]) => `S\t${key}\t${SETTLEMENT_CODES[settlement]}\n`).join('') +
+      keptSettled.map(([key, verdict]) => `S\t${key}\t${VERDICT_CODES[verdict]}\n`).join('') +
       [...pending.values()].map(consumeLine).join('');
     const temporary = `${path}.tmp`;
     const scratch = await open(temporary, 'w', 0o600);
@@ -79,10 +80,10 @@ export class UsageLedger {
     await rename(temporary, path);
     await syncDirectory(dir);
 
-    const ledger = new UsageLedger(await open(path, 'a', 0o600), path);
-    for (const [key, settlement] of keptSettled) ledger.settled.set(key, settlement);
-    for (const entry of pending.values()) ledger.track(entry, Promise.resolve(), true);
-    return ledger;
+    const journal = new UsageJournal(await open(path, 'a', 0o600), path);
+    for (const [key, verdict] of keptSettled) journal.settled.set(key, verdict);
+    for (const entry of pending.values()) journal.track(entry, Promise.resolve(), true);
+    return journal;
   }
 
   /**
@@ -90,7 +91,7 @@ export class UsageLedger {
    * never overshoot), and the promise resolves only once the line is on disk.
    */
   record(entry: UsageEntry): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('The usage ledger is closed.'));
+    if (this.closed) return Promise.reject(new Error('The usage journal is closed.'));
     if (this.pendingByKey.has(entry.key) || this.settled.has(entry.key)) {
       return Promise.reject(new Error(`Usage ${entry.key} is already recorded.`));
     }
@@ -106,13 +107,13 @@ export class UsageLedger {
   }
 
   /** Marks events as settled by the server; durable when the promise resolves. */
-  async settle(results: ReadonlyArray<{ key: string; settlement: Settlement }>): Promise<void> {
+  async recordVerdicts(results: ReadonlyArray<{ key: string; verdict: Verdict }>): Promise<void> {
     const known = results.filter((result) => this.pendingByKey.has(result.key));
     if (known.length === 0) return;
-    await this.write(known.map(({ key, settlement }) => `S\t${key}\t${SETTLEMENT_CODES[settlement]}\n`).join(''));
-    for (const { key, settlement } of known) {
+    await this.write(known.map(({ key, verdict }) => `S\t${key}\t${VERDICT_CODES[verdict]}\n`).join(''));
+    for (const { key, verdict } of known) {
       this.untrack(key);
-      this.settled.set(key, settlement);
+      this.settled.set(key, verdict);
     }
   }
 
@@ -120,8 +121,8 @@ export class UsageLedger {
   lookup(key: string): { state: KeyState; durable: Promise<void> } | undefined {
     const pending = this.pendingByKey.get(key);
     if (pending) return { state: 'pending', durable: pending.durable };
-    const settlement = this.settled.get(key);
-    return settlement ? { state: settlement, durable: Promise.resolve() } : undefined;
+    const verdict = this.settled.get(key);
+    return verdict ? { state: verdict, durable: Promise.resolve() } : undefined;
   }
 
   /** Units recorded on this device for an operation and not yet settled with the server. */
