@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { createDatabase, type DatabaseHandle } from './db/index.ts';
-import { expireHeldReservations } from './reservations.ts';
-import { loadLicenseKey } from './signing-key.ts';
-import { inTransaction } from './transactions.ts';
+import { createDatabase, type DatabaseHandle } from './db/connection.ts';
+import { inTransaction } from './db/transactions.ts';
+import { buildApp } from './http/app.ts';
+import { loadLicenseKey } from './licensing/signing-key.ts';
+import { expireHeldReservations } from './metering/reservations.ts';
 
 export interface RunningServer {
   app: FastifyInstance;

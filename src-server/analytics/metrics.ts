@@ -1,6 +1,6 @@
 import type { AccountLtv, RevenueMonth, SummaryResponse } from '../../src-shared/admin-api.ts';
 import type { TierId } from '../../src-shared/catalog.ts';
-import { type MrrTimeline, mrrAt, mrrMonth, subscribersByTier } from './mrr-ledger.ts';
+import { type MrrTimeline, mrrAt, mrrMonth, subscribersByTier } from './mrr-movements.ts';
 import { type AccountInvoices, addInvoices, emptyRevenueLine } from './revenue.ts';
 
 /**

@@ -18,8 +18,8 @@ import {
   UsageResponse,
 } from '../../src-shared/admin-api.ts';
 import { periodOf } from '../../src-shared/period.ts';
-import { requireAdmin } from '../auth.ts';
-import { ApiError } from '../errors.ts';
+import { requireAdmin } from '../accounts/auth.ts';
+import { ApiError } from '../http/errors.ts';
 import { ReportData, SERIES_MONTHS } from './report-data.ts';
 import {
   type AnalyticsSource,

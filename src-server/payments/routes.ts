@@ -11,12 +11,12 @@ import {
   type Subscription,
 } from '../../src-shared/api.ts';
 import { findTier } from '../../src-shared/catalog.ts';
-import { authenticate } from '../auth.ts';
-import { accountOf } from '../context.ts';
+import { authenticate } from '../accounts/auth.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
-import { ApiError } from '../errors.ts';
-import { housekeepingRateLimit } from '../rate-limit.ts';
-import { entitledPlan, subscriptionView } from '../subscriptions.ts';
+import { accountOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { housekeepingRateLimit } from '../http/rate-limit.ts';
+import { entitledPlan, subscriptionView } from '../plans/subscriptions.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { LocalProvider } from './local-provider.ts';
 import { classifyPlanChange } from './plan-change.ts';

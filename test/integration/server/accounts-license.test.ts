@@ -1,6 +1,6 @@
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase } from '../../../src-server/db/index.ts';
+import { createDatabase } from '../../../src-server/db/connection.ts';
 import { verifyLicense } from '../../../src-shared/license.ts';
 import { testDialects } from '../../support/databases.ts';
 import { request, setPlan, signUp, spawnTestServer, startTestServer, type TestServer } from '../../support/server.ts';

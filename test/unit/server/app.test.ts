@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../src-server/app.ts';
-import { requireAdmin } from '../../../src-server/auth.ts';
+import { requireAdmin } from '../../../src-server/accounts/auth.ts';
 import { loadConfig } from '../../../src-server/config.ts';
-import { createDatabase, type DatabaseHandle } from '../../../src-server/db/index.ts';
+import { createDatabase, type DatabaseHandle } from '../../../src-server/db/connection.ts';
+import { buildApp } from '../../../src-server/http/app.ts';
 import { PROBLEM_CODES } from '../../../src-shared/error-codes.ts';
 import { generateLicenseKeyPair } from '../../../src-shared/license.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/databases.ts';

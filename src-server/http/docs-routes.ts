@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { renderDocsPage } from '../docs-page.ts';
+import { renderDocsPage } from './docs-page.ts';
 
 /** /openapi.json (generated from the route schemas), the /docs page and a health check. */
 export const docsRoutes: FastifyPluginAsyncZod = async (app) => {

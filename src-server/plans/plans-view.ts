@@ -1,5 +1,5 @@
-import type { PlansResponse } from '../src-shared/api.ts';
-import { type Catalog, effectiveFeatures, tiersByPrice, yearlySavingCents } from '../src-shared/catalog.ts';
+import type { PlansResponse } from '../../src-shared/api.ts';
+import { type Catalog, effectiveFeatures, tiersByPrice, yearlySavingCents } from '../../src-shared/catalog.ts';
 
 /** The public price list (transparent pricing): every tier, cheapest first. */
 export function plansView(catalog: Catalog): PlansResponse {

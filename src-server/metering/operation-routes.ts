@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticate } from '../auth.ts';
-import { ApiError } from '../errors.ts';
-import { meteredRateLimit } from '../rate-limit.ts';
+import { authenticate } from '../accounts/auth.ts';
+import { ApiError } from '../http/errors.ts';
+import { meteredRateLimit } from '../http/rate-limit.ts';
 
 export const AnalyzeBody = z.strictObject({
   text: z.string().max(100_000),

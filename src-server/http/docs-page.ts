@@ -1,4 +1,4 @@
-import { PROBLEM_CODES } from '../src-shared/error-codes.ts';
+import { PROBLEM_CODES } from '../../src-shared/error-codes.ts';
 
 /**
  * The human docs page at /docs, rendered on the server from the OpenAPI document: plain HTML and

@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Account, Session } from '../src-shared/api.ts';
-import { onSqliteFile, sqliteFileOf } from './db/index.ts';
-import type { AccountRow, Database, SubscriptionRow } from './db/schema.ts';
-import { ApiError } from './errors.ts';
+import type { Account, Session } from '../../src-shared/api.ts';
+import { onSqliteFile, sqliteFileOf } from '../db/connection.ts';
+import type { AccountRow, Database, SubscriptionRow } from '../db/schema.ts';
+import { ApiError } from '../http/errors.ts';
 
 /**
  * Sign-in sessions: a short-lived access token for API calls and a long-lived refresh token that is

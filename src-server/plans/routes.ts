@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { PlansResponse } from '../../src-shared/api.ts';
-import { plansView } from '../plans.ts';
-import { housekeepingRateLimit } from '../rate-limit.ts';
+import { housekeepingRateLimit } from '../http/rate-limit.ts';
+import { plansView } from './plans-view.ts';
 
 export const planRoutes: FastifyPluginAsyncZod = async (app) => {
   const plans = plansView(app.tollgate.catalog);

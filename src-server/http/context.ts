@@ -1,15 +1,15 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Catalog } from '../src-shared/catalog.ts';
-import type { LicenseKeyPair } from '../src-shared/license.ts';
-import type { BillableOption } from './billable.ts';
-import type { Config } from './config.ts';
-import type { Dialect } from './db/index.ts';
-import type { Database, SubscriptionRow } from './db/schema.ts';
+import type { Catalog } from '../../src-shared/catalog.ts';
+import type { LicenseKeyPair } from '../../src-shared/license.ts';
+import type { AuthenticatedAccount } from '../accounts/sessions.ts';
+import type { Config } from '../config.ts';
+import type { Dialect } from '../db/connection.ts';
+import type { Database, SubscriptionRow } from '../db/schema.ts';
+import type { BillableOption } from '../metering/billable.ts';
+import { type EntitledPlan, entitledPlan, loadSubscription } from '../plans/subscriptions.ts';
 import { ApiError } from './errors.ts';
 import type { Limiters } from './rate-limit.ts';
-import type { AuthenticatedAccount } from './sessions.ts';
-import { type EntitledPlan, entitledPlan, loadSubscription } from './subscriptions.ts';
 
 /** What every route plugin reaches through `app.tollgate`: configuration, storage, clock, keys. */
 export interface ServerContext {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Session } from '../src-shared/api.ts';
-import type { Database } from './db/schema.ts';
-import { ApiError } from './errors.ts';
+import type { Session } from '../../src-shared/api.ts';
+import type { Database } from '../db/schema.ts';
+import { ApiError } from '../http/errors.ts';
+import { freeSubscription } from '../plans/subscriptions.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { startSession } from './sessions.ts';
-import { freeSubscription } from './subscriptions.ts';
 
 /** Sign-up puts a new account on the free tier (freemium) and signs it in. */
 export async function signUp(db: Kysely<Database>, email: string, password: string, now: number): Promise<Session> {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { decide } from '../src-shared/decisions.ts';
-import { accountOf, planOf } from './context.ts';
-import { ApiError } from './errors.ts';
+import { decide } from '../../src-shared/decisions.ts';
+import { accountOf, planOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
 import { newId } from './metering.ts';
 import { reserve, settleReservation } from './reservations.ts';
 

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { knowSubscription } from './context.ts';
-import { ApiError } from './errors.ts';
+import { knowSubscription } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
 import { accountForAccessToken } from './sessions.ts';
 
 /**

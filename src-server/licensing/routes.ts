@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LicenseQuery, LicenseResponse } from '../../src-shared/api.ts';
 import { publicJwks } from '../../src-shared/license.ts';
-import { authenticate } from '../auth.ts';
-import { accountOf, planOf } from '../context.ts';
-import { issueLicense } from '../license-issuer.ts';
-import { housekeepingRateLimit } from '../rate-limit.ts';
+import { authenticate } from '../accounts/auth.ts';
+import { accountOf, planOf } from '../http/context.ts';
+import { housekeepingRateLimit } from '../http/rate-limit.ts';
+import { issueLicense } from './issuer.ts';
 
 const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 

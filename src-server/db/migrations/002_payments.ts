@@ -46,3 +46,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('invoices_account').on('invoices').column('account_id').execute();
   await db.schema.createIndex('invoices_paid_at').on('invoices').column('paid_at').execute();
 }
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('invoices').ifExists().execute();
+  await db.schema.dropTable('subscription_events').ifExists().execute();
+  await db.schema.dropTable('webhook_events').ifExists().execute();
+}

@@ -13,12 +13,12 @@ import {
 } from '../../src-shared/api.ts';
 import { decide } from '../../src-shared/decisions.ts';
 import { periodOf } from '../../src-shared/period.ts';
-import { authenticate } from '../auth.ts';
-import { accountOf, planOf } from '../context.ts';
-import { ApiError } from '../errors.ts';
-import { consumeAnswer, eventResult, recordUsage, type UsageOutcome } from '../metering.ts';
-import { housekeepingRateLimit, meteredRateLimit } from '../rate-limit.ts';
-import { reservationView, reserve, settleReservation } from '../reservations.ts';
+import { authenticate } from '../accounts/auth.ts';
+import { accountOf, planOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { housekeepingRateLimit, meteredRateLimit } from '../http/rate-limit.ts';
+import { consumeAnswer, eventResult, recordUsage, type UsageOutcome } from './metering.ts';
+import { reservationView, reserve, settleReservation } from './reservations.ts';
 
 const ReservationParams = z.strictObject({ id: z.string().min(1).max(100) });
 const bearer = [{ bearer: [] }];

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MeResponse, RefreshBody, Session, SignInBody, SignOutBody, SignUpBody } from '../../src-shared/api.ts';
-import { signIn, signUp } from '../accounts.ts';
-import { authenticate } from '../auth.ts';
-import { accountOf, planOf } from '../context.ts';
-import { usageSnapshot } from '../metering.ts';
-import { housekeepingRateLimit } from '../rate-limit.ts';
-import { endSession, rotateSession } from '../sessions.ts';
-import { subscriptionView } from '../subscriptions.ts';
+import { accountOf, planOf } from '../http/context.ts';
+import { housekeepingRateLimit } from '../http/rate-limit.ts';
+import { usageSnapshot } from '../metering/metering.ts';
+import { subscriptionView } from '../plans/subscriptions.ts';
+import { signIn, signUp } from './accounts.ts';
+import { authenticate } from './auth.ts';
+import { endSession, rotateSession } from './sessions.ts';
 
 /** Sign-up, sign-in, refresh, sign-out and the caller's own view (/v1/me). */
 export const accountRoutes: FastifyPluginAsyncZod = async (app) => {

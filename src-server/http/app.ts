@@ -8,24 +8,24 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
-import type { ProblemCode } from '../src-shared/error-codes.ts';
-import type { LicenseKeyPair } from '../src-shared/license.ts';
-import { analyticsRoutes } from './analytics/routes.ts';
+import type { ProblemCode } from '../../src-shared/error-codes.ts';
+import type { LicenseKeyPair } from '../../src-shared/license.ts';
+import { accountRoutes } from '../accounts/routes.ts';
+import { analyticsRoutes } from '../analytics/routes.ts';
+import type { Config } from '../config.ts';
+import type { DatabaseHandle } from '../db/connection.ts';
+import { licenseRoutes } from '../licensing/routes.ts';
+import { installBillable } from '../metering/billable.ts';
+import { notificationRoutes } from '../metering/notification-routes.ts';
+import { operationRoutes } from '../metering/operation-routes.ts';
+import { usageRoutes } from '../metering/routes.ts';
+import { paymentsRoutes } from '../payments/routes.ts';
+import { planRoutes } from '../plans/routes.ts';
 import { installApiCallWindows } from './api-call-window.ts';
-import { installBillable } from './billable.ts';
-import type { Config } from './config.ts';
 import type { ServerContext } from './context.ts';
-import type { DatabaseHandle } from './db/index.ts';
+import { docsRoutes } from './docs-routes.ts';
 import { ApiError, type ProblemBody, problemBody } from './errors.ts';
-import { paymentsRoutes } from './payments/routes.ts';
 import { installRateLimits } from './rate-limit.ts';
-import { accountRoutes } from './routes/accounts.ts';
-import { docsRoutes } from './routes/docs.ts';
-import { licenseRoutes } from './routes/license.ts';
-import { notificationRoutes } from './routes/notifications.ts';
-import { operationRoutes } from './routes/operations.ts';
-import { planRoutes } from './routes/plans.ts';
-import { usageRoutes } from './routes/usage.ts';
 
 /**
  * Every route plugin of the API. Each area adds its own with one line (e.g. `paymentsRoutes`);

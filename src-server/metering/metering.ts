@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { type Insertable, type Kysely, sql, type Transaction } from 'kysely';
-import type { ConsumeResult, UsageEventResult, UsageSnapshot } from '../src-shared/api.ts';
-import { type Catalog, UNLIMITED } from '../src-shared/catalog.ts';
-import { suggestUpgrade } from '../src-shared/decisions.ts';
-import { periodEnd, periodOf } from '../src-shared/period.ts';
-import { type Dialect, onSqliteFile, sqliteFileOf } from './db/index.ts';
-import type { Database, NotificationsTable, UsageEventStatus, UsageEventsTable } from './db/schema.ts';
-import { type ProblemBody, problemBody } from './errors.ts';
+import type { ConsumeResult, UsageEventResult, UsageSnapshot } from '../../src-shared/api.ts';
+import { type Catalog, UNLIMITED } from '../../src-shared/catalog.ts';
+import { suggestUpgrade } from '../../src-shared/decisions.ts';
+import { periodEnd, periodOf } from '../../src-shared/period.ts';
+import { type Dialect, onSqliteFile, sqliteFileOf } from '../db/connection.ts';
+import type { Database, NotificationsTable, UsageEventStatus, UsageEventsTable } from '../db/schema.ts';
+import { inTransaction, RetryTransaction, retrying } from '../db/transactions.ts';
+import { type ProblemBody, problemBody } from '../http/errors.ts';
+import type { EntitledPlan } from '../plans/subscriptions.ts';
 import { thresholdNotifications } from './notifications.ts';
 import { expireHeldReservations } from './reservations.ts';
-import type { EntitledPlan } from './subscriptions.ts';
-import { inTransaction, RetryTransaction, retrying } from './transactions.ts';
 
 /**
  * Exactly-once usage metering. For a batch of events (a single consume is a batch of one), one

@@ -1,9 +1,9 @@
-import type { LicenseResponse } from '../src-shared/api.ts';
-import { type SubscriptionStatus, signLicense } from '../src-shared/license.ts';
-import type { AccountPlan, ServerContext } from './context.ts';
-import { usageSnapshot } from './metering.ts';
-import type { AuthenticatedAccount } from './sessions.ts';
-import { accessEndsAt } from './subscriptions.ts';
+import type { LicenseResponse } from '../../src-shared/api.ts';
+import { type SubscriptionStatus, signLicense } from '../../src-shared/license.ts';
+import type { AuthenticatedAccount } from '../accounts/sessions.ts';
+import type { AccountPlan, ServerContext } from '../http/context.ts';
+import { usageSnapshot } from '../metering/metering.ts';
+import { accessEndsAt } from '../plans/subscriptions.ts';
 
 /**
  * Signs the license the companion caches: the plan that applies now, this period's usage and the

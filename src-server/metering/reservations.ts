@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { Reservation } from '../src-shared/api.ts';
-import { periodOf } from '../src-shared/period.ts';
-import type { Dialect } from './db/index.ts';
-import type { Database, ReservationRow } from './db/schema.ts';
-import { ApiError } from './errors.ts';
+import type { Reservation } from '../../src-shared/api.ts';
+import { periodOf } from '../../src-shared/period.ts';
+import type { Dialect } from '../db/connection.ts';
+import type { Database, ReservationRow } from '../db/schema.ts';
+import { inTransaction, RetryTransaction } from '../db/transactions.ts';
+import { ApiError } from '../http/errors.ts';
+import type { EntitledPlan } from '../plans/subscriptions.ts';
 import { bumpCounter, fits, limitOf, lockCounters, type MeteringStore } from './metering.ts';
 import { recordThresholds } from './notifications.ts';
-import type { EntitledPlan } from './subscriptions.ts';
-import { inTransaction, RetryTransaction } from './transactions.ts';
 
 /**
  * Reservations for long operations: reserve holds units against the limit (they count as used for

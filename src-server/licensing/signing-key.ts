@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import { generateLicenseKeyPair, type LicenseKeyPair } from '../src-shared/license.ts';
-import type { Database } from './db/schema.ts';
+import { generateLicenseKeyPair, type LicenseKeyPair } from '../../src-shared/license.ts';
+import type { Database } from '../db/schema.ts';
 
 const LICENSE_KEY_ID = 'license';
 

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Notification, NotificationsResponse } from '../../src-shared/api.ts';
-import { authenticate } from '../auth.ts';
-import { accountOf } from '../context.ts';
-import { listNotifications, markNotificationRead } from '../notifications.ts';
-import { housekeepingRateLimit } from '../rate-limit.ts';
+import { authenticate } from '../accounts/auth.ts';
+import { accountOf } from '../http/context.ts';
+import { housekeepingRateLimit } from '../http/rate-limit.ts';
+import { listNotifications, markNotificationRead } from './notifications.ts';
 
 export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, catalog, now } = app.tollgate;

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Subscription } from '../src-shared/api.ts';
+import type { Subscription } from '../../src-shared/api.ts';
 import {
   type Catalog,
   effectiveFeatures,
@@ -7,9 +7,9 @@ import {
   Limits,
   type TierId,
   TierId as TierIdSchema,
-} from '../src-shared/catalog.ts';
-import type { SubscriptionStatus } from '../src-shared/license.ts';
-import type { Database, NewSubscription, SubscriptionRow } from './db/schema.ts';
+} from '../../src-shared/catalog.ts';
+import type { SubscriptionStatus } from '../../src-shared/license.ts';
+import type { Database, NewSubscription, SubscriptionRow } from '../db/schema.ts';
 
 /**
  * What a subscription row entitles its account to. The status → access mapping lives here once:

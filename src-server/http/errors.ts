@@ -1,5 +1,5 @@
-import type { UpgradeSuggestion } from '../src-shared/api.ts';
-import { PROBLEM_CODES, type ProblemCode } from '../src-shared/error-codes.ts';
+import type { UpgradeSuggestion } from '../../src-shared/api.ts';
+import { PROBLEM_CODES, type ProblemCode } from '../../src-shared/error-codes.ts';
 
 export interface ProblemExtras {
   upgrade?: UpgradeSuggestion;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Insertable, Kysely, Transaction } from 'kysely';
-import type { Notification } from '../src-shared/api.ts';
-import { type Catalog, UNLIMITED } from '../src-shared/catalog.ts';
-import type { Database, NotificationRow, NotificationsTable } from './db/schema.ts';
-import { ApiError } from './errors.ts';
+import type { Notification } from '../../src-shared/api.ts';
+import { type Catalog, UNLIMITED } from '../../src-shared/catalog.ts';
+import type { Database, NotificationRow, NotificationsTable } from '../db/schema.ts';
+import { ApiError } from '../http/errors.ts';
 
 /**
  * Usage notifications at 80 % and 100 % of each monthly limit. "Exactly once per threshold per

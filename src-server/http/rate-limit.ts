@@ -1,7 +1,7 @@
 import rateLimitPlugin from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { UNLIMITED } from '../src-shared/catalog.ts';
+import { UNLIMITED } from '../../src-shared/catalog.ts';
 import { planOf } from './context.ts';
 import { ApiError } from './errors.ts';
 

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './db/schema.ts';
+import type { Database } from './schema.ts';
 
 /**
  * Runs a transaction, and runs it again when the database aborts it for a reason a retry fixes —
