@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createDatabase, type DatabaseHandle } from './db/connection.ts';
-import { inTransaction } from './db/transactions.ts';
 import { buildApp } from './http/app.ts';
 import { loadLicenseKey } from './licensing/signing-key.ts';
 import { expireHeldReservations } from './metering/reservations.ts';
@@ -38,7 +37,7 @@ export async function startServer(config: Config, options: { now?: () => number 
     // Port 0 (tests) is only known now: the derived public URL follows the real port.
     if (config.publicUrl.endsWith(':0')) config.publicUrl = url;
     const sweeper = setInterval(() => {
-      inTransaction(database.db, (trx) => expireHeldReservations(trx, database.dialect, now())).catch((error) =>
+      expireHeldReservations(database, now()).catch((error) =>
         app?.log.warn({ err: error }, 'reservation sweep failed'),
       );
     }, RESERVATION_SWEEP_MS);

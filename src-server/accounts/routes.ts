@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MeResponse, RefreshBody, Session, SignInBody, SignOutBody, SignUpBody } from '../../src-shared/api.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { housekeepingRateLimit } from '../http/rate-limit.ts';
-import { usageSnapshot } from '../metering/metering.ts';
+import { usageSnapshot } from '../metering/usage-snapshot.ts';
 import { subscriptionView } from '../plans/subscriptions.ts';
 import { signIn, signUp } from './accounts.ts';
 import { authenticate } from './auth.ts';

@@ -2,7 +2,7 @@ import type { LicenseResponse } from '../../src-shared/api.ts';
 import { type SubscriptionStatus, signLicense } from '../../src-shared/license.ts';
 import type { AuthenticatedAccount } from '../accounts/sessions.ts';
 import type { AccountPlan, ServerContext } from '../http/context.ts';
-import { usageSnapshot } from '../metering/metering.ts';
+import { usageSnapshot } from '../metering/usage-snapshot.ts';
 import { accessEndsAt } from '../plans/subscriptions.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { decide } from '../../src-shared/decisions.ts';
+import { newId } from '../db/ids.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
-import { newId } from './metering.ts';
 import { reserve, settleReservation } from './reservations.ts';
 
 /**

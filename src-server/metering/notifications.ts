@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { Notification } from '../../src-shared/api.ts';
 import { type Catalog, UNLIMITED } from '../../src-shared/catalog.ts';
+import { NOTICE_THRESHOLDS } from '../../src-shared/notices.ts';
 import type { Database, NotificationRow, NotificationsTable } from '../db/schema.ts';
+import { compiledOnce, type StatementRunner, type Steps, slot, statement, step } from '../db/statements.ts';
 import { ApiError } from '../http/errors.ts';
 
 /**
@@ -10,8 +12,6 @@ import { ApiError } from '../http/errors.ts';
  * period" is the table's unique key (account, operation, period, threshold) with
  * insert-on-conflict-do-nothing, written in the same transaction as the usage that crossed it.
  */
-
-export const THRESHOLDS = [80, 100] as const;
 
 export interface ThresholdCrossing {
   accountId: string;
@@ -27,7 +27,7 @@ export interface ThresholdCrossing {
 export function thresholdNotifications(crossing: ThresholdCrossing): Insertable<NotificationsTable>[] {
   const { limit, usedBefore, usedAfter } = crossing;
   if (limit === UNLIMITED || limit <= 0) return [];
-  const crossed = THRESHOLDS.filter((t) => usedBefore * 100 < t * limit && usedAfter * 100 >= t * limit);
+  const crossed = NOTICE_THRESHOLDS.filter((t) => usedBefore * 100 < t * limit && usedAfter * 100 >= t * limit);
   return crossed.map((threshold) => ({
     id: `ntf_${randomUUID()}`,
     account_id: crossing.accountId,
@@ -42,14 +42,42 @@ export function thresholdNotifications(crossing: ThresholdCrossing): Insertable<
   }));
 }
 
-export async function recordThresholds(trx: Transaction<Database>, crossing: ThresholdCrossing): Promise<void> {
+type NotificationInsert = Insertable<NotificationsTable>;
+
+const NOTIFICATION_COLUMNS = [
+  'id',
+  'account_id',
+  'kind',
+  'operation',
+  'period',
+  'threshold',
+  'used',
+  'limit_value',
+  'created_at',
+  'read_at',
+] as const;
+
+function compileNotificationStatements(db: Kysely<Database>) {
+  return {
+    insert: statement<NotificationInsert>(
+      db
+        .insertInto('notifications')
+        .values(
+          Object.fromEntries(
+            NOTIFICATION_COLUMNS.map((column) => [column, slot((row: NotificationInsert) => row[column] ?? null)]),
+          ) as unknown as NotificationInsert,
+        )
+        .onConflict((oc) => oc.columns(['account_id', 'operation', 'period', 'threshold']).doNothing()),
+    ),
+  };
+}
+
+/** Stores the notifications a change of `used` crosses into, in the transaction that changed it. */
+export function* recordThresholds(runner: StatementRunner, crossing: ThresholdCrossing): Steps<void> {
   const rows = thresholdNotifications(crossing);
   if (rows.length === 0) return;
-  await trx
-    .insertInto('notifications')
-    .values(rows)
-    .onConflict((oc) => oc.columns(['account_id', 'operation', 'period', 'threshold']).doNothing())
-    .execute();
+  const s = compiledOnce(runner, compileNotificationStatements);
+  for (const row of rows) yield* step(runner.changes(s.insert, row));
 }
 
 function message(catalog: Catalog, row: NotificationRow): string {

@@ -1,13 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Reservation } from '../../src-shared/api.ts';
+import type { Catalog } from '../../src-shared/catalog.ts';
 import { periodOf } from '../../src-shared/period.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database, ReservationRow } from '../db/schema.ts';
+import {
+  compiledOnce,
+  runAsync,
+  type StatementRunner,
+  type Steps,
+  slot,
+  statement,
+  step,
+  transactionRunner,
+} from '../db/statements.ts';
 import { inTransaction, RetryTransaction } from '../db/transactions.ts';
 import { ApiError } from '../http/errors.ts';
 import type { EntitledPlan } from '../plans/subscriptions.ts';
-import { bumpCounter, fits, limitOf, lockCounters, type MeteringStore } from './metering.ts';
+import { bumpCounter, lockCounters } from './counters.ts';
+import { fits, limitOf, limitReachedError } from './decision.ts';
 import { recordThresholds } from './notifications.ts';
 
 /**
@@ -17,6 +29,20 @@ import { recordThresholds } from './notifications.ts';
  */
 
 export const DEFAULT_RESERVATION_TTL_SECONDS = 15 * 60;
+
+/** What reservations need of the server: storage and the catalog (for the upgrade suggestion). */
+export interface MeteringStore {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  catalog: Catalog;
+}
+
+/** What reservations need of the server: storage and the catalog (for the upgrade suggestion). */
+export interface MeteringStore {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  catalog: Catalog;
+}
 
 export interface ReserveRequest {
   operation: string;
@@ -36,33 +62,62 @@ export function reservationView(row: ReservationRow): Reservation {
   };
 }
 
+interface ExpireArgs {
+  now: number;
+  accountId?: string;
+}
+
+type ExpiredHold = { account_id: string; operation: string; period: string; units: number };
+
+function compileReservationStatements(db: Kysely<Database>) {
+  const expire = (ofAccount: boolean) =>
+    statement<ExpireArgs, ExpiredHold>(
+      db
+        .updateTable('reservations')
+        .set({ status: 'expired', settled_at: slot((a: ExpireArgs) => a.now) })
+        .where('status', '=', 'held')
+        .where(
+          'expires_at',
+          '<=',
+          slot((a: ExpireArgs) => a.now),
+        )
+        .$if(ofAccount, (query) =>
+          query.where(
+            'account_id',
+            '=',
+            slot((a: ExpireArgs) => a.accountId),
+          ),
+        )
+        .returning(['account_id', 'operation', 'period', 'units']),
+    );
+  return { expireOfAccount: expire(true), expireAll: expire(false) };
+}
+
 /**
  * Expires every held reservation past its expiry (of one account, or all), giving its units back.
  * The status change is one UPDATE … RETURNING, so two sweepers never release the same hold twice.
  */
-export async function expireHeldReservations(
-  trx: Transaction<Database>,
-  dialect: Dialect,
-  now: number,
-  accountId?: string,
-): Promise<number> {
-  let query = trx
-    .updateTable('reservations')
-    .set({ status: 'expired', settled_at: now })
-    .where('status', '=', 'held')
-    .where('expires_at', '<=', now);
-  if (accountId) query = query.where('account_id', '=', accountId);
-  const expired = await query.returning(['account_id', 'operation', 'period', 'units']).execute();
+export function* expireHolds(runner: StatementRunner, now: number, accountId?: string): Steps<number> {
+  const s = compiledOnce(runner, compileReservationStatements);
+  const expired = yield* step(
+    accountId === undefined ? runner.rows(s.expireAll, { now }) : runner.rows(s.expireOfAccount, { now, accountId }),
+  );
   for (const row of expired) {
-    await lockCounters(trx, dialect, row.account_id, row.period, [row.operation]);
-    await bumpCounter(
-      trx,
-      { accountId: row.account_id, operation: row.operation, period: row.period },
-      { used: 0, reserved: -row.units },
-      null,
-    );
+    const key = { accountId: row.account_id, operation: row.operation, period: row.period };
+    yield* lockCounters(runner, key.accountId, key.period, [key.operation]);
+    yield* bumpCounter(runner, key, { used: 0, reserved: -row.units }, null);
   }
   return expired.length;
+}
+
+/** The housekeeping sweep: expires every account's held reservations that have run out. */
+export function expireHeldReservations(
+  database: { db: Kysely<Database>; dialect: Dialect },
+  now: number,
+): Promise<number> {
+  return inTransaction(database.db, (trx) =>
+    runAsync(expireHolds(transactionRunner(database.db, database.dialect, trx), now)),
+  );
 }
 
 /** Holds units; the same idempotency key returns the same reservation (`fresh: false`). */
@@ -76,9 +131,13 @@ export async function reserve(
   const period = periodOf(now);
   const limit = limitOf(plan, request.operation);
   return inTransaction(store.db, async (trx) => {
-    let counter = (await lockCounters(trx, store.dialect, accountId, period, [request.operation])).get(
-      request.operation,
-    ) ?? { used: 0, reserved: 0 };
+    const runner = transactionRunner(store.db, store.dialect, trx);
+    const counterOf = async () =>
+      (await runAsync(lockCounters(runner, accountId, period, [request.operation]))).get(request.operation) ?? {
+        used: 0,
+        reserved: 0,
+      };
+    let counter = await counterOf();
     const existing = await trx
       .selectFrom('reservations')
       .selectAll()
@@ -87,24 +146,16 @@ export async function reserve(
       .executeTakeFirst();
     if (existing) return { reservation: reservationView(existing), fresh: false };
     if (!fits(limit, counter, request.units) && counter.reserved > 0) {
-      if ((await expireHeldReservations(trx, store.dialect, now, accountId)) > 0) {
-        counter = (await lockCounters(trx, store.dialect, accountId, period, [request.operation])).get(
-          request.operation,
-        ) ?? { used: 0, reserved: 0 };
-      }
+      if ((await runAsync(expireHolds(runner, now, accountId))) > 0) counter = await counterOf();
     }
-    if (!fits(limit, counter, request.units)) {
-      const remaining = Math.max(0, limit - counter.used - counter.reserved);
-      throw new ApiError('LIMIT_REACHED', `${request.units} units needed; ${remaining} of ${limit} left this month.`, {
+    if (!fits(limit, counter, request.units)) throw limitReachedError(store.catalog, plan, request, counter);
+    await runAsync(
+      bumpCounter(
+        runner,
+        { accountId, operation: request.operation, period },
+        { used: 0, reserved: request.units },
         limit,
-        remaining,
-      });
-    }
-    await bumpCounter(
-      trx,
-      { accountId, operation: request.operation, period },
-      { used: 0, reserved: request.units },
-      limit,
+      ),
     );
     const row: ReservationRow = {
       id: `rsv_${randomUUID()}`,
@@ -160,18 +211,21 @@ export async function settleReservation(
     const expired = row.expires_at <= now;
     const status = expired ? 'expired' : target;
     const key = { accountId, operation: row.operation, period: row.period };
-    const before = (await lockCounters(trx, store.dialect, accountId, row.period, [row.operation])).get(row.operation);
+    const runner = transactionRunner(store.db, store.dialect, trx);
+    const before = (await runAsync(lockCounters(runner, accountId, row.period, [row.operation]))).get(row.operation);
     const used = status === 'committed' ? row.units : 0;
-    await bumpCounter(trx, key, { used, reserved: -row.units }, null);
+    await runAsync(bumpCounter(runner, key, { used, reserved: -row.units }, null));
     await trx.updateTable('reservations').set({ status, settled_at: now }).where('id', '=', row.id).execute();
     if (used > 0 && before) {
-      await recordThresholds(trx, {
-        ...key,
-        limit: limitOf(plan, row.operation),
-        usedBefore: before.used,
-        usedAfter: before.used + used,
-        now,
-      });
+      await runAsync(
+        recordThresholds(runner, {
+          ...key,
+          limit: limitOf(plan, row.operation),
+          usedBefore: before.used,
+          usedAfter: before.used + used,
+          now,
+        }),
+      );
     }
     // The expiry is stored even though the commit is refused: its units are free again either way.
     return expired && settlement === 'commit'

@@ -17,7 +17,8 @@ import { authenticate } from '../accounts/auth.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { housekeepingRateLimit, meteredRateLimit } from '../http/rate-limit.ts';
-import { consumeAnswer, eventResult, recordUsage, type UsageOutcome } from './metering.ts';
+import type { UsageOutcome } from './decision.ts';
+import { consumeAnswer, eventResult, recordUsage } from './metering.ts';
 import { reservationView, reserve, settleReservation } from './reservations.ts';
 
 const ReservationParams = z.strictObject({ id: z.string().min(1).max(100) });
