@@ -5,10 +5,9 @@ import { ApiError } from '../http/errors.ts';
 import { accountForAccessToken } from './sessions.ts';
 
 /**
- * Route hooks for who may call a route. Use them as `onRequest` hooks so they run before rate
- * limiting and body parsing:
- *   app.post('/v1/x', { onRequest: authenticate, ... }, handler)        // request.account is set
- *   app.get('/v1/admin/x', { onRequest: requireAdmin, ... }, handler)   // TOLLGATE_ADMIN_TOKEN
+ * Who is calling: `authenticate` (a user's access token; sets request.account) and `requireAdmin`
+ * (TOLLGATE_ADMIN_TOKEN). Routes do not use them directly: they declare `config: { access }` and
+ * src-server/http/access.ts installs these as onRequest hooks, before rate limiting and body parsing.
  */
 
 function bearerToken(request: FastifyRequest): string | null {

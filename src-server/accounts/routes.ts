@@ -2,11 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MeResponse, RefreshBody, Session, SignInBody, SignOutBody, SignUpBody } from '../../src-shared/api.ts';
 import { accountOf, planOf } from '../http/context.ts';
-import { housekeepingRateLimit } from '../http/rate-limit.ts';
 import { usageSnapshot } from '../metering/usage-snapshot.ts';
 import { subscriptionView } from '../plans/subscriptions.ts';
 import { signIn, signUp } from './accounts.ts';
-import { authenticate } from './auth.ts';
 import { endSession, rotateSession } from './sessions.ts';
 
 /** Sign-up, sign-in, refresh, sign-out and the caller's own view (/v1/me). */
@@ -16,7 +14,7 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/auth/sign-up',
     {
-      preHandler: housekeepingRateLimit,
+      config: { access: 'guest' },
       schema: {
         tags: ['accounts'],
         summary: 'Create an account on the free tier and sign in',
@@ -33,7 +31,7 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/auth/sign-in',
     {
-      preHandler: housekeepingRateLimit,
+      config: { access: 'guest' },
       schema: {
         tags: ['accounts'],
         summary: 'Sign in with email and password',
@@ -47,7 +45,7 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/auth/refresh',
     {
-      preHandler: housekeepingRateLimit,
+      config: { access: 'guest' },
       schema: {
         tags: ['accounts'],
         summary: 'Swap a refresh token for a new access and refresh token (the old one stops working)',
@@ -61,12 +59,10 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/auth/sign-out',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['accounts'],
         summary: "Revoke this session (and the refresh token's, if given)",
-        security: [{ bearer: [] }],
         // The refresh token is optional, and so is the body.
         body: SignOutBody.nullish(),
         response: { 204: z.null() },
@@ -81,12 +77,10 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/me',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['accounts'],
         summary: "The account, its subscription and this period's usage",
-        security: [{ bearer: [] }],
         response: { 200: MeResponse },
       },
     },

@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { meteredRateLimit } from './rate-limit.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * "API calls this hour" for GET /v1/me. The metered limiter (@fastify/rate-limit, rate-limit.ts)
@@ -45,15 +44,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     apiCallWindows: ApiCallWindows;
   }
-  interface FastifyContextConfig {
-    /** Set on routes guarded by meteredRateLimit: their limiter headers are remembered. */
-    meteredApiCalls?: boolean;
-  }
-}
-
-function isMetered(route: RouteOptions): boolean {
-  const preHandler = route.preHandler;
-  return Array.isArray(preHandler) ? preHandler.includes(meteredRateLimit) : preHandler === meteredRateLimit;
 }
 
 function header(reply: FastifyReply, name: string): number | null {
@@ -65,11 +55,8 @@ function header(reply: FastifyReply, name: string): number | null {
 export function installApiCallWindows(app: FastifyInstance): void {
   const windows = new ApiCallWindows();
   app.decorate('apiCallWindows', windows);
-  app.addHook('onRoute', (route: RouteOptions) => {
-    if (isMetered(route)) route.config = { ...route.config, meteredApiCalls: true };
-  });
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (!request.routeOptions.config.meteredApiCalls || !request.account) return payload;
+    if (request.routeOptions.config.access !== 'metered' || !request.account) return payload;
     const limit = header(reply, 'x-ratelimit-limit');
     const remaining = header(reply, 'x-ratelimit-remaining');
     const reset = header(reply, 'x-ratelimit-reset');

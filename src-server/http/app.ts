@@ -21,6 +21,7 @@ import { operationRoutes } from '../metering/operation-routes.ts';
 import { usageRoutes } from '../metering/routes.ts';
 import { paymentsRoutes } from '../payments/routes.ts';
 import { planRoutes } from '../plans/routes.ts';
+import { installAccess } from './access.ts';
 import { installApiCallWindows } from './api-call-window.ts';
 import type { ServerContext } from './context.ts';
 import { docsRoutes } from './docs-routes.ts';
@@ -29,8 +30,8 @@ import { installRateLimits } from './rate-limit.ts';
 
 /**
  * Every route plugin of the API. Each area adds its own with one line (e.g. `paymentsRoutes`);
- * a plugin reads configuration, storage and the clock from `app.tollgate` and uses the hooks in
- * auth.ts (authenticate, requireAdmin) and rate-limit.ts.
+ * a plugin reads configuration, storage and the clock from `app.tollgate`, and each route declares
+ * who may call it with `config: { access }` (access.ts).
  */
 export const routePlugins: FastifyPluginAsyncZod[] = [
   docsRoutes,
@@ -124,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
-  const context: Omit<ServerContext, 'limiters'> = {
+  const context: ServerContext = {
     config,
     db: deps.database.db,
     dialect: deps.database.dialect,
@@ -132,9 +133,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now: deps.now ?? Date.now,
     licenseKey: deps.licenseKey,
   };
-  app.decorate('tollgate', context as ServerContext);
+  app.decorate('tollgate', context);
   app.decorateRequest('account', null);
-  app.tollgate.limiters = await installRateLimits(app, redis);
+  await installRateLimits(app, redis);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = toProblem(error);
@@ -149,6 +150,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .send(problemBody('NOT_FOUND', `No route ${request.method} ${path.slice(0, 200)}`));
   });
 
+  // Route hooks, before swagger so each route's options (hooks, OpenAPI security) are complete when
+  // it reads them. Their order is the order they run in: access (sign-in, then the rate limit),
+  // then billable (reserve units once the caller is known and counted); each checks its
+  // prerequisite was installed first.
+  installAccess(app);
+  installBillable(app);
+  installApiCallWindows(app);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -160,8 +168,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  installBillable(app);
-  installApiCallWindows(app);
   for (const plugin of routePlugins) await app.register(plugin);
   return app;
 }

@@ -6,10 +6,8 @@ import type { AuthenticatedAccount } from '../accounts/sessions.ts';
 import type { Config } from '../config.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database, SubscriptionRow } from '../db/schema.ts';
-import type { BillableOption } from '../metering/billable.ts';
 import { type EntitledPlan, entitledPlan, loadSubscription } from '../plans/subscriptions.ts';
 import { ApiError } from './errors.ts';
-import type { Limiters } from './rate-limit.ts';
 
 /** What every route plugin reaches through `app.tollgate`: configuration, storage, clock, keys. */
 export interface ServerContext {
@@ -20,8 +18,6 @@ export interface ServerContext {
   /** UTC ms; tests pass a fixed clock. */
   now: () => number;
   licenseKey: LicenseKeyPair;
-  /** Rate-limit counters, set up by buildApp; used through the hooks in rate-limit.ts. */
-  limiters: Limiters;
 }
 
 declare module 'fastify' {
@@ -31,10 +27,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the `authenticate` hook; null on routes that do not require sign-in. */
     account: AuthenticatedAccount | null;
-  }
-  interface FastifyContextConfig {
-    /** Makes a route billable: see src-server/billable.ts. */
-    billable?: BillableOption;
   }
 }
 

@@ -4,10 +4,10 @@ import { renderDocsPage } from './docs-page.ts';
 
 /** /openapi.json (generated from the route schemas), the /docs page and a health check. */
 export const docsRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   let page: string | undefined;
-  app.get('/docs', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/docs', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
     page ??= renderDocsPage(app.swagger() as Parameters<typeof renderDocsPage>[0]);
     return reply.type('text/html; charset=utf-8').send(page);
   });
@@ -15,6 +15,7 @@ export const docsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/healthz',
     {
+      config: { access: 'public' },
       schema: {
         tags: ['operations'],
         summary: 'Liveness: answers while the process serves',

@@ -22,13 +22,21 @@ export const HOUSEKEEPING_PER_IP = { max: 3000, timeWindow: 10 * 60 * 1000 };
 
 type Check = ReturnType<FastifyInstance['createRateLimit']>;
 
-export interface Limiters {
+interface Limiters {
   metered: Check;
   housekeepingAccount: Check;
   housekeepingIp: Check;
 }
 
-export async function installRateLimits(app: FastifyInstance, redis: Redis | null): Promise<Limiters> {
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The rate-limit counters, set up by installRateLimits; used through the hooks below. */
+    limiters: Limiters;
+  }
+}
+
+/** Call once on the root instance, before any route that uses the hooks below. */
+export async function installRateLimits(app: FastifyInstance, redis: Redis | null): Promise<void> {
   await app.register(rateLimitPlugin, {
     global: false,
     // Fail open when Redis is unreachable: usage limits are enforced by the database regardless,
@@ -37,7 +45,7 @@ export async function installRateLimits(app: FastifyInstance, redis: Redis | nul
     cache: 100_000,
     ...(redis ? { redis, nameSpace: 'tollgate-rl-' } : {}),
   });
-  return {
+  app.decorate('limiters', {
     metered: app.createRateLimit({
       timeWindow: METERED_WINDOW_MS,
       keyGenerator: (request) => `metered:${request.account?.id}`,
@@ -50,7 +58,7 @@ export async function installRateLimits(app: FastifyInstance, redis: Redis | nul
       allowList: (request) => request.account === null,
     }),
     housekeepingIp: app.createRateLimit({ ...HOUSEKEEPING_PER_IP, keyGenerator: (request) => `ip:${request.ip}` }),
-  };
+  });
 }
 
 async function enforce(check: Check, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -67,14 +75,14 @@ async function enforce(check: Check, request: FastifyRequest, reply: FastifyRepl
   });
 }
 
-/** preHandler for metered routes (after `authenticate`). */
+/** preHandler for metered routes (after `authenticate`); applied by access.ts. */
 export async function meteredRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await enforce(request.server.tollgate.limiters.metered, request, reply);
+  await enforce(request.server.limiters.metered, request, reply);
 }
 
-/** preHandler for housekeeping routes, signed in or not. */
+/** preHandler for housekeeping and guest routes, signed in or not; applied by access.ts. */
 export async function housekeepingRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { limiters } = request.server.tollgate;
+  const { limiters } = request.server;
   await enforce(limiters.housekeepingIp, request, reply);
   await enforce(limiters.housekeepingAccount, request, reply);
 }

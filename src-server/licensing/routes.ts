@@ -2,9 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LicenseQuery, LicenseResponse } from '../../src-shared/api.ts';
 import { publicJwks } from '../../src-shared/license.ts';
-import { authenticate } from '../accounts/auth.ts';
 import { accountOf, planOf } from '../http/context.ts';
-import { housekeepingRateLimit } from '../http/rate-limit.ts';
 import { issueLicense } from './issuer.ts';
 
 const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
@@ -15,12 +13,10 @@ export const licenseRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/license',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['license'],
         summary: 'A signed license (EdDSA JWS) for this account and device',
-        security: [{ bearer: [] }],
         querystring: LicenseQuery,
         response: { 200: LicenseResponse },
       },
@@ -31,6 +27,7 @@ export const licenseRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/.well-known/jwks.json',
     {
+      config: { access: 'public' },
       schema: {
         tags: ['license'],
         summary: 'The public key licenses are signed with (JWKS)',

@@ -24,6 +24,13 @@ export interface BillableOption {
   ttlSeconds?: number;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Makes a route billable: see above. */
+    billable?: BillableOption;
+  }
+}
+
 const holds = new WeakMap<FastifyRequest, string>();
 
 async function reserveUnits(request: FastifyRequest): Promise<void> {
@@ -75,10 +82,15 @@ async function settleUnits(request: FastifyRequest, reply: FastifyReply, payload
   return payload;
 }
 
-/** Registers the option: call once on the root instance before any billable route is added. */
+/**
+ * Registers the option: call once on the root instance before any billable route is added, and
+ * after installAccess, whose hooks must run first (they sign the caller in and count the call).
+ */
 export function installBillable(app: FastifyInstance): void {
+  if (!app.hasDecorator('accessInstalled')) throw new Error('installBillable needs installAccess first');
   app.addHook('onRoute', (route: RouteOptions) => {
     if (!route.config?.billable) return;
+    if (route.config.access !== 'metered') throw new Error(`billable ${route.url} must be access: 'metered'`);
     route.preHandler = [...asArray(route.preHandler), reserveUnits];
     route.onSend = [...asArray(route.onSend), settleUnits];
   });

@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Notification, NotificationsResponse } from '../../src-shared/api.ts';
-import { authenticate } from '../accounts/auth.ts';
 import { accountOf } from '../http/context.ts';
-import { housekeepingRateLimit } from '../http/rate-limit.ts';
 import { listNotifications, markNotificationRead } from './notifications.ts';
 
 export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -12,12 +10,10 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/notifications',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['notifications'],
         summary: 'Usage notifications (80 % and 100 % of each monthly limit), newest first',
-        security: [{ bearer: [] }],
         response: { 200: NotificationsResponse },
       },
     },
@@ -27,12 +23,10 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/notifications/:id/read',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['notifications'],
         summary: 'Mark a notification read',
-        security: [{ bearer: [] }],
         params: z.strictObject({ id: z.string().min(1).max(100) }),
         // The body carries nothing; an empty object or none at all is accepted.
         body: z.strictObject({}).nullish(),

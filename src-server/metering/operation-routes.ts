@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticate } from '../accounts/auth.ts';
+import { Problem } from '../../src-shared/api.ts';
 import { ApiError } from '../http/errors.ts';
-import { meteredRateLimit } from '../http/rate-limit.ts';
 
 export const AnalyzeBody = z.strictObject({
   text: z.string().max(100_000),
@@ -45,9 +44,8 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/operations/analyze',
     {
-      onRequest: authenticate,
-      preHandler: meteredRateLimit,
       config: {
+        access: 'metered',
         billable: {
           operation: 'ai_operations',
           units: () => 1,
@@ -57,9 +55,8 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['operations'],
         summary: 'Analyze a text (billable: 1 AI operation, size-gated by sizeMb)',
-        security: [{ bearer: [] }],
         body: AnalyzeBody,
-        response: { 200: AnalyzeResult },
+        response: { 200: AnalyzeResult, 402: Problem },
       },
     },
     async (request) => {

@@ -13,16 +13,13 @@ import {
 } from '../../src-shared/api.ts';
 import { decide } from '../../src-shared/decisions.ts';
 import { periodOf } from '../../src-shared/period.ts';
-import { authenticate } from '../accounts/auth.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
-import { housekeepingRateLimit, meteredRateLimit } from '../http/rate-limit.ts';
 import type { UsageOutcome } from './decision.ts';
 import { consumeAnswer, eventResult, recordUsage } from './metering.ts';
 import { reservationView, reserve, settleReservation } from './reservations.ts';
 
 const ReservationParams = z.strictObject({ id: z.string().min(1).max(100) });
-const bearer = [{ bearer: [] }];
 
 /** Metering: single consumes, batches from the companion, reservations and the size gate. */
 export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -38,12 +35,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/usage/consume',
     {
-      onRequest: authenticate,
-      preHandler: meteredRateLimit,
+      config: { access: 'metered' },
       schema: {
         tags: ['usage'],
         summary: 'Spend units of an operation once per idempotency key (402 over the monthly limit)',
-        security: bearer,
         body: ConsumeBody,
         response: { 200: ConsumeResult, 402: Problem },
       },
@@ -64,12 +59,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/usage/events',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['usage'],
         summary: "Record a batch of the companion's usage events, each once per idempotency key",
-        security: bearer,
         body: UsageEventsBody,
         response: { 200: UsageEventsResponse },
       },
@@ -89,14 +82,12 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/usage/reservations',
     {
-      onRequest: authenticate,
-      preHandler: meteredRateLimit,
+      config: { access: 'metered' },
       schema: {
         tags: ['usage'],
         summary: 'Hold units for a long operation until committed, released or expired',
-        security: bearer,
         body: ReserveBody,
-        response: { 200: Reservation, 201: Reservation },
+        response: { 200: Reservation, 201: Reservation, 402: Problem },
       },
     },
     async (request, reply) => {
@@ -110,12 +101,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/usage/reservations/:id',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['usage'],
         summary: 'One of your reservations',
-        security: bearer,
         params: ReservationParams,
         response: { 200: Reservation },
       },
@@ -136,15 +125,13 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
     app.post(
       `/v1/usage/reservations/:id/${settlement}`,
       {
-        onRequest: authenticate,
-        preHandler: housekeepingRateLimit,
+        config: { access: 'housekeeping' },
         schema: {
           tags: ['usage'],
           summary:
             settlement === 'commit'
               ? 'Turn a held reservation into usage'
               : 'Give the units of a held reservation back',
-          security: bearer,
           params: ReservationParams,
           response: { 200: Reservation },
         },
@@ -159,12 +146,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/usage/size-check',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['usage'],
         summary: "May a project of this size be processed on the caller's plan?",
-        security: bearer,
         body: SizeCheckBody,
         response: { 200: DecisionView },
       },

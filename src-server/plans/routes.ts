@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { PlansResponse } from '../../src-shared/api.ts';
-import { housekeepingRateLimit } from '../http/rate-limit.ts';
 import { plansView } from './plans-view.ts';
 
 export const planRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -8,7 +7,7 @@ export const planRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/plans',
     {
-      preHandler: housekeepingRateLimit,
+      config: { access: 'guest' },
       schema: {
         tags: ['plans'],
         summary: 'Every tier with its limits, features and prices (public)',
