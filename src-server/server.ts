@@ -5,7 +5,7 @@ import { buildApp } from './http/app.ts';
 import { loadLicenseKey } from './licensing/signing-key.ts';
 import { expireHeldReservations } from './metering/reservations.ts';
 
-export interface RunningServer {
+interface RunningServer {
   app: FastifyInstance;
   database: DatabaseHandle;
   config: Config;

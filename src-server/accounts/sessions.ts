@@ -11,8 +11,8 @@ import { ApiError } from '../http/errors.ts';
  * (sign-out) at once: every request looks its access token up.
  */
 
-export const ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000;
-export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
+const ACCESS_TOKEN_TTL_MS = 15 * 60 * 1000;
+const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
 
 export interface AuthenticatedAccount {
   id: string;
@@ -21,7 +21,7 @@ export interface AuthenticatedAccount {
   sessionId: string;
 }
 
-export function tokenHash(token: string): string {
+function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
@@ -29,7 +29,7 @@ function newToken(prefix: string): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 
-export function accountView(account: Pick<AccountRow, 'id' | 'email' | 'created_at'>): Account {
+function accountView(account: Pick<AccountRow, 'id' | 'email' | 'created_at'>): Account {
   return { id: account.id, email: account.email, createdAt: new Date(account.created_at).toISOString() };
 }
 

@@ -10,7 +10,7 @@ import { type AccountInvoices, addInvoices, emptyRevenueLine } from './revenue.t
 
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 
-export interface ChurnAndValue {
+interface ChurnAndValue {
   logoChurnRate: number | null;
   revenueChurnRate: number | null;
   netRevenueChurnRate: number | null;

@@ -19,7 +19,7 @@ export interface SubscriptionEventRecord {
   mrrAfterCents: number;
 }
 
-export interface AccountTimeline {
+interface AccountTimeline {
   /** `mrr[i]` is the MRR just before `boundaries[i]`. */
   mrr: number[];
   /** The tier at each boundary (`free` once the MRR is zero). */
@@ -74,7 +74,7 @@ export function buildTimeline(events: readonly SubscriptionEventRecord[], months
   return { months: [...months], boundaries, accounts };
 }
 
-export type MovementKind = 'new' | 'expansion' | 'contraction' | 'churned' | 'reactivation';
+type MovementKind = 'new' | 'expansion' | 'contraction' | 'churned' | 'reactivation';
 
 /**
  * How one account's MRR moved over a month, from its MRR when the month began (`before`) to its MRR

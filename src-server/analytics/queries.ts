@@ -125,7 +125,7 @@ export async function readRevenueGroups(db: Db, months: readonly string[]): Prom
   }));
 }
 
-export interface AccountInvoicesQuery {
+interface AccountInvoicesQuery {
   until: number;
   currency: string;
   /** Only this account. */

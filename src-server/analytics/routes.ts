@@ -33,7 +33,7 @@ import {
 } from './reports.ts';
 
 /** Built by `npm run build:dashboard` (vite.dashboard.config.ts). */
-export const DASHBOARD_DIR = join(import.meta.dirname, '..', '..', 'out', 'dashboard');
+const DASHBOARD_DIR = join(import.meta.dirname, '..', '..', 'out', 'dashboard');
 
 const DEFAULT_LIST_ROWS = 100;
 const CSV_FILES = REPORT_NAMES.map((name) => `${name}.csv`) as [`${ReportName}.csv`, ...`${ReportName}.csv`[]];

@@ -81,7 +81,7 @@ export function suggestTier(
 }
 
 /** A candidate before its e-mail address is looked up (only for the rows shown). */
-export type UnaddressedCandidate = Omit<UpsellCandidate, 'email'>;
+type UnaddressedCandidate = Omit<UpsellCandidate, 'email'>;
 
 /**
  * Every (account, operation) at 80 % or more of a finite limit, fullest first (then most used, then

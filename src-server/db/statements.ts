@@ -14,7 +14,7 @@ import type { Database } from './schema.ts';
  * each dialect's spelling.
  */
 
-export type ValueOrPromise<T> = T | Promise<T>;
+type ValueOrPromise<T> = T | Promise<T>;
 
 class Slot<A> {
   constructor(readonly read: (args: A) => unknown) {}

@@ -17,7 +17,7 @@ import { housekeepingRateLimit, meteredRateLimit } from './rate-limit.ts';
  * validation, before a billable route reserves anything).
  */
 
-export const ACCESS_LEVELS = ['public', 'guest', 'housekeeping', 'metered', 'admin'] as const;
+const ACCESS_LEVELS = ['public', 'guest', 'housekeeping', 'metered', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 declare module 'fastify' {
@@ -40,7 +40,7 @@ const HOOKS: Record<Access, { onRequest?: onRequestHookHandler; preHandler?: pre
 };
 
 /** Whether a route's callers must send a bearer token. */
-export function needsBearer(access: Access): boolean {
+function needsBearer(access: Access): boolean {
   return access !== 'public' && access !== 'guest';
 }
 

@@ -19,7 +19,7 @@ interface Seen {
 /** Accounts remembered at most (the limiter's own cache holds 100,000 keys). */
 const MAX_ACCOUNTS = 100_000;
 
-export class ApiCallWindows {
+class ApiCallWindows {
   private readonly seen = new Map<string, Seen>();
 
   record(accountId: string, limit: number, remaining: number, resetsAt: number): void {

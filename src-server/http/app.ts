@@ -33,7 +33,7 @@ import { installRateLimits } from './rate-limit.ts';
  * a plugin reads configuration, storage and the clock from `app.tollgate`, and each route declares
  * who may call it with `config: { access }` (access.ts).
  */
-export const routePlugins: FastifyPluginAsyncZod[] = [
+const routePlugins: FastifyPluginAsyncZod[] = [
   docsRoutes,
   planRoutes,
   accountRoutes,
@@ -45,7 +45,7 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   analyticsRoutes,
 ];
 
-export interface AppDeps {
+interface AppDeps {
   config: Config;
   database: DatabaseHandle;
   licenseKey: LicenseKeyPair;
@@ -54,7 +54,7 @@ export interface AppDeps {
 }
 
 /** The request body size limit: a full batch of 1,000 usage events is about 150 KB. */
-export const BODY_LIMIT_BYTES = 512 * 1024;
+const BODY_LIMIT_BYTES = 512 * 1024;
 
 /** Secrets that must never reach a log line, wherever they appear in a logged object. */
 const REDACT = [
@@ -70,7 +70,7 @@ const REDACT = [
   '*.password_hash',
 ];
 
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   if (config.logLevel === 'silent') return false;
   return { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } };
 }
@@ -84,7 +84,7 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
 };
 
 /** Any error → problem+json. Input problems are always 4xx; only our own faults are 5xx. */
-export function toProblem(error: FastifyError | Error): ProblemBody {
+function toProblem(error: FastifyError | Error): ProblemBody {
   if (error instanceof ApiError) return problemBody(error.code, error.detail, error.extras);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((issue) => ({

@@ -1,7 +1,7 @@
 import type { UpgradeSuggestion } from '../../src-shared/api.ts';
 import { PROBLEM_CODES, type ProblemCode } from '../../src-shared/error-codes.ts';
 
-export interface ProblemExtras {
+interface ProblemExtras {
   upgrade?: UpgradeSuggestion;
   limit?: number;
   remaining?: number;

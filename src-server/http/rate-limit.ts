@@ -16,9 +16,9 @@ import { ApiError } from './errors.ts';
  * process shares them.
  */
 
-export const METERED_WINDOW_MS = 3600 * 1000;
-export const HOUSEKEEPING_PER_ACCOUNT = { max: 600, timeWindow: 10 * 60 * 1000 };
-export const HOUSEKEEPING_PER_IP = { max: 3000, timeWindow: 10 * 60 * 1000 };
+const METERED_WINDOW_MS = 3600 * 1000;
+const HOUSEKEEPING_PER_ACCOUNT = { max: 600, timeWindow: 10 * 60 * 1000 };
+const HOUSEKEEPING_PER_IP = { max: 3000, timeWindow: 10 * 60 * 1000 };
 
 type Check = ReturnType<FastifyInstance['createRateLimit']>;
 

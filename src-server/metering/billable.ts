@@ -14,7 +14,7 @@ import { reserve, settleReservation } from './reservations.ts';
  * projects larger than the plan's `max_project_size_mb` before anything is reserved.
  */
 
-export interface BillableOption {
+interface BillableOption {
   operation: string;
   /** Units the request costs (default 1); may read the validated body. */
   units?: (request: FastifyRequest) => number;

@@ -26,7 +26,7 @@ export interface CounterState {
   reserved: number;
 }
 
-export interface CounterKey {
+interface CounterKey {
   accountId: string;
   operation: string;
   period: string;

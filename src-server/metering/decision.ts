@@ -81,7 +81,7 @@ export function limitReachedError(...args: Parameters<typeof limitReachedProblem
   return new ApiError('LIMIT_REACHED', detail, extras);
 }
 
-export interface UsageDecision {
+interface UsageDecision {
   outcomes: UsageOutcome[];
   /** Units to add to `used`, per operation. */
   acceptedUnits: Map<string, number>;

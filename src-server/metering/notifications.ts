@@ -13,7 +13,7 @@ import { ApiError } from '../http/errors.ts';
  * insert-on-conflict-do-nothing, written in the same transaction as the usage that crossed it.
  */
 
-export interface ThresholdCrossing {
+interface ThresholdCrossing {
   accountId: string;
   operation: string;
   period: string;
@@ -24,7 +24,7 @@ export interface ThresholdCrossing {
 }
 
 /** The notifications a change of `used` crosses into (none for an unlimited or zero limit). */
-export function thresholdNotifications(crossing: ThresholdCrossing): Insertable<NotificationsTable>[] {
+function thresholdNotifications(crossing: ThresholdCrossing): Insertable<NotificationsTable>[] {
   const { limit, usedBefore, usedAfter } = crossing;
   if (limit === UNLIMITED || limit <= 0) return [];
   const crossed = NOTICE_THRESHOLDS.filter((t) => usedBefore * 100 < t * limit && usedAfter * 100 >= t * limit);

@@ -3,14 +3,14 @@ import { z } from 'zod';
 import { Problem } from '../../src-shared/api.ts';
 import { ApiError } from '../http/errors.ts';
 
-export const AnalyzeBody = z.strictObject({
+const AnalyzeBody = z.strictObject({
   text: z.string().max(100_000),
   /** Size of the project the text comes from; checked against the plan's max_project_size_mb. */
   sizeMb: z.number().min(0).max(10_000_000).optional(),
 });
 type AnalyzeBody = z.infer<typeof AnalyzeBody>;
 
-export const AnalyzeResult = z.object({
+const AnalyzeResult = z.object({
   characters: z.number().int(),
   words: z.number().int(),
   sentences: z.number().int(),
@@ -19,7 +19,7 @@ export const AnalyzeResult = z.object({
 type AnalyzeResult = z.infer<typeof AnalyzeResult>;
 
 /** The sample work: word statistics of a text. */
-export function analyzeText(text: string): AnalyzeResult {
+function analyzeText(text: string): AnalyzeResult {
   const words = text.toLowerCase().match(/\p{L}[\p{L}\p{N}'-]*/gu) ?? [];
   const counts = new Map<string, number>();
   for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);

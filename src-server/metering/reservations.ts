@@ -28,7 +28,7 @@ import { recordThresholds } from './notifications.ts';
  * is neither by its expiry is released by itself, so a crashed client never locks quota away.
  */
 
-export const DEFAULT_RESERVATION_TTL_SECONDS = 15 * 60;
+const DEFAULT_RESERVATION_TTL_SECONDS = 15 * 60;
 
 /** What reservations need of the server: storage and the catalog (for the upgrade suggestion). */
 export interface MeteringStore {
@@ -44,7 +44,7 @@ export interface MeteringStore {
   catalog: Catalog;
 }
 
-export interface ReserveRequest {
+interface ReserveRequest {
   operation: string;
   units: number;
   idempotencyKey: string;

@@ -30,7 +30,7 @@ import { checkoutPage, donePage, paidPage, TEST_PAGE_CSP, unknownCheckoutPage } 
  */
 
 /** Stripe's own default: a signature older than five minutes is a replay. */
-export const WEBHOOK_TOLERANCE_SECONDS = 300;
+const WEBHOOK_TOLERANCE_SECONDS = 300;
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 const LOCAL_SWEEP_MS = 60_000;
 

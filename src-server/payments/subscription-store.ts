@@ -47,7 +47,7 @@ export interface BillingEffect {
   invoice?: InvoiceRecord;
 }
 
-export type ApplyOutcome = 'applied' | 'duplicate';
+type ApplyOutcome = 'applied' | 'duplicate';
 
 export class SubscriptionStore {
   constructor(

@@ -16,7 +16,7 @@ import type { Database, NewSubscription, SubscriptionRow } from '../db/schema.ts
  * payments (webhooks), metering, /v1/me and the license all ask this module.
  */
 
-export interface AccessVerdict {
+interface AccessVerdict {
   access: boolean;
   /** UTC ms when access ends because payment is overdue; null when not past due. */
   pastDueGraceEndsAt: number | null;

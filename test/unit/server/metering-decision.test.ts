@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SubscriptionRow } from '../../../src-server/db/schema.ts';
 import { decideUsage, limitReachedProblem } from '../../../src-server/metering/decision.ts';
 import { entitledPlan, freeSubscription } from '../../../src-server/plans/subscriptions.ts';
 import { defaultCatalog, type Limits } from '../../../src-shared/catalog.ts';
@@ -6,7 +7,7 @@ import { decide, fitsLimit, monthlyLimit, suggestUpgrade } from '../../../src-sh
 
 const NOW = Date.UTC(2026, 5, 15);
 const PERIOD = '2026-06';
-const free = entitledPlan(defaultCatalog, freeSubscription('acct_1', NOW), NOW, 0);
+const free = entitledPlan(defaultCatalog, freeSubscription('acct_1', NOW) as SubscriptionRow, NOW, 0);
 const request = (key: string, units = 1, operation = 'ai_operations') => ({ idempotencyKey: key, operation, units });
 const counters = (used: number, reserved = 0) => new Map([['ai_operations', { used, reserved }]]);
 
