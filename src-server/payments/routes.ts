@@ -47,7 +47,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   const rowOf = async (accountId: string): Promise<SubscriptionRow> => {
     let row = await store.row(accountId);
     if (row && localProvider) {
-      await localProvider.settleDue(row);
+      await localProvider.advanceDuePeriods(row);
       row = await store.row(accountId);
     }
     if (!row) throw new ApiError('NOT_FOUND', 'This account has no subscription record.');
@@ -205,7 +205,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
       .execute();
     for (const { account_id } of due) {
       const row = await subscriptions.row(account_id);
-      if (row) await local.settleDue(row);
+      if (row) await local.advanceDuePeriods(row);
     }
   }
 };
