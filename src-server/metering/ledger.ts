@@ -19,7 +19,7 @@ import type { FirstAnswer, StoredAnswer } from './decision.ts';
  * repeated key gets the same answer again.
  */
 
-type UsageEventRow = Insertable<UsageEventsTable>;
+export type UsageEventRow = Insertable<UsageEventsTable>;
 
 interface SeenArgs {
   accountId: string;
