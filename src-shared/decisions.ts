@@ -123,7 +123,11 @@ function allows(catalog: Catalog, tier: Tier, request: DecisionRequest, usage: R
     case 'feature':
       return grantsFeature(effectiveFeatures(catalog, tier.id), request.feature);
     case 'usage':
-      return fitsLimit(monthlyLimit(tier.limits, request.operation), usage[request.operation] ?? 0, request.units);
+      // A tier that does not name the operation allows none of it, not even zero units.
+      return (
+        request.operation in tier.limits.monthly &&
+        fitsLimit(monthlyLimit(tier.limits, request.operation), usage[request.operation] ?? 0, request.units)
+      );
     case 'size':
       return fitsLimit(tier.limits.max_project_size_mb, 0, request.sizeMb);
   }
