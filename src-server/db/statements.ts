@@ -38,7 +38,15 @@ export interface Statement<A, R = unknown> {
 export function statement<A, R = unknown>(query: Compilable<R>): Statement<A, R> {
   const { sql, parameters } = query.compile();
   const reads = parameters.map((value) => (value instanceof Slot ? value.read : () => value));
-  return { sql, bind: (args) => reads.map((read) => read(args)) };
+  const count = reads.length;
+  return {
+    sql,
+    bind: (args) => {
+      const values = new Array<unknown>(count);
+      for (let i = 0; i < count; i += 1) values[i] = (reads[i] as (args: A) => unknown)(args);
+      return values;
+    },
+  };
 }
 
 /** A list of slots for a list of `size` values (an `in (…)` list), read from `list(args)`. */
@@ -70,19 +78,23 @@ export interface StatementRunner {
   changes<A>(statement: Statement<A>, args: A): ValueOrPromise<number>;
 }
 
-const preparedByFile = new WeakMap<SqliteDatabase.Database, Map<string, SqliteDatabase.Statement>>();
-
 /**
  * The SQLite connection's runner. Preparing costs more than running, so each SQL text is prepared
  * once per connection. Use it only where no Kysely transaction is open on the connection.
  */
 export function sqliteRunner(db: Kysely<Database>, file: SqliteDatabase.Database): StatementRunner {
-  let prepared = preparedByFile.get(file);
-  if (!prepared) {
-    prepared = new Map();
-    preparedByFile.set(file, prepared);
+  let runner = sqliteRunners.get(file);
+  if (!runner) {
+    runner = newSqliteRunner(db, file);
+    sqliteRunners.set(file, runner);
   }
-  const cache = prepared;
+  return runner;
+}
+
+const sqliteRunners = new WeakMap<SqliteDatabase.Database, StatementRunner>();
+
+function newSqliteRunner(db: Kysely<Database>, file: SqliteDatabase.Database): StatementRunner {
+  const cache = new Map<string, SqliteDatabase.Statement>();
   const prepare = (sql: string) => {
     let found = cache.get(sql);
     if (!found) {
@@ -131,11 +143,11 @@ export function compiledOnce<T>(runner: StatementRunner, compile: (db: Kysely<Da
   return found;
 }
 
-/** One step of a sequence of statements: yields a value (plain or a promise), receives it resolved. */
-export function* step<T>(value: ValueOrPromise<T>): Generator<unknown, T, unknown> {
-  return (yield value) as T;
-}
-
+/**
+ * A sequence of statements written once for both kinds of runner: it yields each runner answer
+ * (plain or a promise) and receives it resolved — `const rows = (yield runner.rows(s, args)) as
+ * Row[]` — and returns its result. runSync and runAsync drive it.
+ */
 export type Steps<T> = Generator<unknown, T, unknown>;
 
 /** Runs steps whose statements answer synchronously (a SQLite runner). */

@@ -11,7 +11,6 @@ import {
   slot,
   slotList,
   statement,
-  step,
 } from '../db/statements.ts';
 import { RetryTransaction } from '../db/transactions.ts';
 
@@ -45,7 +44,7 @@ interface BumpArgs extends CounterKey {
 }
 
 function compileCounterStatements(db: Kysely<Database>, dialect: Dialect) {
-  const selects = new Map<number, Statement<CountersArgs, { operation: string } & CounterState>>();
+  const selects = new Map<number, Statement<CountersArgs, CounterRow>>();
   const bump = (guarded: boolean) =>
     db
       .updateTable('usage_counters')
@@ -107,7 +106,7 @@ function compileCounterStatements(db: Kysely<Database>, dialect: Dialect) {
           // One lock order for every transaction, so two batches never deadlock on each other's rows.
           .orderBy('operation')
           .$if(dialect === 'postgres', (q) => q.forUpdate());
-        found = statement<CountersArgs, { operation: string } & CounterState>(query);
+        found = statement<CountersArgs, CounterRow>(query);
         selects.set(size, found);
       }
       return found;
@@ -141,21 +140,26 @@ export function* lockCounters(
   operations: readonly string[],
 ): Steps<Map<string, CounterState>> {
   const s = compiledOnce(runner, compileCounterStatements);
-  const unique = [...new Set(operations)].sort();
+  const unique = operations.length === 1 ? operations : [...new Set(operations)].sort();
   const select = s.select(listShape(unique.length));
   const args = { accountId, period, operations: unique };
-  const read = function* () {
-    const rows = yield* step(runner.rows(select, args));
-    return new Map(rows.map((row) => [row.operation, { used: row.used, reserved: row.reserved }]));
-  };
-  const counters = yield* read();
+  let counters = counterMap((yield runner.rows(select, args)) as CounterRow[]);
   if (counters.size === unique.length) return counters;
   // The first use of an operation this period: create its counter (a concurrent creator wins
   // harmlessly), then read again so every counter is locked.
   for (const operation of unique) {
-    if (!counters.has(operation)) yield* step(runner.changes(s.insert, { accountId, operation, period }));
+    if (!counters.has(operation)) yield runner.changes(s.insert, { accountId, operation, period });
   }
-  return yield* read();
+  counters = counterMap((yield runner.rows(select, args)) as CounterRow[]);
+  return counters;
+}
+
+type CounterRow = { operation: string } & CounterState;
+
+function counterMap(rows: CounterRow[]): Map<string, CounterState> {
+  const counters = new Map<string, CounterState>();
+  for (const row of rows) counters.set(row.operation, { used: row.used, reserved: row.reserved });
+  return counters;
 }
 
 /**
@@ -171,8 +175,14 @@ export function* bumpCounter(
 ): Steps<void> {
   const s = compiledOnce(runner, compileCounterStatements);
   const guarded = limit !== null && limit !== UNLIMITED;
-  const changed = yield* step(
-    runner.changes(guarded ? s.bumpWithinLimit : s.bumpUnguarded, { ...key, ...change, limit: limit ?? -1 }),
-  );
+  const args: BumpArgs = {
+    accountId: key.accountId,
+    operation: key.operation,
+    period: key.period,
+    used: change.used,
+    reserved: change.reserved,
+    limit: limit ?? UNLIMITED,
+  };
+  const changed = (yield runner.changes(guarded ? s.bumpWithinLimit : s.bumpUnguarded, args)) as number;
   if (changed !== 1) throw new RetryTransaction('usage counter changed under its lock');
 }

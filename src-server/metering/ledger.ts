@@ -9,7 +9,6 @@ import {
   slot,
   slotList,
   statement,
-  step,
 } from '../db/statements.ts';
 import type { FirstAnswer, StoredAnswer } from './decision.ts';
 
@@ -112,7 +111,7 @@ export function* seenKeys(
   const seen = new Map<string, FirstAnswer>();
   for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP) {
     const batch = keys.slice(i, i + KEYS_PER_LOOKUP);
-    const rows = yield* step(runner.rows(s.seen(listShape(batch.length)), { accountId, keys: batch }));
+    const rows = (yield runner.rows(s.seen(listShape(batch.length)), { accountId, keys: batch })) as SeenRow[];
     for (const row of rows) seen.set(row.idempotency_key, firstAnswer(row));
   }
   return seen;
@@ -126,7 +125,9 @@ export function* insertEvents(runner: StatementRunner, rows: readonly UsageEvent
   for (let i = 0; i < rows.length; ) {
     let size = ROWS_PER_INSERT;
     while (size > rows.length - i) size /= 2;
-    stored += yield* step(runner.changes(s.insert(size), { rows: rows.slice(i, i + size) }));
+    stored += (yield runner.changes(s.insert(size), {
+      rows: size === rows.length ? rows : rows.slice(i, i + size),
+    })) as number;
     i += size;
   }
   return stored;

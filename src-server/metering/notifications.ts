@@ -4,7 +4,7 @@ import type { Notification } from '../../src-shared/api.ts';
 import { type Catalog, UNLIMITED } from '../../src-shared/catalog.ts';
 import { NOTICE_THRESHOLDS } from '../../src-shared/notices.ts';
 import type { Database, NotificationRow, NotificationsTable } from '../db/schema.ts';
-import { compiledOnce, type StatementRunner, type Steps, slot, statement, step } from '../db/statements.ts';
+import { compiledOnce, type StatementRunner, type Steps, slot, statement } from '../db/statements.ts';
 import { ApiError } from '../http/errors.ts';
 
 /**
@@ -77,7 +77,7 @@ export function* recordThresholds(runner: StatementRunner, crossing: ThresholdCr
   const rows = thresholdNotifications(crossing);
   if (rows.length === 0) return;
   const s = compiledOnce(runner, compileNotificationStatements);
-  for (const row of rows) yield* step(runner.changes(s.insert, row));
+  for (const row of rows) yield runner.changes(s.insert, row);
 }
 
 function message(catalog: Catalog, row: NotificationRow): string {

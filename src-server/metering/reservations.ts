@@ -12,7 +12,6 @@ import {
   type Steps,
   slot,
   statement,
-  step,
   transactionRunner,
 } from '../db/statements.ts';
 import { inTransaction, RetryTransaction } from '../db/transactions.ts';
@@ -99,9 +98,9 @@ function compileReservationStatements(db: Kysely<Database>) {
  */
 export function* expireHolds(runner: StatementRunner, now: number, accountId?: string): Steps<number> {
   const s = compiledOnce(runner, compileReservationStatements);
-  const expired = yield* step(
-    accountId === undefined ? runner.rows(s.expireAll, { now }) : runner.rows(s.expireOfAccount, { now, accountId }),
-  );
+  const expired = (yield accountId === undefined
+    ? runner.rows(s.expireAll, { now })
+    : runner.rows(s.expireOfAccount, { now, accountId })) as ExpiredHold[];
   for (const row of expired) {
     const key = { accountId: row.account_id, operation: row.operation, period: row.period };
     yield* lockCounters(runner, key.accountId, key.period, [key.operation]);
