@@ -33,8 +33,8 @@ type SeenRow = { idempotency_key: string; status: UsageEventStatus; result_json:
 
 /** Keys looked up per statement (an `in` list, padded to a power of two). */
 const KEYS_PER_LOOKUP = 1024;
-/** Rows per insert: 256 × 9 parameters stays far under SQLite's 32,766 bound parameters. */
-const ROWS_PER_INSERT = 256;
+/** Rows per insert: 1,024 × 9 parameters stays under SQLite's 32,766 bound parameters. */
+const ROWS_PER_INSERT = 1024;
 
 const COLUMNS = [
   'account_id',
@@ -81,7 +81,10 @@ function compileLedgerStatements(db: Kysely<Database>) {
           { length: size },
           (_, i) =>
             Object.fromEntries(
-              COLUMNS.map((column) => [column, slot((a: InsertArgs) => (a.rows[i] as UsageEventRow)[column] ?? null)]),
+              COLUMNS.map((column) => [
+                column,
+                slot((a: InsertArgs) => (a.rows[Math.min(i, a.rows.length - 1)] as UsageEventRow)[column] ?? null),
+              ]),
             ) as unknown as UsageEventRow,
         );
         found = statement<InsertArgs>(
@@ -117,18 +120,17 @@ export function* seenKeys(
   return seen;
 }
 
-/** Stores the events whose keys are new; how many were stored. */
+/**
+ * Stores the events whose keys are new; how many were stored. Each statement takes a power-of-two
+ * number of rows, the last one repeated to fill it: the repeats conflict with it and are skipped,
+ * so the count stays exact and one statement (one round trip on PostgreSQL) serves up to 1,024.
+ */
 export function* insertEvents(runner: StatementRunner, rows: readonly UsageEventRow[]): Steps<number> {
   const s = compiledOnce(runner, compileLedgerStatements);
   let stored = 0;
-  // Power-of-two chunks, so a handful of compiled shapes serve every batch size.
-  for (let i = 0; i < rows.length; ) {
-    let size = ROWS_PER_INSERT;
-    while (size > rows.length - i) size /= 2;
-    stored += (yield runner.changes(s.insert(size), {
-      rows: size === rows.length ? rows : rows.slice(i, i + size),
-    })) as number;
-    i += size;
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    const chunk = rows.length <= ROWS_PER_INSERT ? rows : rows.slice(i, i + ROWS_PER_INSERT);
+    stored += (yield runner.changes(s.insert(listShape(chunk.length)), { rows: chunk })) as number;
   }
   return stored;
 }
