@@ -3,7 +3,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedAnalytics } from '../scripts/seed-analytics.ts';
 import { loadConfig } from '../src-server/config.ts';
-import { createDatabase, SQLITE_FILE } from '../src-server/db/index.ts';
+import { createDatabase, SQLITE_FILE } from '../src-server/db/connection.ts';
 import { addMonths, periodOf } from '../src-shared/period.ts';
 import { spawnTestServer } from '../test/support/server.ts';
 import { type BenchRow, percentile, report } from './report.ts';

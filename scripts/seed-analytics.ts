@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { loadConfig } from '../src-server/config.ts';
-import { createDatabase } from '../src-server/db/index.ts';
+import { createDatabase } from '../src-server/db/connection.ts';
 import type { Database } from '../src-server/db/schema.ts';
 import { mrrCents } from '../src-server/payments/mrr.ts';
 import type { SubscriptionEventKind } from '../src-server/payments/subscription-state.ts';

@@ -41,7 +41,7 @@ const Env = z.object({
   STRIPE_API_BASE: httpUrl.optional(),
 });
 
-export type LogLevel = z.infer<typeof Env>['TOLLGATE_LOG_LEVEL'];
+type LogLevel = z.infer<typeof Env>['TOLLGATE_LOG_LEVEL'];
 
 export interface Config {
   port: number;

@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { createDatabase, type DatabaseHandle } from './db/index.ts';
-import { expireHeldReservations } from './reservations.ts';
-import { loadLicenseKey } from './signing-key.ts';
-import { inTransaction } from './transactions.ts';
+import { createDatabase, type DatabaseHandle } from './db/connection.ts';
+import { buildApp } from './http/app.ts';
+import { loadLicenseKey } from './licensing/signing-key.ts';
+import { expireHeldReservations } from './metering/reservations.ts';
 
-export interface RunningServer {
+interface RunningServer {
   app: FastifyInstance;
   database: DatabaseHandle;
   config: Config;
@@ -38,7 +37,7 @@ export async function startServer(config: Config, options: { now?: () => number 
     // Port 0 (tests) is only known now: the derived public URL follows the real port.
     if (config.publicUrl.endsWith(':0')) config.publicUrl = url;
     const sweeper = setInterval(() => {
-      inTransaction(database.db, (trx) => expireHeldReservations(trx, database.dialect, now())).catch((error) =>
+      expireHeldReservations(database, now()).catch((error) =>
         app?.log.warn({ err: error }, 'reservation sweep failed'),
       );
     }, RESERVATION_SWEEP_MS);

@@ -103,7 +103,18 @@ function grantsFeature(features: readonly string[], feature: string): boolean {
   return features.includes(ALL_FEATURES) || features.includes(feature);
 }
 
-function fitsLimit(limit: number, used: number, units: number): boolean {
+/**
+ * The monthly limit a plan sets for an operation. An operation the plan does not name gets 0, not
+ * unlimited: nothing can be spent of it. Failing closed is the safe side: a catalog edit that
+ * drops an operation from a tier, or a custom contract that forgets one, must never hand out free
+ * unlimited use. Every runtime (metering, the companion's gate, analytics) reads limits through here.
+ */
+export function monthlyLimit(limits: Limits, operation: string): number {
+  return limits.monthly[operation] ?? 0;
+}
+
+/** Whether `units` more fit under `limit` when `used` (spent and held) are already taken. */
+export function fitsLimit(limit: number, used: number, units: number): boolean {
   return limit === UNLIMITED || used + units <= limit;
 }
 
@@ -111,25 +122,40 @@ function allows(catalog: Catalog, tier: Tier, request: DecisionRequest, usage: R
   switch (request.kind) {
     case 'feature':
       return grantsFeature(effectiveFeatures(catalog, tier.id), request.feature);
-    case 'usage': {
-      const limit = tier.limits.monthly[request.operation];
-      return limit !== undefined && fitsLimit(limit, usage[request.operation] ?? 0, request.units);
-    }
+    case 'usage':
+      // A tier that does not name the operation allows none of it, not even zero units.
+      return (
+        request.operation in tier.limits.monthly &&
+        fitsLimit(monthlyLimit(tier.limits, request.operation), usage[request.operation] ?? 0, request.units)
+      );
     case 'size':
       return fitsLimit(tier.limits.max_project_size_mb, 0, request.sizeMb);
   }
 }
 
-/** The cheapest tier that would allow the request, or undefined when none would. */
+/**
+ * The cheapest tier above `currentTier` that would allow the request, or undefined when none
+ * would. `ordered` is `tiersByPrice(catalog)`, for callers that ask many times.
+ */
+export function cheapestTierAllowing(
+  catalog: Catalog,
+  request: DecisionRequest,
+  usage: Readonly<Record<string, number>> = {},
+  currentTier?: TierId,
+  ordered: readonly Tier[] = tiersByPrice(catalog),
+): Tier | undefined {
+  const currentIndex = currentTier === undefined ? -1 : ordered.findIndex((tier) => tier.id === currentTier);
+  return ordered.slice(currentIndex + 1).find((tier) => allows(catalog, tier, request, usage));
+}
+
+/** The cheapest tier that would allow the request, with its price; undefined when none would. */
 export function suggestUpgrade(
   catalog: Catalog,
   request: DecisionRequest,
   usage: Readonly<Record<string, number>> = {},
   currentTier?: TierId,
 ): UpgradeSuggestion | undefined {
-  const ordered = tiersByPrice(catalog);
-  const currentIndex = currentTier === undefined ? -1 : ordered.findIndex((tier) => tier.id === currentTier);
-  const candidate = ordered.slice(currentIndex + 1).find((tier) => allows(catalog, tier, request, usage));
+  const candidate = cheapestTierAllowing(catalog, request, usage, currentTier);
   if (!candidate) return undefined;
   const negotiated = candidate.prices === 'negotiated';
   return {
@@ -162,11 +188,12 @@ export function decide(input: DecisionInput, request: DecisionRequest): Decision
         ? { allowed: true, code: 'OK' }
         : deny('FEATURE_NOT_IN_PLAN');
     case 'usage': {
-      const limit = effective.limits.monthly[request.operation];
-      if (limit === undefined) {
-        // An operation the catalog does not meter cannot be granted: nothing sets its quota.
+      if (!(request.operation in effective.limits.monthly)) {
+        // An operation the plan does not name has a limit of 0 (monthlyLimit); no tier is
+        // suggested, since the plan, not the tier, leaves it out.
         return { allowed: false, code: denialCode('LIMIT_REACHED'), limit: 0, remaining: 0 };
       }
+      const limit = monthlyLimit(effective.limits, request.operation);
       if (limit === UNLIMITED) return { allowed: true, code: 'OK' };
       const used = usage[request.operation] ?? 0;
       const remaining = Math.max(0, limit - used);

@@ -1,6 +1,6 @@
 import type { AccountLtv, RevenueMonth, SummaryResponse } from '../../src-shared/admin-api.ts';
 import type { TierId } from '../../src-shared/catalog.ts';
-import { type MrrTimeline, mrrAt, mrrMonth, subscribersByTier } from './mrr-ledger.ts';
+import { type MrrTimeline, mrrAt, mrrMonth, subscribersByTier } from './mrr-movements.ts';
 import { type AccountInvoices, addInvoices, emptyRevenueLine } from './revenue.ts';
 
 /**
@@ -10,7 +10,7 @@ import { type AccountInvoices, addInvoices, emptyRevenueLine } from './revenue.t
 
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 
-export interface ChurnAndValue {
+interface ChurnAndValue {
   logoChurnRate: number | null;
   revenueChurnRate: number | null;
   netRevenueChurnRate: number | null;

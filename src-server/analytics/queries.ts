@@ -3,7 +3,7 @@ import type { TierId } from '../../src-shared/catalog.ts';
 import { TIER_IDS } from '../../src-shared/catalog.ts';
 import { periodEnd, periodStart } from '../../src-shared/period.ts';
 import type { Database } from '../db/schema.ts';
-import type { SubscriptionEventRecord } from './mrr-ledger.ts';
+import type { SubscriptionEventRecord } from './mrr-movements.ts';
 import type { AccountInvoices, MonthTierInvoices } from './revenue.ts';
 import type { UsageRecord } from './usage-report.ts';
 
@@ -125,7 +125,7 @@ export async function readRevenueGroups(db: Db, months: readonly string[]): Prom
   }));
 }
 
-export interface AccountInvoicesQuery {
+interface AccountInvoicesQuery {
   until: number;
   currency: string;
   /** Only this account. */

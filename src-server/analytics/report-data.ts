@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { buildTimeline, type MrrTimeline, monthsEndingAt, type SubscriptionEventRecord } from './mrr-ledger.ts';
+import { buildTimeline, type MrrTimeline, monthsEndingAt, type SubscriptionEventRecord } from './mrr-movements.ts';
 import {
   type EmailBook,
   readEmailBook,

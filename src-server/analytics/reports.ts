@@ -15,7 +15,7 @@ import { periodEnd } from '../../src-shared/period.ts';
 import type { Database } from '../db/schema.ts';
 import { type CsvCell, toCsv } from './csv.ts';
 import { accountLtvs, churnAndValue, monthSummary, tierAt } from './metrics.ts';
-import { monthsEndingAt, mrrMonth } from './mrr-ledger.ts';
+import { monthsEndingAt, mrrMonth } from './mrr-movements.ts';
 import { countAccountsCreatedBefore, readAccountInvoices, readRevenueGroups } from './queries.ts';
 import type { ReportData } from './report-data.ts';
 import { revenueByMonth } from './revenue.ts';

@@ -11,7 +11,7 @@ import type { TierId } from '../../src-shared/catalog.ts';
  * database does the summing; a single invoice is a group of one.
  */
 
-export interface InvoiceSums {
+interface InvoiceSums {
   currency: string;
   invoices: number;
   /** Everything the invoices collected, setup fees included. */

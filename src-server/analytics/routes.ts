@@ -18,8 +18,7 @@ import {
   UsageResponse,
 } from '../../src-shared/admin-api.ts';
 import { periodOf } from '../../src-shared/period.ts';
-import { requireAdmin } from '../auth.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../http/errors.ts';
 import { ReportData, SERIES_MONTHS } from './report-data.ts';
 import {
   type AnalyticsSource,
@@ -34,7 +33,7 @@ import {
 } from './reports.ts';
 
 /** Built by `npm run build:dashboard` (vite.dashboard.config.ts). */
-export const DASHBOARD_DIR = join(import.meta.dirname, '..', '..', 'out', 'dashboard');
+const DASHBOARD_DIR = join(import.meta.dirname, '..', '..', 'out', 'dashboard');
 
 const DEFAULT_LIST_ROWS = 100;
 const CSV_FILES = REPORT_NAMES.map((name) => `${name}.csv`) as [`${ReportName}.csv`, ...`${ReportName}.csv`[]];
@@ -56,12 +55,12 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
     });
   }
   const monthOf = (query: { month?: string | undefined }) => query.month ?? periodOf(now());
-  const route = (summary: string) => ({ tags: ['admin'], security: [{ bearer: [] }], summary });
+  const route = (summary: string) => ({ tags: ['admin'], summary });
 
   app.get(
     '/v1/admin/metrics/summary',
     {
-      onRequest: requireAdmin,
+      config: { access: 'admin' },
       schema: {
         ...route("The month's KPIs: MRR and its movements, ARR, subscribers, churn, conversion, ARPU, LTV"),
         querystring: MonthQuery,
@@ -74,7 +73,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/admin/metrics/mrr',
     {
-      onRequest: requireAdmin,
+      config: { access: 'admin' },
       schema: {
         ...route('MRR, ARR, subscribers and MRR movements for each month of a series'),
         querystring: SeriesQuery,
@@ -87,7 +86,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/admin/metrics/revenue',
     {
-      onRequest: requireAdmin,
+      config: { access: 'admin' },
       schema: {
         ...route('Revenue collected by tier for each month of a series (setup fees in, refunds out)'),
         querystring: SeriesQuery,
@@ -100,7 +99,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/admin/metrics/usage',
     {
-      onRequest: requireAdmin,
+      config: { access: 'admin' },
       schema: {
         ...route('Usage per operation and tier, with the accounts at 80 % and at 100 % of their limit'),
         querystring: MonthQuery,
@@ -113,7 +112,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/admin/upsell',
     {
-      onRequest: requireAdmin,
+      config: { access: 'admin' },
       schema: {
         ...route('Accounts at 80 % or more of a limit this month, fullest first'),
         querystring: ListQuery,
@@ -126,7 +125,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/admin/ltv',
     {
-      onRequest: requireAdmin,
+      config: { access: 'admin' },
       schema: {
         ...route("Accounts by what they actually paid, with the month's LTV estimate"),
         querystring: ListQuery,
@@ -139,7 +138,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/admin/accounts/:accountId/ltv',
     {
-      onRequest: requireAdmin,
+      config: { access: 'admin' },
       schema: {
         ...route("One account's actual LTV up to the month's end"),
         params: z.strictObject({ accountId: z.string().min(1).max(200) }),
@@ -157,7 +156,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/v1/admin/export/:file',
     {
-      onRequest: requireAdmin,
+      config: { access: 'admin' },
       schema: {
         ...route('A report as CSV (every row; amounts in cents): mrr, revenue, usage, upsell or ltv'),
         params: z.strictObject({ file: z.enum(CSV_FILES) }),
@@ -177,11 +176,13 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   // The dashboard: static files; it reads the API above with the token the vendor signs in with.
-  app.get('/admin', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/'));
+  app.get('/admin', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect('/admin/'),
+  );
   if (existsSync(join(DASHBOARD_DIR, 'index.html'))) {
     await app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/admin/', decorateReply: false });
   } else {
-    app.get('/admin/*', { schema: { hide: true } }, async () => {
+    app.get('/admin/*', { config: { access: 'public' }, schema: { hide: true } }, async () => {
       throw new ApiError(
         'NOT_FOUND',
         'The dashboard is not built: run `npm run build:dashboard`, then restart the server.',

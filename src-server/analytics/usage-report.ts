@@ -1,5 +1,7 @@
 import type { UpsellCandidate, UsageCell, UsageResponse } from '../../src-shared/admin-api.ts';
-import { type Catalog, findTier, type Tier, type TierId, tiersByPrice, UNLIMITED } from '../../src-shared/catalog.ts';
+import { type Catalog, findTier, type Tier, type TierId, tiersByPrice } from '../../src-shared/catalog.ts';
+import { cheapestTierAllowing, monthlyLimit } from '../../src-shared/decisions.ts';
+import { NOTICE_THRESHOLDS } from '../../src-shared/notices.ts';
 
 /**
  * Usage per operation and tier for one month, and the accounts pressing against their limits (the
@@ -14,10 +16,11 @@ export interface UsageRecord {
   used: number;
 }
 
-export const NEAR_LIMIT = 0.8;
+/** "Near the limit": the share at which the server sends its first usage notice (80 %). */
+const NEAR_LIMIT = NOTICE_THRESHOLDS[0] / 100;
 
 function limitOf(catalog: Catalog, tier: TierId, operation: string): number {
-  return findTier(catalog, tier).limits.monthly[operation] ?? UNLIMITED;
+  return monthlyLimit(findTier(catalog, tier).limits, operation);
 }
 
 export function usageReport(
@@ -62,7 +65,10 @@ export function usageReport(
   };
 }
 
-/** The cheapest tier above `current` whose limit for `operation` covers `used` (unlimited counts). */
+/**
+ * The tier to suggest to an account that has used `used` of `operation`: the cheapest one above
+ * `current` that would let it spend one more unit — the same rule the 402's upgrade follows.
+ */
 export function suggestTier(
   catalog: Catalog,
   current: TierId,
@@ -70,16 +76,12 @@ export function suggestTier(
   used: number,
   ordered: readonly Tier[] = tiersByPrice(catalog),
 ): TierId | null {
-  const from = ordered.findIndex((tier) => tier.id === current);
-  for (const tier of ordered.slice(from + 1)) {
-    const limit = tier.limits.monthly[operation] ?? UNLIMITED;
-    if (limit === UNLIMITED || limit > used) return tier.id;
-  }
-  return null;
+  const request = { kind: 'usage', operation, units: 1 } as const;
+  return cheapestTierAllowing(catalog, request, { [operation]: used }, current, ordered)?.id ?? null;
 }
 
 /** A candidate before its e-mail address is looked up (only for the rows shown). */
-export type UnaddressedCandidate = Omit<UpsellCandidate, 'email'>;
+type UnaddressedCandidate = Omit<UpsellCandidate, 'email'>;
 
 /**
  * Every (account, operation) at 80 % or more of a finite limit, fullest first (then most used, then
@@ -92,11 +94,12 @@ export function upsellCandidates(
 ): UnaddressedCandidate[] {
   // Tens of thousands of rows at 100,000 accounts: look limits and the price order up once.
   const ordered = tiersByPrice(catalog);
-  const limits = new Map(catalog.tiers.map((tier) => [tier.id, tier.limits.monthly]));
+  const limits = new Map(catalog.tiers.map((tier) => [tier.id, tier.limits]));
   const candidates: UnaddressedCandidate[] = [];
   for (const row of usage) {
     const tier = tierOf(row.accountId);
-    const limit = (limits.get(tier) ?? limits.get('free'))?.[row.operation] ?? UNLIMITED;
+    const tierLimits = limits.get(tier) ?? limits.get('free');
+    const limit = tierLimits ? monthlyLimit(tierLimits, row.operation) : 0;
     if (limit <= 0 || row.used < limit * NEAR_LIMIT) continue;
     candidates.push({
       accountId: row.accountId,

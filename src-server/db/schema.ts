@@ -9,7 +9,7 @@ import type { PaymentsTables } from '../payments/tables.ts';
  *   `export interface Database extends CoreTables, PaymentsTables, AnalyticsTables {}`
  */
 
-export interface AccountsTable {
+interface AccountsTable {
   id: string;
   /** Lower-cased; unique. */
   email: string;
@@ -18,7 +18,7 @@ export interface AccountsTable {
   created_at: number;
 }
 
-export interface SessionsTable {
+interface SessionsTable {
   id: string;
   account_id: string;
   /** SHA-256 of the access token (hex): a leaked database never yields usable tokens. */
@@ -30,9 +30,9 @@ export interface SessionsTable {
   revoked_at: number | null;
 }
 
-export type SubscriptionProvider = 'none' | 'local' | 'stripe';
+type SubscriptionProvider = 'none' | 'local' | 'stripe';
 
-export interface SubscriptionsTable {
+interface SubscriptionsTable {
   account_id: string;
   tier: string;
   /** A Stripe-style status: see SUBSCRIPTION_STATUSES in src-shared/license.ts. */
@@ -54,7 +54,7 @@ export interface SubscriptionsTable {
   updated_at: number;
 }
 
-export interface UsageCountersTable {
+interface UsageCountersTable {
   account_id: string;
   operation: string;
   /** YYYY-MM (UTC calendar month). */
@@ -80,9 +80,9 @@ export interface UsageEventsTable {
   created_at: number;
 }
 
-export type ReservationStatus = 'held' | 'committed' | 'released' | 'expired';
+type ReservationStatus = 'held' | 'committed' | 'released' | 'expired';
 
-export interface ReservationsTable {
+interface ReservationsTable {
   id: string;
   account_id: string;
   idempotency_key: string;
@@ -109,7 +109,7 @@ export interface NotificationsTable {
   read_at: number | null;
 }
 
-export interface SigningKeysTable {
+interface SigningKeysTable {
   /** 'license': one row every server process shares, inserted once by whichever starts first. */
   id: string;
   kid: string;
@@ -118,7 +118,7 @@ export interface SigningKeysTable {
   created_at: number;
 }
 
-export interface CoreTables {
+interface CoreTables {
   accounts: AccountsTable;
   sessions: SessionsTable;
   subscriptions: SubscriptionsTable;

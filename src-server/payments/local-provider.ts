@@ -217,8 +217,8 @@ export class LocalProvider implements PaymentProvider {
    * the period boundary: cancel takes effect, a scheduled change applies, and the renewal is
    * "paid" (recorded as an invoice). Called before any billing action and by a timer.
    */
-  async settleDue(row: SubscriptionRow): Promise<void> {
-    // Event ids name the period boundary, so the minute sweep and a request settling the same
+  async advanceDuePeriods(row: SubscriptionRow): Promise<void> {
+    // Event ids name the period boundary, so the minute sweep and a request advancing past the same
     // boundary at once apply it once.
     if (row.provider !== 'local' || !row.provider_subscription_id || row.current_period_end === null) return;
     let current = this.current(row);

@@ -6,7 +6,7 @@ export interface Plan {
   cycle: BillingCycle;
 }
 
-export type PlanChangeKind = 'upgrade' | 'downgrade' | 'cycle_change' | 'none';
+type PlanChangeKind = 'upgrade' | 'downgrade' | 'cycle_change' | 'none';
 
 export interface PlanChange {
   kind: PlanChangeKind;
@@ -31,7 +31,7 @@ export function classifyPlanChange(catalog: Catalog, from: Plan, to: Plan): Plan
   return { kind: 'cycle_change', effective: to.cycle === 'yearly' ? 'now' : 'period_end' };
 }
 
-export interface ProrationInput {
+interface ProrationInput {
   oldPriceCents: number;
   newPriceCents: number;
   /** The paid period the change happens in (UTC ms). */

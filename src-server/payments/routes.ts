@@ -11,12 +11,10 @@ import {
   type Subscription,
 } from '../../src-shared/api.ts';
 import { findTier } from '../../src-shared/catalog.ts';
-import { authenticate } from '../auth.ts';
-import { accountOf } from '../context.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
-import { ApiError } from '../errors.ts';
-import { housekeepingRateLimit } from '../rate-limit.ts';
-import { entitledPlan, subscriptionView } from '../subscriptions.ts';
+import { accountOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { entitledPlan, subscriptionView } from '../plans/subscriptions.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { LocalProvider } from './local-provider.ts';
 import { classifyPlanChange } from './plan-change.ts';
@@ -32,7 +30,7 @@ import { checkoutPage, donePage, paidPage, TEST_PAGE_CSP, unknownCheckoutPage } 
  */
 
 /** Stripe's own default: a signature older than five minutes is a replay. */
-export const WEBHOOK_TOLERANCE_SECONDS = 300;
+const WEBHOOK_TOLERANCE_SECONDS = 300;
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 const LOCAL_SWEEP_MS = 60_000;
 
@@ -49,7 +47,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   const rowOf = async (accountId: string): Promise<SubscriptionRow> => {
     let row = await store.row(accountId);
     if (row && localProvider) {
-      await localProvider.settleDue(row);
+      await localProvider.advanceDuePeriods(row);
       row = await store.row(accountId);
     }
     if (!row) throw new ApiError('NOT_FOUND', 'This account has no subscription record.');
@@ -78,8 +76,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/billing/checkout',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['billing'],
         summary: 'Start a checkout for a plan (custom: contact sales)',
@@ -115,8 +112,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/billing/portal',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: { tags: ['billing'], summary: 'Open the billing portal', response: { 200: PortalResponse } },
     },
     async (request) => {
@@ -129,8 +125,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/v1/billing/change-plan',
     {
-      onRequest: authenticate,
-      preHandler: housekeepingRateLimit,
+      config: { access: 'housekeeping' },
       schema: {
         tags: ['billing'],
         summary: 'Change plan: upgrades now (prorated), downgrades at the end of the paid period',
@@ -162,8 +157,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
     app.post(
       path,
       {
-        onRequest: authenticate,
-        preHandler: housekeepingRateLimit,
+        config: { access: 'housekeeping' },
         schema: { tags: ['billing'], summary, response: { 200: CancelResponse } },
       },
       async (request) => {
@@ -177,7 +171,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   cancelRoute('/v1/billing/cancel', true, 'Cancel at the end of the paid period');
   cancelRoute('/v1/billing/resume', false, 'Keep renewing: undo a scheduled cancel');
 
-  app.get('/billing/done', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/billing/done', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
     const query = request.query as { checkout?: string; portal?: string };
     const message =
       query.checkout === 'success'
@@ -211,7 +205,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
       .execute();
     for (const { account_id } of due) {
       const row = await subscriptions.row(account_id);
-      if (row) await local.settleDue(row);
+      if (row) await local.advanceDuePeriods(row);
     }
   }
 };
@@ -243,6 +237,7 @@ async function stripeWebhookRoute(
   scope.post(
     '/v1/webhooks/stripe',
     {
+      config: { access: 'public' },
       schema: {
         tags: ['billing'],
         summary: 'Stripe webhook endpoint (Stripe-Signature verified on the raw body; 400 when it fails)',
@@ -293,22 +288,30 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
   );
 
   // Pages for people, not API routes: kept out of the OpenAPI document.
-  scope.get('/billing/test-checkout/:id', { schema: { hide: true } }, async (request, reply) => {
-    const checkout = local.findCheckout((request.params as { id: string }).id);
-    if (!checkout) return html(reply.code(404), unknownCheckoutPage());
-    const tierName = findTier(catalog, checkout.plan.tier).name;
-    return html(reply, checkout.paid ? paidPage(tierName) : checkoutPage(checkout, tierName));
-  });
+  scope.get(
+    '/billing/test-checkout/:id',
+    { config: { access: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      const checkout = local.findCheckout((request.params as { id: string }).id);
+      if (!checkout) return html(reply.code(404), unknownCheckoutPage());
+      const tierName = findTier(catalog, checkout.plan.tier).name;
+      return html(reply, checkout.paid ? paidPage(tierName) : checkoutPage(checkout, tierName));
+    },
+  );
 
-  scope.post('/billing/test-checkout/:id/pay', { schema: { hide: true } }, async (request, reply) => {
-    const checkout = local.findCheckout((request.params as { id: string }).id);
-    if (!checkout) return html(reply.code(404), unknownCheckoutPage());
-    await local.pay(checkout.id);
-    // Post/redirect/get: reloading the result page never posts the payment again.
-    return reply.code(303).header('location', `/billing/test-checkout/${checkout.id}`).send();
-  });
+  scope.post(
+    '/billing/test-checkout/:id/pay',
+    { config: { access: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      const checkout = local.findCheckout((request.params as { id: string }).id);
+      if (!checkout) return html(reply.code(404), unknownCheckoutPage());
+      await local.pay(checkout.id);
+      // Post/redirect/get: reloading the result page never posts the payment again.
+      return reply.code(303).header('location', `/billing/test-checkout/${checkout.id}`).send();
+    },
+  );
 
-  scope.get('/billing/test-portal', { schema: { hide: true } }, async (_request, reply) =>
+  scope.get('/billing/test-portal', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
     html(
       reply,
       donePage(

@@ -11,7 +11,7 @@ import type { Plan } from './plan-change.ts';
  * the price they bought until they change plan.
  */
 
-export interface SyncReport {
+interface SyncReport {
   created: string[];
   replaced: string[];
   unchanged: string[];

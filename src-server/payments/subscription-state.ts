@@ -55,11 +55,11 @@ export interface SubscriptionFields {
  */
 const LIVE_STATUSES: readonly SubscriptionStatus[] = ['active', 'trialing', 'past_due', 'unpaid', 'paused'];
 
-export function isLive(subscription: ProviderSubscription): boolean {
+function isLive(subscription: ProviderSubscription): boolean {
   return subscription.plan !== null && LIVE_STATUSES.includes(subscription.status);
 }
 
-export function freeFields(provider: SubscriptionFields['provider'], customerId: string | null): SubscriptionFields {
+function freeFields(provider: SubscriptionFields['provider'], customerId: string | null): SubscriptionFields {
   return {
     tier: 'free',
     status: 'active',
@@ -128,7 +128,7 @@ export function shouldApply(
   return isLive(incoming);
 }
 
-export const SUBSCRIPTION_EVENT_KINDS = [
+const SUBSCRIPTION_EVENT_KINDS = [
   'start',
   'upgrade',
   'downgrade',
@@ -148,7 +148,7 @@ function isPaying(row: SubscriptionSummary): boolean {
   return row.tier !== 'free' && (row.status === 'active' || row.status === 'trialing' || row.status === 'past_due');
 }
 
-export interface SubscriptionEventFacts {
+interface SubscriptionEventFacts {
   kind: SubscriptionEventKind;
   mrrBeforeCents: number;
   mrrAfterCents: number;

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { BillingCycle } from '../../src-shared/api.ts';
 import type { Catalog, TierId } from '../../src-shared/catalog.ts';
-import type { Dialect } from '../db/index.ts';
+import type { Dialect } from '../db/connection.ts';
 import type { Database, SubscriptionRow } from '../db/schema.ts';
-import { inTransaction } from '../transactions.ts';
+import { inTransaction } from '../db/transactions.ts';
 import {
   classifySubscriptionChange,
   fieldsFromProvider,
@@ -47,7 +47,7 @@ export interface BillingEffect {
   invoice?: InvoiceRecord;
 }
 
-export type ApplyOutcome = 'applied' | 'duplicate';
+type ApplyOutcome = 'applied' | 'duplicate';
 
 export class SubscriptionStore {
   constructor(

@@ -5,14 +5,14 @@ import type { SubscriptionEventKind } from './subscription-state.ts';
  * so their names and columns are a contract. Times are UTC ms; money is integer cents.
  */
 
-export interface WebhookEventsTable {
+interface WebhookEventsTable {
   /** The provider's event id: stored in the same transaction as the event's effect. */
   id: string;
   type: string;
   received_at: number;
 }
 
-export interface SubscriptionEventsTable {
+interface SubscriptionEventsTable {
   id: string;
   account_id: string;
   at: number;
@@ -25,7 +25,7 @@ export interface SubscriptionEventsTable {
   mrr_after_cents: number;
 }
 
-export interface InvoicesTable {
+interface InvoicesTable {
   /** The provider's invoice id. */
   id: string;
   account_id: string;

@@ -1,11 +1,11 @@
 import type { Migration } from 'kysely/migration';
-import * as analytics from '../../analytics/migration.ts';
-import * as payments from '../../payments/migration.ts';
 import * as core from './001_core.ts';
+import * as payments from './002_payments.ts';
+import * as analytics from './003_analytics.ts';
 
 /**
- * Every migration, keyed by a name that sorts in the order they must run. Kysely's Migrator applies
- * the missing ones at start. Each area adds its own entry here (e.g. '002_payments').
+ * Every migration of every domain, in the order they run. A name is recorded in each database's
+ * migration table, so an existing name never changes; a new migration takes the next number.
  */
 export const migrations: Record<string, Migration> = {
   '001_core': core,

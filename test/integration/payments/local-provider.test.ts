@@ -143,7 +143,7 @@ for (const dialect of testDialects()) {
       );
       const stale = await store.row(account.id);
       if (!stale) throw new Error('no subscription row');
-      await Promise.all([local.settleDue(stale), local.settleDue(stale)]);
+      await Promise.all([local.advanceDuePeriods(stale), local.advanceDuePeriods(stale)]);
       expect((await invoices(account)).map((invoice) => invoice.amount_paid_cents)).toEqual([4900, 4900]);
       expect(await kinds(account)).toEqual(['start']);
     });

@@ -1,6 +1,7 @@
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase } from '../../../src-server/db/index.ts';
+import { createDatabase } from '../../../src-server/db/connection.ts';
+import { LicenseResponse, MeResponse, Problem, Session } from '../../../src-shared/api.ts';
 import { verifyLicense } from '../../../src-shared/license.ts';
 import { testDialects } from '../../support/databases.ts';
 import { request, setPlan, signUp, spawnTestServer, startTestServer, type TestServer } from '../../support/server.ts';
@@ -19,15 +20,15 @@ for (const dialect of testDialects()) {
     it('signs up case-insensitively onto a free, active subscription and refuses a second sign-up', async () => {
       const alice = await signUp(server.url, 'Alice.Example@Example.Test');
       expect(alice.session.account.email).toBe('alice.example@example.test');
-      const me = await alice.get('/v1/me');
-      expect(me.body.subscription).toMatchObject({ tier: 'free', status: 'active', access: true });
-      expect(me.body.usage.operations.ai_operations).toEqual({ used: 0, reserved: 0, limit: 5 });
+      const me = MeResponse.parse((await alice.get('/v1/me')).body);
+      expect(me.subscription).toMatchObject({ tier: 'free', status: 'active', access: true });
+      expect(me.usage.operations.ai_operations).toEqual({ used: 0, reserved: 0, limit: 5 });
       const again = await request(server.url, 'POST', '/v1/auth/sign-up', {
         email: 'alice.example@example.test',
         password: 'another long password',
       });
       expect(again.status).toBe(409);
-      expect(again.body.code).toBe('EMAIL_TAKEN');
+      expect(Problem.parse(again.body).code).toBe('EMAIL_TAKEN');
       const stored = await server.db
         .selectFrom('accounts')
         .select('password_hash')
@@ -44,19 +45,19 @@ for (const dialect of testDialects()) {
         password: 'not the password',
       });
       expect(wrong.status).toBe(401);
-      expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
+      expect(Problem.parse(wrong.body).code).toBe('INVALID_CREDENTIALS');
       const signIn = await request(server.url, 'POST', '/v1/auth/sign-in', {
         email: bob.email,
         password: bob.password,
       });
       expect(signIn.status).toBe(200);
-      const { refreshToken, accessToken } = signIn.body;
+      const { refreshToken, accessToken } = Session.parse(signIn.body);
 
       const racers = await Promise.all(
         [1, 2, 3].map(() => request(server.url, 'POST', '/v1/auth/refresh', { refreshToken })),
       );
       expect(racers.filter((r) => r.status === 200)).toHaveLength(1);
-      const rotated = racers.find((r) => r.status === 200)!.body;
+      const rotated = Session.parse(racers.find((r) => r.status === 200)?.body);
       expect((await request(server.url, 'GET', '/v1/me', undefined, { token: accessToken })).status).toBe(401);
       expect((await request(server.url, 'GET', '/v1/me', undefined, { token: rotated.accessToken })).status).toBe(200);
 
@@ -87,12 +88,13 @@ for (const dialect of testDialects()) {
       const dave = await signUp(server.url);
       await setPlan(server.db, dave.id, { tier: 'professional' });
       await dave.post('/v1/usage/consume', { operation: 'ai_operations', units: 7, idempotencyKey: 'license-use-1' });
-      const license = await dave.get('/v1/license?deviceId=laptop-1');
-      expect(license.status).toBe(200);
-      expect(decodeProtectedHeader(license.body.token).alg).toBe('EdDSA');
+      const answer = await dave.get('/v1/license?deviceId=laptop-1');
+      expect(answer.status).toBe(200);
+      const license = LicenseResponse.parse(answer.body);
+      expect(decodeProtectedHeader(license.token).alg).toBe('EdDSA');
       const jwks = (await request(server.url, 'GET', '/.well-known/jwks.json')).body;
       expect(JSON.stringify(jwks)).not.toMatch(/"d"/);
-      const verified = await verifyLicense(license.body.token, jwks, { now: clock });
+      const verified = await verifyLicense(license.token, jwks, { now: clock });
       expect(verified.ok).toBe(true);
       if (!verified.ok) return;
       expect(verified.value).toMatchObject({
@@ -107,7 +109,7 @@ for (const dialect of testDialects()) {
       expect(verified.value.features).toContain('compliance_check');
       // Offline grace: 7 days by default.
       expect(verified.value.exp - verified.value.iat).toBe(7 * 24 * 3600);
-      expect(Date.parse(license.body.expiresAt)).toBe(verified.value.exp * 1000);
+      expect(Date.parse(license.expiresAt)).toBe(verified.value.exp * 1000);
     });
 
     it('maps a past-due subscription to access during the grace and to free after it', async () => {
@@ -116,21 +118,21 @@ for (const dialect of testDialects()) {
         tier: 'professional',
         patch: { status: 'past_due', past_due_since: clock - 2 * DAY },
       });
-      let me = await erin.get('/v1/me');
-      expect(me.body.subscription).toMatchObject({ tier: 'professional', status: 'past_due', access: true });
-      expect(me.body.subscription.pastDueGraceEndsAt).toBe(new Date(clock + 5 * DAY).toISOString());
-      expect(me.body.usage.operations.ai_operations.limit).toBe(100);
+      let me = MeResponse.parse((await erin.get('/v1/me')).body);
+      expect(me.subscription).toMatchObject({ tier: 'professional', status: 'past_due', access: true });
+      expect(me.subscription.pastDueGraceEndsAt).toBe(new Date(clock + 5 * DAY).toISOString());
+      expect(me.usage.operations.ai_operations?.limit).toBe(100);
 
       await setPlan(server.db, erin.id, {
         tier: 'professional',
         patch: { status: 'past_due', past_due_since: clock - 8 * DAY },
       });
-      me = await erin.get('/v1/me');
-      expect(me.body.subscription).toMatchObject({ tier: 'professional', access: false });
-      expect(me.body.usage.operations.ai_operations.limit).toBe(5);
-      const license = await erin.get('/v1/license?deviceId=laptop-2');
+      me = MeResponse.parse((await erin.get('/v1/me')).body);
+      expect(me.subscription).toMatchObject({ tier: 'professional', access: false });
+      expect(me.usage.operations.ai_operations?.limit).toBe(5);
+      const license = LicenseResponse.parse((await erin.get('/v1/license?deviceId=laptop-2')).body);
       const jwks = (await request(server.url, 'GET', '/.well-known/jwks.json')).body;
-      const verified = await verifyLicense(license.body.token, jwks, { now: clock });
+      const verified = await verifyLicense(license.token, jwks, { now: clock });
       expect(verified.ok && verified.value.access).toBe(false);
     });
   });
@@ -161,9 +163,9 @@ describe('a second server process on the same database', () => {
         password,
         account.token,
         account.session.refreshToken,
-        signIn.body.accessToken,
-        signIn.body.refreshToken,
-        license.body.token,
+        Session.parse(signIn.body).accessToken,
+        Session.parse(signIn.body).refreshToken,
+        LicenseResponse.parse(license.body).token,
         key,
       ]) {
         expect(output).not.toContain(secret);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { createDatabase, SQLITE_FILE } from '../../../src-server/db/index.ts';
+import { createDatabase, SQLITE_FILE } from '../../../src-server/db/connection.ts';
 
 const parent = mkdtempSync(join(tmpdir(), 'tollgate-datadir-'));
 afterAll(() => rmSync(parent, { recursive: true, force: true }));

@@ -1,5 +1,15 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConsumeResult,
+  LicenseResponse,
+  MeResponse,
+  type Notification,
+  NotificationsResponse,
+  Problem,
+  Reservation,
+  UsageEventsResponse,
+} from '../../../src-shared/api.ts';
 import { testDialects } from '../../support/databases.ts';
 import {
   request,
@@ -35,10 +45,11 @@ for (const dialect of testDialects()) {
         idempotencyKey: 'bob-hold-0001',
       });
       expect(reservation.status).toBe(201);
-      bobReservation = reservation.body.id;
+      bobReservation = Reservation.parse(reservation.body).id;
       const notifications = await bob.get('/v1/notifications');
-      expect(notifications.body.notifications).toHaveLength(1);
-      bobNotification = notifications.body.notifications[0].id;
+      const [first, ...others] = NotificationsResponse.parse(notifications.body).notifications;
+      expect(others).toEqual([]);
+      bobNotification = (first as Notification).id;
     });
     afterAll(() => server.stop());
 
@@ -46,22 +57,22 @@ for (const dialect of testDialects()) {
       for (const path of [`/v1/usage/reservations/${bobReservation}`]) {
         const response = await alice.get(path);
         expect(response.status).toBe(404);
-        expect(response.body.code).toBe('RESERVATION_NOT_FOUND');
+        expect(Problem.parse(response.body).code).toBe('RESERVATION_NOT_FOUND');
       }
       for (const action of ['commit', 'release']) {
         const response = await alice.post(`/v1/usage/reservations/${bobReservation}/${action}`);
         expect(response.status).toBe(404);
       }
       const mine = await bob.get(`/v1/usage/reservations/${bobReservation}`);
-      expect(mine.body.status).toBe('held');
+      expect(Reservation.parse(mine.body).status).toBe('held');
     });
 
     it("cannot read or mark another account's notifications", async () => {
       const read = await alice.post(`/v1/notifications/${bobNotification}/read`, {});
       expect(read.status).toBe(404);
-      expect((await alice.get('/v1/notifications')).body.notifications).toEqual([]);
+      expect(NotificationsResponse.parse((await alice.get('/v1/notifications')).body).notifications).toEqual([]);
       const bobs = await bob.get('/v1/notifications');
-      expect(bobs.body.notifications[0].readAt).toBeNull();
+      expect(NotificationsResponse.parse(bobs.body).notifications[0]?.readAt).toBeNull();
     });
 
     it("reuses none of another account's idempotency keys or usage", async () => {
@@ -70,33 +81,34 @@ for (const dialect of testDialects()) {
         units: 1,
         idempotencyKey: 'bob-key-0001',
       });
-      expect(consume.body).toMatchObject({ replayed: false, used: 1 });
+      expect(ConsumeResult.parse(consume.body)).toMatchObject({ replayed: false, used: 1 });
       const batch = await alice.post('/v1/usage/events', {
         events: [{ idempotencyKey: 'bob-key-0001', operation: 'ai_operations', units: 1 }],
       });
-      expect(batch.body.results[0].status).toBe('duplicate');
-      expect(batch.body.results[0].used).toBe(1);
+      expect(UsageEventsResponse.parse(batch.body).results[0]).toMatchObject({ status: 'duplicate', used: 1 });
       const reserve = await alice.post('/v1/usage/reservations', {
         operation: 'ai_operations',
         units: 1,
         idempotencyKey: 'bob-hold-0001',
       });
       expect(reserve.status).toBe(201);
-      expect(reserve.body.id).not.toBe(bobReservation);
+      expect(Reservation.parse(reserve.body).id).not.toBe(bobReservation);
       const me = await alice.get('/v1/me');
-      expect(me.body.account.id).toBe(alice.id);
-      expect(me.body.usage.operations.ai_operations).toMatchObject({ used: 1, reserved: 1 });
+      const aliceMe = MeResponse.parse(me.body);
+      expect(aliceMe.account.id).toBe(alice.id);
+      expect(aliceMe.usage.operations.ai_operations).toMatchObject({ used: 1, reserved: 1 });
       const bobMe = await bob.get('/v1/me');
-      expect(bobMe.body.usage.operations.ai_operations).toMatchObject({ used: 8, reserved: 1 });
+      expect(MeResponse.parse(bobMe.body).usage.operations.ai_operations).toMatchObject({ used: 8, reserved: 1 });
     });
 
     it('issues a license for the caller only, whatever device it names', async () => {
       const license = await alice.get('/v1/license?deviceId=bobs-laptop');
       expect(license.status).toBe(200);
       const jwks = (await request(server.url, 'GET', '/.well-known/jwks.json')).body;
-      const { payload } = await jwtVerify(license.body.token, createLocalJWKSet(jwks), { algorithms: ['EdDSA'] });
+      const { token } = LicenseResponse.parse(license.body);
+      const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { algorithms: ['EdDSA'] });
       expect(payload.sub).toBe(alice.id);
-      expect(decodeJwt(license.body.token).email).toBe(alice.email);
+      expect(decodeJwt(token).email).toBe(alice.email);
     });
 
     it("refuses another account's refresh token on sign-out and keeps that session", async () => {

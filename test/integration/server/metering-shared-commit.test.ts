@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordUsage, type UsageRequest } from '../../../src-server/metering.ts';
-import { entitledPlan, loadSubscription } from '../../../src-server/subscriptions.ts';
+import type { UsageRequest } from '../../../src-server/metering/decision.ts';
+import { recordUsage } from '../../../src-server/metering/metering.ts';
+import { entitledPlan, loadSubscription } from '../../../src-server/plans/subscriptions.ts';
 import { testDialects } from '../../support/databases.ts';
 import { setPlan, signUp, startTestServer, type TestServer, testLimits } from '../../support/server.ts';
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsumeResult, MeResponse, Problem, UsageEventsResponse } from '../../../src-shared/api.ts';
 import { testDialects } from '../../support/databases.ts';
 import {
   type ApiResponse,
@@ -21,8 +22,8 @@ const consume = (account: TestAccount, idempotencyKey: string, units = 1, baseUr
     : account.post('/v1/usage/consume', { operation: 'ai_operations', units, idempotencyKey });
 
 async function usedOf(account: TestAccount): Promise<number> {
-  const me = await account.get('/v1/me');
-  return me.body.usage.operations.ai_operations.used;
+  const me = MeResponse.parse((await account.get('/v1/me')).body);
+  return me.usage.operations.ai_operations?.used ?? 0;
 }
 
 /** An account whose AI-operation limit is `limit`, with `limit - room` already used. */
@@ -54,7 +55,7 @@ for (const dialect of testDialects()) {
       expect(statuses.filter((s) => s === 402)).toHaveLength(190);
       expect(await usedOf(account)).toBe(50);
       const rejected = responses.find((r) => r.status === 402);
-      expect(rejected?.body).toMatchObject({ code: 'LIMIT_REACHED', limit: 50, remaining: 0 });
+      expect(Problem.parse(rejected?.body)).toMatchObject({ code: 'LIMIT_REACHED', limit: 50, remaining: 0 });
     });
 
     it('counts a key replayed three times in parallel once', async () => {
@@ -62,7 +63,7 @@ for (const dialect of testDialects()) {
       const keys = Array.from({ length: 20 }, (_, i) => `parallel-${i.toString().padStart(3, '0')}`);
       const responses = await Promise.all(keys.flatMap((key) => [1, 2, 3].map(() => consume(account, key, 2))));
       expect(responses.every((r) => r.status === 200)).toBe(true);
-      expect(responses.filter((r) => r.body.replayed === false)).toHaveLength(20);
+      expect(responses.filter((r) => ConsumeResult.parse(r.body).replayed === false)).toHaveLength(20);
       expect(await usedOf(account)).toBe(40);
     });
 
@@ -70,8 +71,9 @@ for (const dialect of testDialects()) {
       const account = await accountWithRoom(server, 100, 100);
       const answers = [];
       for (let i = 0; i < 3; i += 1) answers.push(await consume(account, 'sequential-key-1', 3));
-      expect(answers.map((a) => a.body.used)).toEqual([3, 3, 3]);
-      expect(answers.map((a) => a.body.replayed)).toEqual([false, true, true]);
+      const bodies = answers.map((a) => ConsumeResult.parse(a.body));
+      expect(bodies.map((b) => b.used)).toEqual([3, 3, 3]);
+      expect(bodies.map((b) => b.replayed)).toEqual([false, true, true]);
       expect(await usedOf(account)).toBe(3);
     });
 
@@ -82,7 +84,7 @@ for (const dialect of testDialects()) {
       await setPlan(server.db, account.id, { tier: 'custom', limits: testLimits(50) });
       const again = await consume(account, 'refused-key-1');
       expect(again.status).toBe(402);
-      expect(again.body).toEqual(first.body);
+      expect(Problem.parse(again.body)).toEqual(Problem.parse(first.body));
       expect((await consume(account, 'fresh-key-01')).status).toBe(200);
     });
 
@@ -95,7 +97,7 @@ for (const dialect of testDialects()) {
       }));
       const first = await account.post('/v1/usage/events', { events });
       expect(first.status).toBe(200);
-      expect(first.body.results.map((r: { status: string }) => r.status)).toEqual([
+      expect(UsageEventsResponse.parse(first.body).results.map((r) => r.status)).toEqual([
         'accepted',
         'accepted',
         'duplicate',
@@ -103,7 +105,7 @@ for (const dialect of testDialects()) {
       ]);
       const replays = await Promise.all([1, 2, 3].map(() => account.post('/v1/usage/events', { events })));
       for (const replay of replays) {
-        expect(replay.body.results.map((r: { status: string }) => r.status)).toEqual([
+        expect(UsageEventsResponse.parse(replay.body).results.map((r) => r.status)).toEqual([
           'duplicate',
           'duplicate',
           'duplicate',
@@ -119,7 +121,7 @@ for (const dialect of testDialects()) {
       const batch = await account.post('/v1/usage/events', {
         events: [{ idempotencyKey: 'shared-key-1', operation: 'ai_operations', units: 4 }],
       });
-      expect(batch.body.results[0]).toMatchObject({ status: 'duplicate', used: 4 });
+      expect(UsageEventsResponse.parse(batch.body).results[0]).toMatchObject({ status: 'duplicate', used: 4 });
       expect(await usedOf(account)).toBe(4);
     });
   });

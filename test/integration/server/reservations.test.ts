@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Problem, UpgradeSuggestion } from '../../../src-shared/api.ts';
 import { testDialects } from '../../support/databases.ts';
 import {
   setPlan,
@@ -107,6 +108,25 @@ for (const dialect of testDialects()) {
       const check = await free.post('/v1/usage/size-check', { sizeMb: 51 });
       expect(check.body).toMatchObject({ allowed: false, code: 'SIZE_LIMIT_EXCEEDED', limit: 50 });
       expect((await free.post('/v1/usage/size-check', { sizeMb: 50 })).body.allowed).toBe(true);
+    });
+
+    it('answers a reservation or billable route over the limit like a consume: 402 with the upgrade', async () => {
+      // The free tier allows 5 AI operations a month; professional allows 100.
+      const free = await signUp(server.url);
+      const consume = (key: string) =>
+        free.post('/v1/usage/consume', { operation: 'ai_operations', units: 1, idempotencyKey: key });
+      for (let n = 0; n < 5; n += 1) expect((await consume(`spent-${n}-0001`)).status).toBe(200);
+      const consumed = Problem.parse((await consume('spent-over-0001')).body);
+      const reserved = await reserve(free, 'hold-over-0001', 1);
+      const billed = await free.post('/v1/operations/analyze', { text: 'one more' });
+      for (const refused of [reserved, billed]) {
+        expect(refused.status).toBe(402);
+        const problem = Problem.parse(refused.body);
+        expect(problem).toMatchObject({ code: 'LIMIT_REACHED', limit: 5, remaining: 0 });
+        expect(UpgradeSuggestion.parse(problem.upgrade)).toMatchObject({ tier: 'professional' });
+        expect(problem.upgrade).toEqual(consumed.upgrade);
+      }
+      expect(await usage(free)).toMatchObject({ used: 5, reserved: 0 });
     });
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mrrChart, revenueChart } from '../../../src-dashboard/charts.ts';
-import { buildTimeline, mrrMonth } from '../../../src-server/analytics/mrr-ledger.ts';
+import { buildTimeline, mrrMonth } from '../../../src-server/analytics/mrr-movements.ts';
 import { revenueByMonth } from '../../../src-server/analytics/revenue.ts';
 import { asMonthGroup, events, invoices, MONTHS } from './fixtures.ts';
 

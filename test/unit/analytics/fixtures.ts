@@ -1,4 +1,4 @@
-import type { SubscriptionEventRecord } from '../../../src-server/analytics/mrr-ledger.ts';
+import type { SubscriptionEventRecord } from '../../../src-server/analytics/mrr-movements.ts';
 import type { MonthTierInvoices } from '../../../src-server/analytics/revenue.ts';
 import type { TierId } from '../../../src-shared/catalog.ts';
 import { periodOf } from '../../../src-shared/period.ts';

@@ -7,7 +7,7 @@ import {
   monthsEndingAt,
   mrrAt,
   mrrMonth,
-} from '../../../src-server/analytics/mrr-ledger.ts';
+} from '../../../src-server/analytics/mrr-movements.ts';
 import { revenueByMonth } from '../../../src-server/analytics/revenue.ts';
 import { TIER_IDS } from '../../../src-shared/catalog.ts';
 import { asMonthGroup, createdAt, day, events, invoices, MONTHS } from './fixtures.ts';

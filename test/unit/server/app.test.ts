@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../src-server/app.ts';
-import { requireAdmin } from '../../../src-server/auth.ts';
 import { loadConfig } from '../../../src-server/config.ts';
-import { createDatabase, type DatabaseHandle } from '../../../src-server/db/index.ts';
+import { createDatabase, type DatabaseHandle } from '../../../src-server/db/connection.ts';
+import { buildApp } from '../../../src-server/http/app.ts';
 import { PROBLEM_CODES } from '../../../src-shared/error-codes.ts';
 import { generateLicenseKeyPair } from '../../../src-shared/license.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/databases.ts';
@@ -21,7 +20,7 @@ describe('the app: admin check, problem documents and OpenAPI', () => {
     const config = loadConfig({ ...testDb.env, TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN, TOLLGATE_LOG_LEVEL: 'silent' });
     database = await createDatabase(config);
     app = await buildApp({ config, database, licenseKey: await generateLicenseKeyPair() });
-    app.get('/v1/admin/probe', { onRequest: requireAdmin }, async () => ({ ok: true }));
+    app.get('/v1/admin/probe', { config: { access: 'admin' } }, async () => ({ ok: true }));
     await app.ready();
     const signUp = await app.inject({
       method: 'POST',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SubscriptionRow } from '../../../src-server/db/schema.ts';
-import { entitledPlan, freeSubscription, subscriptionAccess } from '../../../src-server/subscriptions.ts';
+import { entitledPlan, freeSubscription, subscriptionAccess } from '../../../src-server/plans/subscriptions.ts';
 import { defaultCatalog } from '../../../src-shared/catalog.ts';
 import { SUBSCRIPTION_STATUSES } from '../../../src-shared/license.ts';
 

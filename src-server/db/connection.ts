@@ -1,0 +1,134 @@
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import { migrations } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  destroy(): Promise<void>;
+  /**
+   * Where a pooled PostgreSQL connection that broke while idle is reported (the database restarted,
+   * failed over, or an administrator ended it). The pool drops it and opens another when needed;
+   * the default report is a line on stderr. SQLite has no such connections.
+   */
+  onIdleConnectionError(report: (error: Error) => void): void;
+}
+
+export const SQLITE_FILE = 'tollgate.sqlite';
+
+const sqliteFiles = new WeakMap<Kysely<Database>, SqliteDatabase.Database>();
+
+/**
+ * The better-sqlite3 connection under a SQLite Kysely instance (undefined on PostgreSQL), for hot
+ * paths that run one synchronous transaction of prepared statements. Reach it through
+ * `onSqliteFile`, never while a Kysely transaction is open on it.
+ */
+export function sqliteFileOf(db: Kysely<Database>): SqliteDatabase.Database | undefined {
+  return sqliteFiles.get(db);
+}
+
+const PG_INT8 = 20;
+
+/**
+ * Opens the configured database (PostgreSQL when TOLLGATE_DATABASE_URL is set, else the SQLite
+ * file in the data folder) and brings its schema up to date.
+ */
+export async function createDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<DatabaseHandle> {
+  const handle = config.databaseUrl ? openPostgres(config.databaseUrl) : openSqlite(config.dataDir);
+  try {
+    await migrate(handle.db);
+  } catch (error) {
+    await handle.destroy();
+    throw error;
+  }
+  return handle;
+}
+
+/**
+ * Runs synchronous `work` on the SQLite connection outside any Kysely transaction: at once when none
+ * is open (nothing can interleave with synchronous work), else once Kysely's connection is free.
+ */
+export function onSqliteFile<T>(db: Kysely<Database>, file: SqliteDatabase.Database, work: () => T): Promise<T> {
+  if (!file.inTransaction) {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  return db.connection().execute(async () => work());
+}
+
+function openSqlite(dataDir: string): DatabaseHandle {
+  // The database holds password hashes and the license signing key: only this user may read it.
+  // SQLite gives its -wal and -shm files the database file's permissions.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, SQLITE_FILE);
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+  const file = new SqliteDatabase(path);
+  // WAL lets readers run beside the writer and makes a commit one sequential append.
+  file.pragma('journal_mode = WAL');
+  // Another process (a second server, a CLI) holding the write lock is waited for, not an error.
+  file.pragma('busy_timeout = 5000');
+  // NORMAL in WAL mode: a committed transaction survives the process being killed (the WAL is in
+  // the OS page cache), and only an OS crash or power cut can lose the last commits before the next
+  // checkpoint — never corrupt the file. For a usage ledger that loss under-counts (the customer's
+  // favour) and never counts twice; FULL would add an fsync to every consume and cap a
+  // single-connection server near the ~4,000 fsyncs/s this disk does. Use PostgreSQL where every
+  // commit must reach the disk.
+  file.pragma('synchronous = NORMAL');
+  file.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+  sqliteFiles.set(db, file);
+  return { db, dialect: 'sqlite', destroy: () => db.destroy(), onIdleConnectionError: () => undefined };
+}
+
+function openPostgres(url: string): DatabaseHandle {
+  // int8 (bigint) columns hold UTC ms and counters, always far below 2^53: read them as numbers.
+  // The parser is set on this pool only, so other pg users in the process are unaffected.
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === PG_INT8
+        ? (value: string) => Number(value)
+        : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+  const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  // pg re-emits an idle client's error on the pool, and an 'error' event nobody listens to ends the
+  // process: one PostgreSQL restart would otherwise take every server process down with it.
+  let report = (error: Error) => {
+    process.stderr.write(
+      `tollgate: PostgreSQL closed an idle connection (${error.message}); a new one will be opened\n`,
+    );
+  };
+  pool.on('error', (error) => report(error));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    destroy: () => db.destroy(),
+    onIdleConnectionError: (listener) => {
+      report = listener;
+    },
+  };
+}
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((result) => result.status === 'Error')?.migrationName;
+    throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,6 @@
+import { randomUUID } from 'node:crypto';
+
+/** A new random id with a prefix that says what it names (`rsv_…`, `billable_…`). */
+export function newId(prefix: string): string {
+  return `${prefix}_${randomUUID()}`;
+}

@@ -1,0 +1,173 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  type FastifyPluginAsyncZod,
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import { Redis } from 'ioredis';
+import type { ProblemCode } from '../../src-shared/error-codes.ts';
+import type { LicenseKeyPair } from '../../src-shared/license.ts';
+import { accountRoutes } from '../accounts/routes.ts';
+import { analyticsRoutes } from '../analytics/routes.ts';
+import type { Config } from '../config.ts';
+import type { DatabaseHandle } from '../db/connection.ts';
+import { licenseRoutes } from '../licensing/routes.ts';
+import { installBillable } from '../metering/billable.ts';
+import { notificationRoutes } from '../metering/notification-routes.ts';
+import { operationRoutes } from '../metering/operation-routes.ts';
+import { usageRoutes } from '../metering/routes.ts';
+import { paymentsRoutes } from '../payments/routes.ts';
+import { planRoutes } from '../plans/routes.ts';
+import { installAccess } from './access.ts';
+import { installApiCallWindows } from './api-call-window.ts';
+import type { ServerContext } from './context.ts';
+import { docsRoutes } from './docs-routes.ts';
+import { ApiError, type ProblemBody, problemBody } from './errors.ts';
+import { installRateLimits } from './rate-limit.ts';
+
+/**
+ * Every route plugin of the API. Each area adds its own with one line (e.g. `paymentsRoutes`);
+ * a plugin reads configuration, storage and the clock from `app.tollgate`, and each route declares
+ * who may call it with `config: { access }` (access.ts).
+ */
+const routePlugins: FastifyPluginAsyncZod[] = [
+  docsRoutes,
+  planRoutes,
+  accountRoutes,
+  usageRoutes,
+  notificationRoutes,
+  licenseRoutes,
+  operationRoutes,
+  paymentsRoutes,
+  analyticsRoutes,
+];
+
+interface AppDeps {
+  config: Config;
+  database: DatabaseHandle;
+  licenseKey: LicenseKeyPair;
+  /** UTC ms; defaults to Date.now. */
+  now?: () => number;
+}
+
+/** The request body size limit: a full batch of 1,000 usage events is about 150 KB. */
+const BODY_LIMIT_BYTES = 512 * 1024;
+
+/** Secrets that must never reach a log line, wherever they appear in a logged object. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["stripe-signature"]',
+  '*.password',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.token',
+  '*.privateJwk',
+  '*.private_jwk',
+  '*.password_hash',
+];
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  if (config.logLevel === 'silent') return false;
+  return { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } };
+}
+
+const FASTIFY_CODES: Record<string, ProblemCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+};
+
+/** Any error → problem+json. Input problems are always 4xx; only our own faults are 5xx. */
+function toProblem(error: FastifyError | Error): ProblemBody {
+  if (error instanceof ApiError) return problemBody(error.code, error.detail, error.extras);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const issues = error.validation.map((issue) => ({
+      path: `${error.validationContext ?? ''}${issue.instancePath}`,
+      message: issue.message ?? 'invalid',
+    }));
+    const first = issues[0];
+    return problemBody('VALIDATION_FAILED', first ? `${first.path}: ${first.message}` : undefined, {
+      errors: issues.slice(0, 20),
+    });
+  }
+  const { code, statusCode } = error as FastifyError;
+  const mapped = code ? FASTIFY_CODES[code] : undefined;
+  if (mapped) return problemBody(mapped, error.message);
+  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+    return { ...problemBody('BAD_REQUEST', error.message), status: statusCode };
+  }
+  return problemBody('INTERNAL');
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: loggerOptions(config),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Behind a proxy set TOLLGATE_PUBLIC_URL; client IPs still come from the socket unless the
+    // operator terminates TLS locally, so a forged X-Forwarded-For cannot dodge the IP limit.
+    trustProxy: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false }) : null;
+  if (redis) {
+    redis.on('error', (error) => app.log.warn({ err: error }, 'redis error'));
+    app.addHook('onClose', async () => {
+      redis.disconnect();
+    });
+  }
+
+  const context: ServerContext = {
+    config,
+    db: deps.database.db,
+    dialect: deps.database.dialect,
+    catalog: config.catalog,
+    now: deps.now ?? Date.now,
+    licenseKey: deps.licenseKey,
+  };
+  app.decorate('tollgate', context);
+  app.decorateRequest('account', null);
+  await installRateLimits(app, redis);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    return reply
+      .code(404)
+      .type('application/problem+json; charset=utf-8')
+      .send(problemBody('NOT_FOUND', `No route ${request.method} ${path.slice(0, 200)}`));
+  });
+
+  // Route hooks, before swagger so each route's options (hooks, OpenAPI security) are complete when
+  // it reads them. Their order is the order they run in: access (sign-in, then the rate limit),
+  // then billable (reserve units once the caller is known and counted); each checks its
+  // prerequisite was installed first.
+  installAccess(app);
+  installBillable(app);
+  installApiCallWindows(app);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Tollgate billing API',
+        version: '1',
+        description: 'Plans, accounts, exactly-once usage metering, notifications and signed licenses.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  for (const plugin of routePlugins) await app.register(plugin);
+  return app;
+}

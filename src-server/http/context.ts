@@ -1,0 +1,67 @@
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Catalog } from '../../src-shared/catalog.ts';
+import type { LicenseKeyPair } from '../../src-shared/license.ts';
+import type { AuthenticatedAccount } from '../accounts/sessions.ts';
+import type { Config } from '../config.ts';
+import type { Dialect } from '../db/connection.ts';
+import type { Database, SubscriptionRow } from '../db/schema.ts';
+import { type EntitledPlan, entitledPlan, loadSubscription } from '../plans/subscriptions.ts';
+import { ApiError } from './errors.ts';
+
+/** What every route plugin reaches through `app.tollgate`: configuration, storage, clock, keys. */
+export interface ServerContext {
+  config: Config;
+  db: Kysely<Database>;
+  dialect: Dialect;
+  catalog: Catalog;
+  /** UTC ms; tests pass a fixed clock. */
+  now: () => number;
+  licenseKey: LicenseKeyPair;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tollgate: ServerContext;
+  }
+  interface FastifyRequest {
+    /** Set by the `authenticate` hook; null on routes that do not require sign-in. */
+    account: AuthenticatedAccount | null;
+  }
+}
+
+/** The signed-in account of a request that passed `authenticate`. */
+export function accountOf(request: FastifyRequest): AuthenticatedAccount {
+  if (!request.account) throw new ApiError('UNAUTHENTICATED');
+  return request.account;
+}
+
+export interface AccountPlan {
+  row: SubscriptionRow;
+  plan: EntitledPlan;
+}
+
+const plans = new WeakMap<FastifyRequest, Promise<AccountPlan>>();
+
+function planFor(request: FastifyRequest, row: SubscriptionRow): AccountPlan {
+  const { catalog, config, now } = request.server.tollgate;
+  return { row, plan: entitledPlan(catalog, row, now(), config.pastDueGraceMs) };
+}
+
+/** Remembers the subscription read while authenticating, so planOf needs no second query. */
+export function knowSubscription(request: FastifyRequest, row: SubscriptionRow): void {
+  plans.set(request, Promise.resolve(planFor(request, row)));
+}
+
+/**
+ * The caller's subscription and the plan it entitles them to now, read once per request (the rate
+ * limiter and the handler both need it).
+ */
+export function planOf(request: FastifyRequest): Promise<AccountPlan> {
+  let found = plans.get(request);
+  if (!found) {
+    found = loadSubscription(request.server.tollgate.db, accountOf(request).id).then((row) => planFor(request, row));
+    plans.set(request, found);
+  }
+  return found;
+}

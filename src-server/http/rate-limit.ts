@@ -1,0 +1,88 @@
+import rateLimitPlugin from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { UNLIMITED } from '../../src-shared/catalog.ts';
+import { planOf } from './context.ts';
+import { ApiError } from './errors.ts';
+
+/**
+ * Two budgets, as DESIGN.md describes:
+ * - metered: the tier's `api_calls_per_hour`, per account, over every metered route together
+ *   (consume, reserve, billable operations);
+ * - housekeeping: a generous abuse limit for what the companion does on its own (sign-in, /v1/me,
+ *   license, notifications, batch sync), per account and per IP, so a free user's companion never
+ *   locks itself out by syncing.
+ * Counters live in process memory, or in Redis when TOLLGATE_REDIS_URL is set so every server
+ * process shares them.
+ */
+
+const METERED_WINDOW_MS = 3600 * 1000;
+const HOUSEKEEPING_PER_ACCOUNT = { max: 600, timeWindow: 10 * 60 * 1000 };
+const HOUSEKEEPING_PER_IP = { max: 3000, timeWindow: 10 * 60 * 1000 };
+
+type Check = ReturnType<FastifyInstance['createRateLimit']>;
+
+interface Limiters {
+  metered: Check;
+  housekeepingAccount: Check;
+  housekeepingIp: Check;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The rate-limit counters, set up by installRateLimits; used through the hooks below. */
+    limiters: Limiters;
+  }
+}
+
+/** Call once on the root instance, before any route that uses the hooks below. */
+export async function installRateLimits(app: FastifyInstance, redis: Redis | null): Promise<void> {
+  await app.register(rateLimitPlugin, {
+    global: false,
+    // Fail open when Redis is unreachable: usage limits are enforced by the database regardless,
+    // and an outage of the abuse counter should not take the billing API down with it.
+    skipOnError: true,
+    cache: 100_000,
+    ...(redis ? { redis, nameSpace: 'tollgate-rl-' } : {}),
+  });
+  app.decorate('limiters', {
+    metered: app.createRateLimit({
+      timeWindow: METERED_WINDOW_MS,
+      keyGenerator: (request) => `metered:${request.account?.id}`,
+      max: async (request) => (await planOf(request)).plan.limits.api_calls_per_hour,
+      allowList: async (request) => (await planOf(request)).plan.limits.api_calls_per_hour === UNLIMITED,
+    }),
+    housekeepingAccount: app.createRateLimit({
+      ...HOUSEKEEPING_PER_ACCOUNT,
+      keyGenerator: (request) => `housekeeping:${request.account?.id}`,
+      allowList: (request) => request.account === null,
+    }),
+    housekeepingIp: app.createRateLimit({ ...HOUSEKEEPING_PER_IP, keyGenerator: (request) => `ip:${request.ip}` }),
+  });
+}
+
+async function enforce(check: Check, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const result = await check(request);
+  if (result.isAllowed) return;
+  reply.header('x-ratelimit-limit', result.max);
+  reply.header('x-ratelimit-remaining', result.remaining);
+  reply.header('x-ratelimit-reset', result.ttlInSeconds);
+  if (!result.isExceeded) return;
+  reply.header('retry-after', result.ttlInSeconds);
+  throw new ApiError('RATE_LIMITED', `Too many requests; retry in ${result.ttlInSeconds} s.`, {
+    limit: result.max,
+    remaining: 0,
+  });
+}
+
+/** preHandler for metered routes (after `authenticate`); applied by access.ts. */
+export async function meteredRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await enforce(request.server.limiters.metered, request, reply);
+}
+
+/** preHandler for housekeeping and guest routes, signed in or not; applied by access.ts. */
+export async function housekeepingRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const { limiters } = request.server;
+  await enforce(limiters.housekeepingIp, request, reply);
+  await enforce(limiters.housekeepingAccount, request, reply);
+}

@@ -1,0 +1,44 @@
+import type { LicenseResponse } from '../../src-shared/api.ts';
+import { type SubscriptionStatus, signLicense } from '../../src-shared/license.ts';
+import type { AuthenticatedAccount } from '../accounts/sessions.ts';
+import type { AccountPlan, ServerContext } from '../http/context.ts';
+import { usageSnapshot } from '../metering/usage-snapshot.ts';
+import { accessEndsAt } from '../plans/subscriptions.ts';
+
+/**
+ * Signs the license the companion caches: the plan that applies now, this period's usage and the
+ * offline grace (`exp`). The status → access verdict is the server's, made in subscriptions.ts.
+ */
+export async function issueLicense(
+  context: ServerContext,
+  account: AuthenticatedAccount,
+  { row, plan }: AccountPlan,
+  deviceId: string,
+): Promise<LicenseResponse> {
+  const now = context.now();
+  const usage = await usageSnapshot(context.db, context.catalog, account.id, plan, now);
+  const offlineGraceSeconds = Math.floor(context.config.offlineGraceMs / 1000);
+  const token = await signLicense(
+    {
+      sub: account.id,
+      dev: deviceId,
+      email: account.email,
+      // The subscribed tier, even when lapsed: `access` false makes the companion fall back to free.
+      tier: plan.subscribedTier,
+      status: row.status as SubscriptionStatus,
+      access: plan.access,
+      accessEndsAt: accessEndsAt(row, plan),
+      features: plan.features,
+      limits: plan.limits,
+      period: usage.period,
+      usage: Object.fromEntries(Object.entries(usage.operations).map(([op, counter]) => [op, counter.used])),
+    },
+    context.licenseKey.privateJwk,
+    { now, offlineGraceSeconds },
+  );
+  return {
+    token,
+    expiresAt: new Date((Math.floor(now / 1000) + offlineGraceSeconds) * 1000).toISOString(),
+    serverTime: new Date(now).toISOString(),
+  };
+}

@@ -1,0 +1,165 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  ConsumeBody,
+  ConsumeResult,
+  DecisionView,
+  Problem,
+  Reservation,
+  ReserveBody,
+  SizeCheckBody,
+  UsageEventsBody,
+  UsageEventsResponse,
+} from '../../src-shared/api.ts';
+import { decide } from '../../src-shared/decisions.ts';
+import { periodOf } from '../../src-shared/period.ts';
+import { accountOf, planOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import type { UsageOutcome } from './decision.ts';
+import { consumeAnswer, eventResult, recordUsage } from './metering.ts';
+import { reservationView, reserve, settleReservation } from './reservations.ts';
+
+const ReservationParams = z.strictObject({ id: z.string().min(1).max(100) });
+
+/** Metering: single consumes, batches from the companion, reservations and the size gate. */
+export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { db, dialect, catalog, now } = app.tollgate;
+  const store = { db, dialect, catalog };
+
+  function knownOperation(operation: string): void {
+    if (!(operation in catalog.operations)) {
+      throw new ApiError('UNKNOWN_OPERATION', `Metered operations: ${Object.keys(catalog.operations).join(', ')}.`);
+    }
+  }
+
+  app.post(
+    '/v1/usage/consume',
+    {
+      config: { access: 'metered' },
+      schema: {
+        tags: ['usage'],
+        summary: 'Spend units of an operation once per idempotency key (402 over the monthly limit)',
+        body: ConsumeBody,
+        response: { 200: ConsumeResult, 402: Problem },
+      },
+    },
+    async (request, reply) => {
+      knownOperation(request.body.operation);
+      const { plan } = await planOf(request);
+      const outcomes = await recordUsage(store, accountOf(request).id, plan, [request.body], now());
+      const answer = consumeAnswer(outcomes[0] as UsageOutcome);
+      if (answer.status === 200) return reply.code(200).send(answer.body as ConsumeResult);
+      return reply
+        .code(402)
+        .type('application/problem+json; charset=utf-8')
+        .send(answer.body as Problem);
+    },
+  );
+
+  app.post(
+    '/v1/usage/events',
+    {
+      config: { access: 'housekeeping' },
+      schema: {
+        tags: ['usage'],
+        summary: "Record a batch of the companion's usage events, each once per idempotency key",
+        body: UsageEventsBody,
+        response: { 200: UsageEventsResponse },
+      },
+    },
+    async (request) => {
+      const { plan } = await planOf(request);
+      const at = now();
+      const events = request.body.events.map((event) => ({
+        ...event,
+        occurredAt: event.occurredAt ? Date.parse(event.occurredAt) : null,
+      }));
+      const outcomes = await recordUsage(store, accountOf(request).id, plan, events, at);
+      return { period: periodOf(at), results: outcomes.map(eventResult) };
+    },
+  );
+
+  app.post(
+    '/v1/usage/reservations',
+    {
+      config: { access: 'metered' },
+      schema: {
+        tags: ['usage'],
+        summary: 'Hold units for a long operation until committed, released or expired',
+        body: ReserveBody,
+        response: { 200: Reservation, 201: Reservation, 402: Problem },
+      },
+    },
+    async (request, reply) => {
+      knownOperation(request.body.operation);
+      const { plan } = await planOf(request);
+      const { reservation, fresh } = await reserve(store, accountOf(request).id, plan, request.body, now());
+      return reply.code(fresh ? 201 : 200).send(reservation);
+    },
+  );
+
+  app.get(
+    '/v1/usage/reservations/:id',
+    {
+      config: { access: 'housekeeping' },
+      schema: {
+        tags: ['usage'],
+        summary: 'One of your reservations',
+        params: ReservationParams,
+        response: { 200: Reservation },
+      },
+    },
+    async (request) => {
+      const row = await db
+        .selectFrom('reservations')
+        .selectAll()
+        .where('id', '=', request.params.id)
+        .where('account_id', '=', accountOf(request).id)
+        .executeTakeFirst();
+      if (!row) throw new ApiError('RESERVATION_NOT_FOUND');
+      return reservationView(row);
+    },
+  );
+
+  for (const settlement of ['commit', 'release'] as const) {
+    app.post(
+      `/v1/usage/reservations/:id/${settlement}`,
+      {
+        config: { access: 'housekeeping' },
+        schema: {
+          tags: ['usage'],
+          summary:
+            settlement === 'commit'
+              ? 'Turn a held reservation into usage'
+              : 'Give the units of a held reservation back',
+          params: ReservationParams,
+          response: { 200: Reservation },
+        },
+      },
+      async (request) => {
+        const { plan } = await planOf(request);
+        return settleReservation(store, accountOf(request).id, plan, request.params.id, settlement, now());
+      },
+    );
+  }
+
+  app.post(
+    '/v1/usage/size-check',
+    {
+      config: { access: 'housekeeping' },
+      schema: {
+        tags: ['usage'],
+        summary: "May a project of this size be processed on the caller's plan?",
+        body: SizeCheckBody,
+        response: { 200: DecisionView },
+      },
+    },
+    async (request) => {
+      const { plan } = await planOf(request);
+      return decide(
+        { catalog, plan: { tier: plan.tier, limits: plan.limits, features: plan.features, standing: 'ok' } },
+        { kind: 'size', sizeMb: request.body.sizeMb },
+      );
+    },
+  );
+};
