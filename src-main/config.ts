@@ -13,7 +13,7 @@ import type { SyncTiming } from './sync.ts';
  *   TOLLGATE_SYNC_INTERVAL_MS, TOLLGATE_SYNC_RETRY_MAX_MS   sync timing
  */
 
-export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8787';
+const DEFAULT_SERVER_URL = 'http://127.0.0.1:8787';
 
 export interface CompanionConfig {
   serverUrl: string;
@@ -23,7 +23,7 @@ export interface CompanionConfig {
 }
 
 /** Electron's default userData folder for an app named "tollgate", so CLI and app share one home. */
-export function defaultHome(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+function defaultHome(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'tollgate');
   if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'tollgate');
   return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'tollgate');

@@ -98,7 +98,7 @@ function frame(reply: Response | Response[]): string {
  * Answers one parsed JSON-RPC value (a request, a notification or a batch); null when nothing is
  * owed. Synchronous when the method is (the hot path: gate.check), a promise otherwise.
  */
-export function answer(message: unknown, dispatch: Dispatch, onSubscribe: () => void): Reply | Promise<Reply> {
+function answer(message: unknown, dispatch: Dispatch, onSubscribe: () => void): Reply | Promise<Reply> {
   if (Array.isArray(message)) {
     if (message.length === 0) return rpcError(null, RPC_ERRORS.invalidRequest, 'Empty batch');
     return Promise.all(message.map((item) => answerOne(item, dispatch, onSubscribe))).then((answers) => {

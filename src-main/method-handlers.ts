@@ -18,7 +18,7 @@ import type { UsageJournal } from './usage-journal.ts';
  */
 
 /** A refusal a handler reports: `code` is a stable code, `message` says what to do. */
-export class MethodError extends Error {
+class MethodError extends Error {
   override readonly name = 'MethodError';
   constructor(
     readonly code: CompanionFailure['code'],

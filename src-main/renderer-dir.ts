@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 export const RENDERER_BUILDS = { web: join('out', 'web'), electron: join('out', 'renderer') } as const;
 
 /** The app's root folder: the checkout, or the installed package. */
-export const APP_ROOT = resolve(import.meta.dirname, '..');
+const APP_ROOT = resolve(import.meta.dirname, '..');
 
 export function builtRenderer(root: string = APP_ROOT): string | null {
   for (const dir of [RENDERER_BUILDS.web, RENDERER_BUILDS.electron]) {

@@ -38,7 +38,7 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /** Stripe's hosted pages: checkout and the customer portal. Nothing else of Stripe's is opened. */
-export const STRIPE_PAGE_HOSTS = ['checkout.stripe.com', 'billing.stripe.com'] as const;
+const STRIPE_PAGE_HOSTS = ['checkout.stripe.com', 'billing.stripe.com'] as const;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

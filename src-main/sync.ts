@@ -40,7 +40,7 @@ export interface RejectedUsage {
   limit: number;
 }
 
-export interface SyncEvents {
+interface SyncEvents {
   status(update: { status: 'idle' | 'syncing' | 'offline' | 'error'; error: string | null; at: number }): void;
   account(me: MeResponse): void;
   license(status: LicenseStatus): void;

@@ -11,7 +11,7 @@ import { PERIOD_PATTERN } from './period.ts';
 const cents = z.number().int();
 const count = z.number().int().min(0);
 const rate = z.number().nullable();
-export const Month = z.string().regex(PERIOD_PATTERN, { error: 'expected a month as YYYY-MM' });
+const Month = z.string().regex(PERIOD_PATTERN, { error: 'expected a month as YYYY-MM' });
 
 export const REPORT_NAMES = ['mrr', 'revenue', 'usage', 'upsell', 'ltv'] as const;
 export const ReportName = z.enum(REPORT_NAMES);
@@ -55,7 +55,7 @@ export const MrrMonth = z.object({
 });
 export type MrrMonth = z.infer<typeof MrrMonth>;
 
-export const Conversion = z.object({
+const Conversion = z.object({
   /** Accounts whose first paid subscription started this month. */
   converted: count,
   /** Accounts that existed by the month's end and had never paid before it began. */

@@ -22,11 +22,11 @@ export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, {
 });
 export const OperationName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { error: 'expected an operation name' });
 export const Units = z.number().int().min(1).max(MAX_UNITS);
-export const DeviceId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'expected a device id' });
+const DeviceId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'expected a device id' });
 export const BillingCycle = z.enum(['monthly', 'yearly']);
 export type BillingCycle = z.infer<typeof BillingCycle>;
-export const Period = z.string().regex(PERIOD_PATTERN);
-export const ReasonCode = z.enum(REASON_CODES);
+const Period = z.string().regex(PERIOD_PATTERN);
+const ReasonCode = z.enum(REASON_CODES);
 
 // ── Errors ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -115,7 +115,7 @@ export const Subscription = z.object({
 });
 export type Subscription = z.infer<typeof Subscription>;
 
-export const OperationUsage = z.object({
+const OperationUsage = z.object({
   used: z.number().int(),
   reserved: z.number().int(),
   /** -1 when unlimited. */

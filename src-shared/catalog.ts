@@ -59,7 +59,7 @@ const CatalogShape = z.strictObject({
   tiers: z.array(Tier).min(1),
 });
 
-export const CatalogSchema = CatalogShape.superRefine((catalog, ctx) => {
+const CatalogSchema = CatalogShape.superRefine((catalog, ctx) => {
   const seen = new Set<string>();
   catalog.tiers.forEach((tier, index) => {
     if (seen.has(tier.id)) {

@@ -130,7 +130,7 @@ export type CompanionState = z.infer<typeof CompanionState>;
 
 const None = z.strictObject({});
 
-export const ConsumeOutcome = z.object({
+const ConsumeOutcome = z.object({
   decision: DecisionView,
   /** The key the usage was recorded under (generated when the caller gave none). */
   idempotencyKey: z.string().nullable(),

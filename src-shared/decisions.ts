@@ -36,7 +36,7 @@ export type StandingProblem = Extract<
   'SUBSCRIPTION_INACTIVE' | 'LICENSE_EXPIRED' | 'OFFLINE_GRACE_EXPIRED' | 'CLOCK_TAMPERED' | 'LICENSE_INVALID'
 >;
 
-export const ALL_FEATURES = 'all_features';
+const ALL_FEATURES = 'all_features';
 
 export interface PlanState {
   tier: TierId;

@@ -39,7 +39,7 @@ export type ProblemCode = keyof typeof PROBLEM_CODES;
  * Codes the companion itself answers with across its boundaries (IPC, host socket, web bridge),
  * beside the server's problem codes it passes through and the decision reason codes.
  */
-export const COMPANION_ERROR_CODES = {
+const COMPANION_ERROR_CODES = {
   /** The billing server could not be reached (offline, DNS, refused, timed out). */
   SERVER_UNREACHABLE: 'The billing server cannot be reached',
   /** The renderer's bridge got no answer from the companion process. */
@@ -59,7 +59,7 @@ export const COMPANION_ERROR_CODES = {
   INTERNAL: 'Internal error',
 } as const satisfies Record<string, string>;
 
-export type CompanionErrorCode = keyof typeof COMPANION_ERROR_CODES;
+type CompanionErrorCode = keyof typeof COMPANION_ERROR_CODES;
 
 /** Any code a companion failure may carry: its own, or the server's passed through. */
 export type ErrorCode = ProblemCode | CompanionErrorCode;

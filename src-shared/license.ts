@@ -22,10 +22,10 @@ import { err, type Failure, ok, type Result } from './result.ts';
  * is pinned on both sides, so `alg: none` or an HMAC token made with the public key never passes.
  */
 
-export const LICENSE_ALG = 'EdDSA';
-export const LICENSE_ISSUER = 'tollgate';
-export const LICENSE_AUDIENCE = 'tollgate-companion';
-export const LICENSE_TYPE = 'tollgate-license+jwt';
+const LICENSE_ALG = 'EdDSA';
+const LICENSE_ISSUER = 'tollgate';
+const LICENSE_AUDIENCE = 'tollgate-companion';
+const LICENSE_TYPE = 'tollgate-license+jwt';
 
 export const SUBSCRIPTION_STATUSES = [
   'active',
@@ -67,7 +67,7 @@ export const LicenseClaims = LicensePayload.extend({
 });
 export type LicenseClaims = z.infer<typeof LicenseClaims>;
 
-export type LicenseProblemCode = 'LICENSE_INVALID' | 'OFFLINE_GRACE_EXPIRED' | 'CLOCK_TAMPERED';
+type LicenseProblemCode = 'LICENSE_INVALID' | 'OFFLINE_GRACE_EXPIRED' | 'CLOCK_TAMPERED';
 /** Why a license cannot be honoured: a Failure (result.ts) with one of the license's reason codes. */
 export type LicenseProblem = Failure<LicenseProblemCode>;
 

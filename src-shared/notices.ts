@@ -4,8 +4,6 @@ import type { CompanionState } from './contract.ts';
 /** The share of a monthly limit (in %) at which the server sends a usage notice, once per period. */
 export const NOTICE_THRESHOLDS = [80, 100] as const;
 
-export type NoticeThreshold = (typeof NOTICE_THRESHOLDS)[number];
-
 /**
  * The server's usage notices worth showing now, one per operation: the highest threshold reached
  * this period against the limit the plan has now, while it is unread. So "80 % used" gives way to

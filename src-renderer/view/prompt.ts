@@ -10,7 +10,7 @@ import { type UsageBar, usageBars } from './usage.ts';
  * (`usage.operations[op].upgrade`) and per denial (`lastDenial.decision.upgrade`).
  */
 
-export type PromptReason = 'denied' | 'limit_reached' | 'limit_near';
+type PromptReason = 'denied' | 'limit_reached' | 'limit_near';
 
 export interface UpgradePrompt {
   /** Stable per situation, so a dismissed prompt stays dismissed until the situation changes. */

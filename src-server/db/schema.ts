@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { PaymentsTables } from '../payments/tables.ts';
 
 /**
@@ -137,6 +137,3 @@ export type NewSubscription = Insertable<SubscriptionsTable>;
 export type SubscriptionUpdate = Updateable<SubscriptionsTable>;
 export type NotificationRow = Selectable<NotificationsTable>;
 export type ReservationRow = Selectable<ReservationsTable>;
-
-// Kysely's Generated is re-exported for other areas' tables with database-assigned columns.
-export type { Generated };

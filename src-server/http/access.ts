@@ -18,7 +18,7 @@ import { housekeepingRateLimit, meteredRateLimit } from './rate-limit.ts';
  */
 
 const ACCESS_LEVELS = ['public', 'guest', 'housekeeping', 'metered', 'admin'] as const;
-export type Access = (typeof ACCESS_LEVELS)[number];
+type Access = (typeof ACCESS_LEVELS)[number];
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -38,7 +38,3 @@ export function list(value: FormValue | undefined): FormValue[] {
   if (value && typeof value === 'object') return Object.values(value);
   return value === undefined ? [] : [value];
 }
-
-export function obj(value: FormValue | undefined): FormObject {
-  return value && typeof value === 'object' && !Array.isArray(value) ? value : {};
-}

@@ -113,7 +113,7 @@ export class RawClient {
 // ── The companion as a real process, as a user runs it ─────────────────────────────────────────
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-export const TOLLGATE_BIN = join(ROOT, 'bin', 'tollgate.mjs');
+const TOLLGATE_BIN = join(ROOT, 'bin', 'tollgate.mjs');
 
 export interface CompanionEnv {
   TOLLGATE_HOME: string;

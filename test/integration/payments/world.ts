@@ -13,12 +13,12 @@ import { startTestServer, type TestServer } from '../../support/server.ts';
  * advancing the clock moves both (renewals, retries and the past-due grace alike).
  */
 
-export const STRIPE_SECRET = 'sk_test_fake';
-export const WEBHOOK_SECRET = 'whsec_fake_signing_secret';
+const STRIPE_SECRET = 'sk_test_fake';
+const WEBHOOK_SECRET = 'whsec_fake_signing_secret';
 export const DAY_S = 86_400;
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are asserted on field by field.
-export type Reply = { status: number; body: any };
+type Reply = { status: number; body: any };
 
 export interface World {
   server: TestServer;
