@@ -31,6 +31,8 @@ export function rendererUrl(isPackaged: boolean, env: NodeJS.ProcessEnv): string
  */
 export function resolveAppFile(root: string, requestUrl: string): string | null {
   if (typeof requestUrl !== 'string' || requestUrl.length > 2048) return null;
+  // Dot-segments are refused on the raw text too: the URL parser would quietly resolve them.
+  if (/[/\\](\.|%2e){1,2}([/\\?#]|$)/i.test(requestUrl)) return null;
   let url: URL;
   try {
     url = new URL(requestUrl);
