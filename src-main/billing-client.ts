@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { BillingCycle } from '../src-shared/api.ts';
 import {
   CheckoutResponse,
+  type CheckoutReturn,
   LicenseResponse,
   MeResponse,
   NotificationsResponse,
@@ -79,8 +80,9 @@ export class BillingClient {
     return this.call('POST', `/v1/notifications/${encodeURIComponent(id)}/read`, null, { accessToken, body: {} });
   }
 
-  checkout(accessToken: string, tier: TierId, cycle: BillingCycle) {
-    return this.call('POST', '/v1/billing/checkout', CheckoutResponse, { body: { tier, cycle }, accessToken });
+  checkout(accessToken: string, tier: TierId, cycle: BillingCycle, returnTo: CheckoutReturn = 'browser') {
+    const body = { tier, cycle, ...(returnTo === 'app' ? { returnTo } : {}) };
+    return this.call('POST', '/v1/billing/checkout', CheckoutResponse, { body, accessToken });
   }
 
   portal(accessToken: string) {

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import type { PlansResponse } from '../src-shared/api.ts';
+import type { CheckoutReturn, PlansResponse } from '../src-shared/api.ts';
 import { type Catalog, defaultCatalog, findTier, parseCatalog } from '../src-shared/catalog.ts';
 import {
   type CompanionState,
@@ -52,6 +52,8 @@ export interface CompanionOptions {
   branding?: Partial<Branding>;
   /** Opens checkout/portal pages in the system browser (Electron's shell.openExternal). */
   openExternal?(url: string): Promise<void>;
+  /** `app`: checkout hands the user back through tollgate:// (only where the scheme is registered). */
+  checkoutReturn?: CheckoutReturn;
 }
 
 /** A refusal a handler reports: `code` is a stable reason code, `message` says what to do. */
@@ -258,7 +260,9 @@ export class Companion {
       'sync.now': async () => ({ status: await this.sync.syncNow() }),
       'billing.checkout': async ({ tier, cycle }) => {
         this.state.setState({ checkout: { status: 'opening', tier, cycle, error: null } });
-        const answer = await this.withToken((token) => this.client.checkout(token, tier, cycle));
+        const answer = await this.withToken((token) =>
+          this.client.checkout(token, tier, cycle, this.options.checkoutReturn),
+        );
         if (!answer.ok) {
           this.state.setState({ checkout: { status: 'failed', tier, cycle, error: answer.error.message } });
           throw new MethodError(answer.error.code, answer.error.message);

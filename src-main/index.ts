@@ -77,6 +77,8 @@ async function start(): Promise<void> {
     ...(config.publicKey ? { publicKey: config.publicKey } : {}),
     timing: config.timing,
     openExternal: (url) => openExternalSafely(url, config.serverUrl),
+    // Only a packaged app has the tollgate:// scheme registered to receive the way back.
+    checkoutReturn: app.isPackaged ? 'app' : 'browser',
   });
   const host = await HostSocketServer.listen({
     path: defaultSocketPath(),

@@ -10,6 +10,7 @@ import {
   PortalResponse,
   type Subscription,
 } from '../../src-shared/api.ts';
+import { checkoutReturnLink } from '../../src-shared/app-links.ts';
 import { findTier } from '../../src-shared/catalog.ts';
 import { authenticate } from '../auth.ts';
 import { accountOf } from '../context.ts';
@@ -107,7 +108,8 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
           'This account already has a subscription: change its plan with POST /v1/billing/change-plan.',
         );
       }
-      const session = await guarded(request, () => provider.checkout(account, row, { tier, cycle }));
+      const returnTo = request.body.returnTo ?? 'browser';
+      const session = await guarded(request, () => provider.checkout(account, row, { tier, cycle }, returnTo));
       return { kind: 'checkout' as const, url: session.url, sessionId: session.sessionId };
     },
   );
@@ -178,14 +180,16 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   cancelRoute('/v1/billing/resume', false, 'Keep renewing: undo a scheduled cancel');
 
   app.get('/billing/done', { schema: { hide: true } }, async (request, reply) => {
-    const query = request.query as { checkout?: string; portal?: string };
+    const query = request.query as { checkout?: string; portal?: string; app?: string; session?: string };
     const message =
       query.checkout === 'success'
         ? 'Payment received. Your plan updates in the app within a few seconds; you can close this window.'
         : query.checkout === 'canceled'
           ? 'Checkout canceled: nothing was charged. You can close this window.'
           : 'You can close this window and return to the app.';
-    return html(reply, donePage(message, localProvider !== null));
+    const outcome = query.checkout === 'success' ? 'success' : query.checkout === 'canceled' ? 'cancel' : null;
+    const appLink = query.app === '1' && outcome ? checkoutReturnLink(outcome, query.session ?? null) : null;
+    return html(reply, donePage(message, localProvider !== null, appLink));
   });
 
   if (stripe && stripeProvider) {
@@ -297,7 +301,8 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
     const checkout = local.findCheckout((request.params as { id: string }).id);
     if (!checkout) return html(reply.code(404), unknownCheckoutPage());
     const tierName = findTier(catalog, checkout.plan.tier).name;
-    return html(reply, checkout.paid ? paidPage(tierName) : checkoutPage(checkout, tierName));
+    const appLink = checkout.returnTo === 'app' ? checkoutReturnLink('success', checkout.id) : null;
+    return html(reply, checkout.paid ? paidPage(tierName, appLink) : checkoutPage(checkout, tierName));
   });
 
   scope.post('/billing/test-checkout/:id/pay', { schema: { hide: true } }, async (request, reply) => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Companion } from '../../../src-main/companion.ts';
+import type { Companion, CompanionOptions } from '../../../src-main/companion.ts';
 import { deepLinkInArgs, followDeepLink, parseDeepLink } from '../../../src-main/deep-link.ts';
 import { setPlan, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
 import { openTestCompanion, tempDir } from './harness.ts';
@@ -23,13 +23,17 @@ afterAll(async () => {
   folder.remove();
 });
 
-async function waitingCheckout(name: string): Promise<{ companion: Companion; account: TestAccount }> {
+async function waitingCheckout(
+  name: string,
+  options: Partial<CompanionOptions> = {},
+): Promise<{ companion: Companion; account: TestAccount }> {
   const account = await signUp(server.url);
   // An hour between syncs: only the link can bring the new plan within this test.
   const companion = await openTestCompanion({
     home: join(folder.path, name),
     serverUrl: server.url,
     timing: { intervalMs: 3_600_000 },
+    ...options,
   });
   open.push(companion);
   expect((await companion.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(true);
@@ -81,5 +85,54 @@ describe('tollgate:// links returning from checkout', () => {
     if (cancel) await followDeepLink(companion, cancel);
     expect(companion.state.getState().checkout).toEqual({ status: 'idle', tier: null, cycle: null, error: null });
     expect(companion.state.getState().effectiveTier).toBe('free');
+  });
+});
+
+/** The tollgate:// links a server page offers, as the browser would follow them. */
+function appLinks(html: string): string[] {
+  return [...html.matchAll(/href="(tollgate:[^"]*)"/g)].map((match) => (match[1] as string).replaceAll('&amp;', '&'));
+}
+
+describe('the server hands the user back to the app only when the app asked', () => {
+  it('local test checkout: after paying, the page offers the tollgate:// link that settles the checkout', async () => {
+    const opened: string[] = [];
+    const { companion } = await waitingCheckout('local-app', {
+      checkoutReturn: 'app',
+      openExternal: async (url) => void opened.push(url),
+    });
+    const checkoutUrl = opened[0] as string;
+    const page = await (await fetch(checkoutUrl)).text();
+    expect(page).toContain('href="/billing/done?checkout=canceled&amp;app=1"');
+    const paid = await fetch(`${checkoutUrl}/pay`, { method: 'POST', redirect: 'follow' });
+    const links = appLinks(await paid.text());
+    const sessionId = checkoutUrl.split('/').pop() as string;
+    expect(links).toEqual([`tollgate://checkout/success?session=${sessionId}`]);
+
+    const link = parseDeepLink(links[0]);
+    expect(link).toEqual({ kind: 'checkout', outcome: 'success', session: sessionId });
+    if (link) await followDeepLink(companion, link);
+    expect(companion.state.getState().checkout.status).toBe('completed');
+  });
+
+  it('a companion that did not ask (the browser flow, --web) gets the plain pages', async () => {
+    const opened: string[] = [];
+    await waitingCheckout('local-browser', { openExternal: async (url) => void opened.push(url) });
+    const checkoutUrl = opened[0] as string;
+    expect(await (await fetch(checkoutUrl)).text()).toContain('href="/billing/done?checkout=canceled"');
+    const paid = await fetch(`${checkoutUrl}/pay`, { method: 'POST', redirect: 'follow' });
+    expect(appLinks(await paid.text())).toEqual([]);
+  });
+
+  it('the return page (Stripe’s success and cancel URLs) links back only with app=1, never with a forged session', async () => {
+    const page = async (query: string) => appLinks(await (await fetch(`${server.url}/billing/done?${query}`)).text());
+    expect(await page('checkout=success&app=1&session=cs_test_a1')).toEqual([
+      'tollgate://checkout/success?session=cs_test_a1',
+    ]);
+    expect(await page('checkout=canceled&app=1')).toEqual(['tollgate://checkout/cancel']);
+    expect(await page('checkout=success')).toEqual([]);
+    expect(await page(`checkout=success&app=1&session=${encodeURIComponent('"><script>alert(1)</script>')}`)).toEqual([
+      'tollgate://checkout/success',
+    ]);
+    expect(await page('portal=closed&app=1')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deepLinkInArgs, followDeepLink, parseDeepLink } from '../../../src-main/deep-link.ts';
 import { createCompanionStore } from '../../../src-main/state.ts';
+import { checkoutReturnLink } from '../../../src-shared/app-links.ts';
 
 describe('parseDeepLink', () => {
   it('reads the links Checkout and the Customer Portal return with', () => {
@@ -71,6 +72,19 @@ describe('parseDeepLink', () => {
   ];
   it.each(hostile.map((link) => [String(link).slice(0, 80), link]))('ignores %s', (_name, link) => {
     expect(parseDeepLink(link)).toBeNull();
+  });
+});
+
+describe('the server’s links and the companion’s parser agree', () => {
+  it('reads back every link the return page builds, and drops a session that is not one', () => {
+    expect(parseDeepLink(checkoutReturnLink('success', 'local_cs_Ab-9'))).toEqual({
+      kind: 'checkout',
+      outcome: 'success',
+      session: 'local_cs_Ab-9',
+    });
+    expect(parseDeepLink(checkoutReturnLink('cancel', 'cs_1'))).toEqual({ kind: 'checkout', outcome: 'cancel' });
+    expect(checkoutReturnLink('success', '"><script>')).toBe('tollgate://checkout/success');
+    expect(checkoutReturnLink('success', '{CHECKOUT_SESSION_ID}')).toBe('tollgate://checkout/success');
   });
 });
 
