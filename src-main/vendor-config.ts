@@ -50,6 +50,8 @@ export const VendorConfig = z.strictObject({
   /** Reverse-DNS application id: the macOS bundle id, the Windows AppUserModelID. */
   appId: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/i, 'must be a reverse-DNS id such as com.example.app'),
   productName: z.string().trim().min(1).max(40),
+  /** Who ships it, as `Name <email>`: the deb's Maintainer, the copyright line. */
+  publisher: z.string().regex(/^[^<>\n]{1,80} <[^@\s<>]+@[^@\s<>]+>$/, 'must read "Name <email>"'),
   /** A square PNG of at least 512 px, relative to the repository root. */
   icon: z
     .string()

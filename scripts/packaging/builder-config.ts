@@ -70,6 +70,7 @@ export function builderConfig(vendor: VendorConfig, options: PackagingOptions = 
   return {
     appId: vendor.appId,
     productName: vendor.productName,
+    copyright: `Copyright © ${new Date().getUTCFullYear()} ${vendor.publisher.replace(/ <.*$/, '')}`,
     executableName: 'tollgate',
     electronVersion: electron.version,
     ...(options.electronDist ? { electronDist: options.electronDist } : {}),
@@ -100,8 +101,7 @@ export function builderConfig(vendor: VendorConfig, options: PackagingOptions = 
     linux: {
       target: ['AppImage', 'deb'],
       category: 'Office',
-      maintainer: vendor.productName,
-      mimeTypes: ['x-scheme-handler/tollgate'],
+      maintainer: vendor.publisher,
     },
     mac: {
       target: ['dmg', 'zip'],

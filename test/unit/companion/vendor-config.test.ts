@@ -8,6 +8,7 @@ const REPO_FILE = JSON.parse(readFileSync(join(import.meta.dirname, '../../../ve
 const VALID = {
   appId: 'com.acme.studio.companion',
   productName: 'Acme Studio',
+  publisher: 'Acme Inc. <support@acme.example>',
   icon: 'assets/icon.png',
   serverUrl: 'https://billing.acme.example',
   licenseKeys: {
@@ -49,6 +50,7 @@ describe('vendor.config.json', () => {
     ['a key of another algorithm', { licenseKeys: { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB', kid: 'a' }] } }],
     ['an icon outside the repository', { icon: '../../etc/icon.png' }],
     ['an app id that is not reverse-DNS', { appId: 'acme studio' }],
+    ['a publisher without an email', { publisher: 'Acme Inc.' }],
     ['an unknown field', { telemetryUrl: 'https://t.example' }],
   ];
   it.each(refused)('refuses %s, naming the field', (_name, patch) => {
