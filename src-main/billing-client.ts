@@ -85,8 +85,9 @@ export class BillingClient {
     return this.call('POST', '/v1/billing/checkout', CheckoutResponse, { body, accessToken });
   }
 
-  portal(accessToken: string) {
-    return this.call('POST', '/v1/billing/portal', PortalResponse, { body: {}, accessToken });
+  portal(accessToken: string, returnTo: CheckoutReturn = 'browser') {
+    const body = returnTo === 'app' ? { returnTo } : {};
+    return this.call('POST', '/v1/billing/portal', PortalResponse, { body, accessToken });
   }
 
   private async call<T>(

@@ -52,7 +52,7 @@ export interface CompanionOptions {
   branding?: Partial<Branding>;
   /** Opens checkout/portal pages in the system browser (Electron's shell.openExternal). */
   openExternal?(url: string): Promise<void>;
-  /** `app`: checkout hands the user back through tollgate:// (only where the scheme is registered). */
+  /** `app`: checkout and the portal hand the user back through tollgate:// (only where the scheme is registered). */
   checkoutReturn?: CheckoutReturn;
 }
 
@@ -277,7 +277,7 @@ export class Companion {
         return { kind: answer.value.kind, url };
       },
       'billing.portal': async () => {
-        const answer = await this.withToken((token) => this.client.portal(token));
+        const answer = await this.withToken((token) => this.client.portal(token, this.options.checkoutReturn));
         if (!answer.ok) throw new MethodError(answer.error.code, answer.error.message);
         await this.openOutside(answer.value.url);
         return { url: answer.value.url };

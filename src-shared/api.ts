@@ -280,6 +280,7 @@ export const CheckoutResponse = z.union([
 ]);
 export type CheckoutResponse = z.infer<typeof CheckoutResponse>;
 
+export const PortalBody = z.strictObject({ returnTo: CheckoutReturn.optional() });
 export const PortalResponse = z.object({ url: z.url() });
 
 export const ChangePlanBody = z.strictObject({ tier: TierId, cycle: BillingCycle });

@@ -140,8 +140,8 @@ export class LocalProvider implements PaymentProvider {
     };
   }
 
-  async portal(_account: BillingAccount, _row: SubscriptionRow): Promise<{ url: string }> {
-    return { url: `${this.publicUrl()}/billing/test-portal` };
+  async portal(_account: BillingAccount, _row: SubscriptionRow, returnTo: CheckoutReturn): Promise<{ url: string }> {
+    return { url: `${this.publicUrl()}/billing/test-portal${returnTo === 'app' ? '?app=1' : ''}` };
   }
 
   /** The local provider's own record of a subscription is the row it wrote. */

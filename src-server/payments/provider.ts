@@ -24,7 +24,7 @@ export interface PaymentProvider {
     returnTo: CheckoutReturn,
   ): Promise<{ url: string; sessionId: string }>;
   /** Where the customer manages payment methods and invoices. */
-  portal(account: BillingAccount, row: SubscriptionRow): Promise<{ url: string }>;
+  portal(account: BillingAccount, row: SubscriptionRow, returnTo: CheckoutReturn): Promise<{ url: string }>;
   /** Moves a live subscription to another plan, now or at the end of the period as `change` says. */
   changePlan(account: BillingAccount, row: SubscriptionRow, plan: Plan, change: PlanChange): Promise<void>;
   /** `true`: cancel at the end of the period; `false`: keep renewing (undo a scheduled cancel). */

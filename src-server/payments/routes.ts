@@ -7,10 +7,11 @@ import {
   ChangePlanResponse,
   CheckoutBody,
   CheckoutResponse,
+  PortalBody,
   PortalResponse,
   type Subscription,
 } from '../../src-shared/api.ts';
-import { checkoutReturnLink } from '../../src-shared/app-links.ts';
+import { checkoutReturnLink, PORTAL_RETURN_LINK } from '../../src-shared/app-links.ts';
 import { findTier } from '../../src-shared/catalog.ts';
 import { authenticate } from '../auth.ts';
 import { accountOf } from '../context.ts';
@@ -119,12 +120,19 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       onRequest: authenticate,
       preHandler: housekeepingRateLimit,
-      schema: { tags: ['billing'], summary: 'Open the billing portal', response: { 200: PortalResponse } },
+      schema: {
+        tags: ['billing'],
+        summary: 'Open the billing portal',
+        // Nullish: a POST without a body (null to Fastify) stays valid, as it was before returnTo.
+        body: PortalBody.nullish(),
+        response: { 200: PortalResponse },
+      },
     },
     async (request) => {
       const account = accountOf(request);
       const row = await rowOf(account.id);
-      return guarded(request, () => provider.portal(account, row));
+      const returnTo = request.body?.returnTo ?? 'browser';
+      return guarded(request, () => provider.portal(account, row, returnTo));
     },
   );
 
@@ -188,7 +196,14 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
           ? 'Checkout canceled: nothing was charged. You can close this window.'
           : 'You can close this window and return to the app.';
     const outcome = query.checkout === 'success' ? 'success' : query.checkout === 'canceled' ? 'cancel' : null;
-    const appLink = query.app === '1' && outcome ? checkoutReturnLink(outcome, query.session ?? null) : null;
+    const appLink =
+      query.app !== '1'
+        ? null
+        : outcome
+          ? checkoutReturnLink(outcome, query.session ?? null)
+          : query.portal === 'closed'
+            ? PORTAL_RETURN_LINK
+            : null;
     return html(reply, donePage(message, localProvider !== null, appLink));
   });
 
@@ -313,12 +328,13 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
     return reply.code(303).header('location', `/billing/test-checkout/${checkout.id}`).send();
   });
 
-  scope.get('/billing/test-portal', { schema: { hide: true } }, async (_request, reply) =>
+  scope.get('/billing/test-portal', { schema: { hide: true } }, async (request, reply) =>
     html(
       reply,
       donePage(
         'Test billing portal: there are no cards or invoices to manage. Change or cancel your plan from the app.',
         true,
+        (request.query as { app?: string }).app === '1' ? PORTAL_RETURN_LINK : null,
       ),
     ),
   );

@@ -115,10 +115,10 @@ export class StripeProvider implements PaymentProvider {
     return { url: session.url, sessionId: session.id };
   }
 
-  async portal(account: BillingAccount, row: SubscriptionRow): Promise<{ url: string }> {
+  async portal(account: BillingAccount, row: SubscriptionRow, returnTo: CheckoutReturn): Promise<{ url: string }> {
     const customer = await this.customerFor(account, row);
     const session = await this.stripe.billingPortal.sessions.create(
-      { customer, return_url: `${this.publicUrl()}/billing/done?portal=closed` },
+      { customer, return_url: `${this.publicUrl()}/billing/done?portal=closed${returnTo === 'app' ? '&app=1' : ''}` },
       { idempotencyKey: `tollgate-portal-${account.id}-${crypto.randomUUID()}` },
     );
     return { url: session.url };

@@ -133,6 +133,6 @@ describe('the server hands the user back to the app only when the app asked', ()
     expect(await page(`checkout=success&app=1&session=${encodeURIComponent('"><script>alert(1)</script>')}`)).toEqual([
       'tollgate://checkout/success',
     ]);
-    expect(await page('portal=closed&app=1')).toEqual([]);
+    expect(await page('portal=closed&app=1')).toEqual(['tollgate://portal/return']);
   });
 });

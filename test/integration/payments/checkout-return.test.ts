@@ -42,3 +42,24 @@ describe('Stripe checkout return URLs', () => {
     expect(refused.status).toBe(400);
   });
 });
+
+describe('Customer Portal return', () => {
+  it('takes returnTo: app, an empty body or none, and the return page hands the app its link', async () => {
+    const session = await world.signUp('portal@example.com');
+    const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
+      tier: 'professional',
+      cycle: 'monthly',
+    });
+    world.fake.billing.completeCheckout(checkout.body.sessionId);
+    await world.fake.flush();
+    for (const body of [{ returnTo: 'app' }, {}, undefined]) {
+      const portal = await world.call(session.accessToken, 'POST', '/v1/billing/portal', body);
+      expect([body, portal.status, portal.body]).toEqual([body, 200, expect.anything()]);
+    }
+    const refused = await world.call(session.accessToken, 'POST', '/v1/billing/portal', { returnTo: 'elsewhere' });
+    expect(refused.status).toBe(400);
+    const page = async (query: string) => (await fetch(`${world.server.url}/billing/done?${query}`)).text();
+    expect(await page('portal=closed&app=1')).toContain('href="tollgate://portal/return"');
+    expect(await page('portal=closed')).not.toContain('tollgate://');
+  });
+});
