@@ -23,8 +23,9 @@ export function readVendorConfig(path = join(REPO_ROOT, 'vendor.config.json')): 
   return parseVendorConfig(JSON.parse(readFileSync(path, 'utf8')), path);
 }
 
-/** The installed folders (relative to the repository) of `names` and everything they depend on. */
-function runtimeDependencyFolders(names: readonly string[], root = REPO_ROOT): string[] {
+/** `names` and the names of everything they depend on, as installed (Node's resolution). */
+function runtimeDependencyNames(names: readonly string[], root = REPO_ROOT): string[] {
+  const named = new Set<string>();
   const found = new Set<string>();
   const visit = (name: string, from: string, optional: boolean) => {
     // Node's resolution: the nearest node_modules/<name> from the requiring package upwards.
@@ -32,6 +33,7 @@ function runtimeDependencyFolders(names: readonly string[], root = REPO_ROOT): s
       const candidate = join(dir, 'node_modules', name);
       if (existsSync(join(candidate, 'package.json'))) {
         const folder = relative(root, candidate);
+        named.add(name);
         if (found.has(folder)) return;
         found.add(folder);
         const manifest = JSON.parse(readFileSync(join(candidate, 'package.json'), 'utf8')) as {
@@ -47,7 +49,7 @@ function runtimeDependencyFolders(names: readonly string[], root = REPO_ROOT): s
     if (!optional) throw new Error(`${name} (a companion runtime dependency) is not installed: run npm ci.`);
   };
   for (const name of names) visit(name, root, false);
-  return [...found].sort();
+  return [...named].sort();
 }
 
 function publishConfig(feed: UpdateFeed | null): Configuration['publish'] {
@@ -83,7 +85,12 @@ export function builderConfig(vendor: VendorConfig, options: PackagingOptions = 
       'out/renderer/**',
       vendor.icon,
       '!node_modules/**',
-      ...runtimeDependencyFolders(COMPANION_RUNTIME_DEPENDENCIES).map((folder) => `${folder}/**`),
+      // By name at any depth: electron-builder lays node_modules out anew (it may hoist a nested
+      // package to the top), so the source folder is not where the package ends up.
+      ...runtimeDependencyNames(COMPANION_RUNTIME_DEPENDENCIES).flatMap((name) => [
+        `node_modules/${name}/**`,
+        `**/node_modules/${name}/**`,
+      ]),
       // Last, so they also apply inside the dependencies: only JavaScript runs; TypeScript sources,
       // source maps and the packages' own tests are dead weight.
       '!**/*.{ts,mts,cts,tsx,map}',
