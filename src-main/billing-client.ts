@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { BillingCycle, UsageEvent } from '../src-shared/api.ts';
+import type { BillingCycle, CheckoutReturn, UsageEvent } from '../src-shared/api.ts';
 import { Problem } from '../src-shared/api.ts';
 import type { TierId } from '../src-shared/catalog.ts';
 import { knownProblemCode, type ProblemCode } from '../src-shared/error-codes.ts';
@@ -85,12 +85,14 @@ export class BillingClient {
     return this.call('markNotificationRead', { params: { id }, body: {}, accessToken });
   }
 
-  checkout(accessToken: string, tier: TierId, cycle: BillingCycle) {
-    return this.call('checkout', { body: { tier, cycle }, accessToken });
+  checkout(accessToken: string, tier: TierId, cycle: BillingCycle, returnTo: CheckoutReturn = 'browser') {
+    const body = { tier, cycle, ...(returnTo === 'app' ? { returnTo } : {}) };
+    return this.call('checkout', { body, accessToken });
   }
 
-  portal(accessToken: string) {
-    return this.call('portal', { body: {}, accessToken });
+  portal(accessToken: string, returnTo: CheckoutReturn = 'browser') {
+    const body = returnTo === 'app' ? { returnTo } : {};
+    return this.call('portal', { body, accessToken });
   }
 
   private async call<R extends ServerRouteName>(name: R, options: Call<R>): Promise<ApiOutcome<RouteResponse<R>>> {

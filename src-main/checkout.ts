@@ -13,3 +13,10 @@ export function completeCheckoutIfPaid(checkout: Checkout, subscription: Subscri
   const arrived = subscription.access && subscription.tier === checkout.tier && subscription.cycle === checkout.cycle;
   return arrived ? { ...checkout, status: 'completed', error: null } : checkout;
 }
+
+/** The user came back from a cancelled checkout (tollgate://checkout/cancel): stop waiting for it. */
+export function cancelCheckout(checkout: Checkout): Checkout {
+  return checkout.status === 'waiting' || checkout.status === 'opening'
+    ? { status: 'idle', tier: null, cycle: null, error: null }
+    : checkout;
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { PlansResponse } from '../src-shared/api.ts';
+import type { CheckoutReturn, PlansResponse } from '../src-shared/api.ts';
 import type { Branding } from '../src-shared/branding.ts';
 import { type Catalog, defaultCatalog } from '../src-shared/catalog.ts';
 import { type CompanionFailure, contract, type Dispatch, type MethodName } from '../src-shared/contract.ts';
@@ -50,6 +50,8 @@ export interface CompanionOptions {
   branding?: Partial<Branding>;
   /** Opens checkout/portal pages in the system browser (Electron's shell.openExternal). */
   openExternal?(url: string): Promise<void>;
+  /** `app`: checkout and the portal hand the user back through tollgate:// (only where the scheme is registered). */
+  checkoutReturn?: CheckoutReturn;
 }
 
 const STANDING_RECHECK_MS = 30_000;
@@ -147,6 +149,7 @@ export class Companion {
       refresh: () => this.refresh(),
       refreshNow: () => this.refreshNow(),
       ...(options.openExternal ? { openExternal: options.openExternal } : {}),
+      ...(options.checkoutReturn ? { checkoutReturn: options.checkoutReturn } : {}),
     });
   }
 

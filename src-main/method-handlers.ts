@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
+import type { CheckoutReturn } from '../src-shared/api.ts';
 import type { CompanionFailure, contract, MethodName, ResultOf } from '../src-shared/contract.ts';
 import type { Decision } from '../src-shared/decisions.ts';
 import { err, type MaybePromise, ok, type Result } from '../src-shared/result.ts';
@@ -48,6 +49,8 @@ interface HandlerWorld {
   /** Re-derive the state now. */
   refreshNow(): void;
   openExternal?(url: string): Promise<void>;
+  /** `app`: checkout and the portal hand the user back through tollgate:// (only where the scheme is registered). */
+  checkoutReturn?: CheckoutReturn;
 }
 
 export function createHandlers(world: HandlerWorld): Handlers {
@@ -133,7 +136,7 @@ export function createHandlers(world: HandlerWorld): Handlers {
     'sync.now': async () => ({ status: await sync.syncNow() }),
     'billing.checkout': async ({ tier, cycle }) => {
       state.setState({ checkout: { status: 'opening', tier, cycle, error: null } });
-      const answer = await withToken((token) => client.checkout(token, tier, cycle));
+      const answer = await withToken((token) => client.checkout(token, tier, cycle, world.checkoutReturn));
       if (!answer.ok) {
         state.setState({ checkout: { status: 'failed', tier, cycle, error: answer.error.message } });
         throw new MethodError(answer.error.code, answer.error.message);
@@ -148,7 +151,7 @@ export function createHandlers(world: HandlerWorld): Handlers {
       return { kind: answer.value.kind, url };
     },
     'billing.portal': async () => {
-      const answer = await withToken((token) => client.portal(token));
+      const answer = await withToken((token) => client.portal(token, world.checkoutReturn));
       if (!answer.ok) throw new MethodError(answer.error.code, answer.error.message);
       await openOutside(answer.value.url);
       return { url: answer.value.url };

@@ -78,7 +78,8 @@ export function isAllowedNavigation(url: string, appUrl: string): boolean {
   if (!target || !app) return false;
   if (target.protocol !== app.protocol) return false;
   if (target.protocol === 'file:') return target.pathname === app.pathname;
-  return target.origin === app.origin && target.pathname === app.pathname;
+  // The host too: Node's URL gives every custom-scheme URL (app://…) the origin "null".
+  return target.origin === app.origin && target.host === app.host && target.pathname === app.pathname;
 }
 
 /** window.open is always denied inside the app; an allowed billing URL goes to the system browser. */

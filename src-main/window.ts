@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { BrowserWindow, type Session, shell } from 'electron';
+import { APP_SCHEME, contentTypeOf, resolveAppFile } from './app-protocol.ts';
 import {
   CONTENT_SECURITY_POLICY,
   isAllowedExternalUrl,
@@ -9,6 +10,7 @@ import {
   SECURE_WEB_PREFERENCES,
   windowOpenAction,
 } from './security.ts';
+import { type Bounds, MIN_SIZE } from './window-bounds.ts';
 
 /**
  * The companion window, with security.ts applied: isolated sandboxed renderer, CSP on every
@@ -30,16 +32,33 @@ export function hardenSession(session: Session): void {
   });
 }
 
-export async function openCompanionWindow(outDir: string, serverUrl: string, title: string): Promise<CompanionWindow> {
+/** Answers app:// requests with the files of out/renderer that app-protocol.ts allows, 404 otherwise. */
+export function serveRenderer(session: Session, rendererDir: string): void {
+  session.protocol.handle(APP_SCHEME, async (request) => {
+    const file = resolveAppFile(rendererDir, request.url);
+    const body = file ? await readFile(file).catch(() => null) : null;
+    if (!file || !body) return new Response('Not found', { status: 404 });
+    return new Response(body, {
+      headers: { 'Content-Type': contentTypeOf(file), 'Content-Security-Policy': CONTENT_SECURITY_POLICY },
+    });
+  });
+}
+
+export async function openCompanionWindow(
+  outDir: string,
+  serverUrl: string,
+  title: string,
+  place: { appUrl: string; bounds: Bounds },
+): Promise<CompanionWindow> {
+  const { appUrl, bounds } = place;
   const window = new BrowserWindow({
-    width: 1000,
-    height: 760,
+    ...bounds,
+    minWidth: MIN_SIZE.width,
+    minHeight: MIN_SIZE.height,
     title,
     show: false,
     webPreferences: { ...SECURE_WEB_PREFERENCES, preload: join(outDir, 'preload', 'index.cjs') },
   });
-  // electron-vite's dev server when developing; the built page otherwise.
-  const appUrl = process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(join(outDir, 'renderer', 'index.html')).href;
   const contents = window.webContents;
   contents.on('will-navigate', (event, url) => {
     if (!isAllowedNavigation(url, appUrl)) event.preventDefault();

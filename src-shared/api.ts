@@ -265,13 +265,22 @@ export type LicenseResponse = z.infer<typeof LicenseResponse>;
 // POST /v1/billing/checkout, /v1/billing/portal, /v1/billing/change-plan, /v1/billing/cancel,
 // /v1/billing/resume (signed in); POST /v1/webhooks/stripe (Stripe-signed).
 
-export const CheckoutBody = z.strictObject({ tier: TierId, cycle: BillingCycle });
+/**
+ * Where the customer lands after paying or cancelling: the server's own page (`browser`, the
+ * default), or that page handing them back to the desktop app through a `tollgate://` link (`app`,
+ * asked for by a packaged companion that registered the scheme). Stripe accepts only web URLs, so
+ * the hand-over always goes through the server's page.
+ */
+export const CheckoutReturn = z.enum(['browser', 'app']);
+export type CheckoutReturn = z.infer<typeof CheckoutReturn>;
+export const CheckoutBody = z.strictObject({ tier: TierId, cycle: BillingCycle, returnTo: CheckoutReturn.optional() });
 export const CheckoutResponse = z.union([
   z.object({ kind: z.literal('checkout'), url: z.url(), sessionId: z.string() }),
   z.object({ kind: z.literal('contact_sales'), message: z.string(), url: z.url().optional() }),
 ]);
 export type CheckoutResponse = z.infer<typeof CheckoutResponse>;
 
+export const PortalBody = z.strictObject({ returnTo: CheckoutReturn.optional() });
 export const PortalResponse = z.object({ url: z.url() });
 
 export const ChangePlanBody = z.strictObject({ tier: TierId, cycle: BillingCycle });

@@ -8,6 +8,7 @@ import {
   MeResponse,
   NotificationsResponse,
   PlansResponse,
+  PortalBody,
   PortalResponse,
   RefreshBody,
   Session,
@@ -62,7 +63,7 @@ export const SERVER_ROUTES = {
     method: 'POST',
     path: '/v1/billing/portal',
     auth: true,
-    body: z.strictObject({}),
+    body: PortalBody,
     response: PortalResponse,
   },
 } as const satisfies Record<

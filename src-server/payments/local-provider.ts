@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { CheckoutReturn } from '../../src-shared/api.ts';
 import { type Catalog, findTier } from '../../src-shared/catalog.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
 import { type Plan, type PlanChange, prorationCents } from './plan-change.ts';
@@ -22,6 +23,8 @@ export interface LocalCheckout {
   currency: string;
   createdAt: number;
   paid: boolean;
+  /** Where its pages send the customer afterwards (see CheckoutReturn). */
+  returnTo: CheckoutReturn;
 }
 
 /** An unpaid test checkout is forgotten after a day, like an expired Stripe session. */
@@ -61,6 +64,7 @@ export class LocalProvider implements PaymentProvider {
     account: BillingAccount,
     _row: SubscriptionRow,
     plan: Plan,
+    returnTo: CheckoutReturn,
   ): Promise<{ url: string; sessionId: string }> {
     const now = this.now();
     for (const [id, old] of this.checkouts) if (now - old.createdAt > CHECKOUT_TTL_MS) this.checkouts.delete(id);
@@ -73,6 +77,7 @@ export class LocalProvider implements PaymentProvider {
       currency: this.catalog.currency,
       createdAt: now,
       paid: false,
+      returnTo,
     };
     this.checkouts.set(checkout.id, checkout);
     return { url: `${this.publicUrl()}/billing/test-checkout/${checkout.id}`, sessionId: checkout.id };
@@ -135,8 +140,8 @@ export class LocalProvider implements PaymentProvider {
     };
   }
 
-  async portal(_account: BillingAccount, _row: SubscriptionRow): Promise<{ url: string }> {
-    return { url: `${this.publicUrl()}/billing/test-portal` };
+  async portal(_account: BillingAccount, _row: SubscriptionRow, returnTo: CheckoutReturn): Promise<{ url: string }> {
+    return { url: `${this.publicUrl()}/billing/test-portal${returnTo === 'app' ? '?app=1' : ''}` };
   }
 
   /** The local provider's own record of a subscription is the row it wrote. */

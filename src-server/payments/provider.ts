@@ -1,3 +1,4 @@
+import type { CheckoutReturn } from '../../src-shared/api.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
 import type { Plan, PlanChange } from './plan-change.ts';
 import type { ProviderName } from './subscription-state.ts';
@@ -16,9 +17,14 @@ export interface BillingAccount {
 export interface PaymentProvider {
   readonly name: ProviderName;
   /** A hosted page where the customer pays for a plan. */
-  checkout(account: BillingAccount, row: SubscriptionRow, plan: Plan): Promise<{ url: string; sessionId: string }>;
+  checkout(
+    account: BillingAccount,
+    row: SubscriptionRow,
+    plan: Plan,
+    returnTo: CheckoutReturn,
+  ): Promise<{ url: string; sessionId: string }>;
   /** Where the customer manages payment methods and invoices. */
-  portal(account: BillingAccount, row: SubscriptionRow): Promise<{ url: string }>;
+  portal(account: BillingAccount, row: SubscriptionRow, returnTo: CheckoutReturn): Promise<{ url: string }>;
   /** Moves a live subscription to another plan, now or at the end of the period as `change` says. */
   changePlan(account: BillingAccount, row: SubscriptionRow, plan: Plan, change: PlanChange): Promise<void>;
   /** `true`: cancel at the end of the period; `false`: keep renewing (undo a scheduled cancel). */

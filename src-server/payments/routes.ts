@@ -7,9 +7,11 @@ import {
   ChangePlanResponse,
   CheckoutBody,
   CheckoutResponse,
+  PortalBody,
   PortalResponse,
   type Subscription,
 } from '../../src-shared/api.ts';
+import { checkoutReturnLink, PORTAL_RETURN_LINK } from '../../src-shared/app-links.ts';
 import { findTier } from '../../src-shared/catalog.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
 import { accountOf } from '../http/context.ts';
@@ -104,7 +106,8 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
           'This account already has a subscription: change its plan with POST /v1/billing/change-plan.',
         );
       }
-      const session = await guarded(request, () => provider.checkout(account, row, { tier, cycle }));
+      const returnTo = request.body.returnTo ?? 'browser';
+      const session = await guarded(request, () => provider.checkout(account, row, { tier, cycle }, returnTo));
       return { kind: 'checkout' as const, url: session.url, sessionId: session.sessionId };
     },
   );
@@ -113,12 +116,19 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/billing/portal',
     {
       config: { access: 'housekeeping' },
-      schema: { tags: ['billing'], summary: 'Open the billing portal', response: { 200: PortalResponse } },
+      schema: {
+        tags: ['billing'],
+        summary: 'Open the billing portal',
+        // Nullish: a POST without a body (null to Fastify) stays valid, as it was before returnTo.
+        body: PortalBody.nullish(),
+        response: { 200: PortalResponse },
+      },
     },
     async (request) => {
       const account = accountOf(request);
       const row = await rowOf(account.id);
-      return guarded(request, () => provider.portal(account, row));
+      const returnTo = request.body?.returnTo ?? 'browser';
+      return guarded(request, () => provider.portal(account, row, returnTo));
     },
   );
 
@@ -172,14 +182,23 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   cancelRoute('/v1/billing/resume', false, 'Keep renewing: undo a scheduled cancel');
 
   app.get('/billing/done', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
-    const query = request.query as { checkout?: string; portal?: string };
+    const query = request.query as { checkout?: string; portal?: string; app?: string; session?: string };
     const message =
       query.checkout === 'success'
         ? 'Payment received. Your plan updates in the app within a few seconds; you can close this window.'
         : query.checkout === 'canceled'
           ? 'Checkout canceled: nothing was charged. You can close this window.'
           : 'You can close this window and return to the app.';
-    return html(reply, donePage(message, localProvider !== null));
+    const outcome = query.checkout === 'success' ? 'success' : query.checkout === 'canceled' ? 'cancel' : null;
+    const appLink =
+      query.app !== '1'
+        ? null
+        : outcome
+          ? checkoutReturnLink(outcome, query.session ?? null)
+          : query.portal === 'closed'
+            ? PORTAL_RETURN_LINK
+            : null;
+    return html(reply, donePage(message, localProvider !== null, appLink));
   });
 
   if (stripe && stripeProvider) {
@@ -295,7 +314,8 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
       const checkout = local.findCheckout((request.params as { id: string }).id);
       if (!checkout) return html(reply.code(404), unknownCheckoutPage());
       const tierName = findTier(catalog, checkout.plan.tier).name;
-      return html(reply, checkout.paid ? paidPage(tierName) : checkoutPage(checkout, tierName));
+      const appLink = checkout.returnTo === 'app' ? checkoutReturnLink('success', checkout.id) : null;
+      return html(reply, checkout.paid ? paidPage(tierName, appLink) : checkoutPage(checkout, tierName));
     },
   );
 
@@ -311,12 +331,13 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
     },
   );
 
-  scope.get('/billing/test-portal', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+  scope.get('/billing/test-portal', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) =>
     html(
       reply,
       donePage(
         'Test billing portal: there are no cards or invoices to manage. Change or cancel your plan from the app.',
         true,
+        (request.query as { app?: string }).app === '1' ? PORTAL_RETURN_LINK : null,
       ),
     ),
   );

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import type { CheckoutReturn } from '../../src-shared/api.ts';
 import { type Catalog, findTier } from '../../src-shared/catalog.ts';
 import { SubscriptionStatus } from '../../src-shared/license.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
@@ -84,6 +85,7 @@ export class StripeProvider implements PaymentProvider {
     account: BillingAccount,
     row: SubscriptionRow,
     plan: Plan,
+    returnTo: CheckoutReturn,
   ): Promise<{ url: string; sessionId: string }> {
     const customer = await this.customerFor(account, row);
     const lineItems: Stripe.Checkout.SessionCreateParams.LineItem[] = [
@@ -103,8 +105,9 @@ export class StripeProvider implements PaymentProvider {
         line_items: lineItems,
         subscription_data: { metadata: { account_id: account.id } },
         metadata: { account_id: account.id },
-        success_url: `${this.publicUrl()}/billing/done?checkout=success`,
-        cancel_url: `${this.publicUrl()}/billing/done?checkout=canceled`,
+        // Stripe fills in {CHECKOUT_SESSION_ID}; the page hands the app its tollgate:// link.
+        success_url: `${this.publicUrl()}/billing/done?checkout=success${returnTo === 'app' ? '&app=1&session={CHECKOUT_SESSION_ID}' : ''}`,
+        cancel_url: `${this.publicUrl()}/billing/done?checkout=canceled${returnTo === 'app' ? '&app=1' : ''}`,
       },
       { idempotencyKey: `tollgate-checkout-${account.id}-${plan.tier}-${plan.cycle}-${crypto.randomUUID()}` },
     );
@@ -112,10 +115,10 @@ export class StripeProvider implements PaymentProvider {
     return { url: session.url, sessionId: session.id };
   }
 
-  async portal(account: BillingAccount, row: SubscriptionRow): Promise<{ url: string }> {
+  async portal(account: BillingAccount, row: SubscriptionRow, returnTo: CheckoutReturn): Promise<{ url: string }> {
     const customer = await this.customerFor(account, row);
     const session = await this.stripe.billingPortal.sessions.create(
-      { customer, return_url: `${this.publicUrl()}/billing/done?portal=closed` },
+      { customer, return_url: `${this.publicUrl()}/billing/done?portal=closed${returnTo === 'app' ? '&app=1' : ''}` },
       { idempotencyKey: `tollgate-portal-${account.id}-${crypto.randomUUID()}` },
     );
     return { url: session.url };

@@ -74,21 +74,30 @@ ${setupFee}
 <form method="post" action="/billing/test-checkout/${escapeHtml(checkout.id)}/pay">
 <button type="submit">Pay (test)</button>
 </form>
-<p><a href="/billing/done?checkout=canceled">Cancel and go back</a></p>`,
+<p><a href="/billing/done?checkout=canceled${checkout.returnTo === 'app' ? '&amp;app=1' : ''}">Cancel and go back</a></p>`,
   );
 }
 
-export function paidPage(tierName: string): string {
+export function paidPage(tierName: string, appLink: string | null): string {
   return page(
     'Test payment recorded',
     `<h1>Test payment recorded</h1>
-<p role="status">Your ${escapeHtml(tierName)} plan is active. You can close this window and return to the app.</p>`,
+<p role="status">Your ${escapeHtml(tierName)} plan is active. You can close this window and return to the app.</p>${returnButton(appLink)}`,
   );
 }
 
+/** The hand-over to the desktop app (a tollgate:// link), when the app asked for one. */
+function returnButton(appLink: string | null): string {
+  return appLink ? `\n<p><a href="${escapeHtml(appLink)}">Return to the app</a></p>` : '';
+}
+
 /** Where checkout and the portal return to; `testMode` keeps the test banner on the local provider. */
-export function donePage(message: string, testMode: boolean): string {
-  return page('Billing', `<h1>Billing</h1><p role="status">${escapeHtml(message)}</p>`, testMode);
+export function donePage(message: string, testMode: boolean, appLink: string | null = null): string {
+  return page(
+    'Billing',
+    `<h1>Billing</h1><p role="status">${escapeHtml(message)}</p>${returnButton(appLink)}`,
+    testMode,
+  );
 }
 
 export function unknownCheckoutPage(): string {
