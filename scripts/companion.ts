@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { main } from '../src-main/cli.ts';
-import { electronBinary, runElectron } from './electron.ts';
+import { ensureElectron, fallbackMessage, runElectron } from './electron.ts';
 import { ensureRendererBuild } from './renderer-build.ts';
 
 /**
@@ -12,11 +12,9 @@ export async function launch(argv: string[]): Promise<number> {
   if (argv.includes('--web')) await ensureRendererBuild();
   return main(argv, {
     async openWindow(config) {
-      const binary = electronBinary();
-      if (binary) return runElectron(binary, config);
-      console.log(
-        'The Electron binary is not installed on this machine, so the companion opens in your browser (--web).',
-      );
+      const electron = ensureElectron();
+      if (electron.ok) return runElectron(electron.binary, config);
+      console.log(fallbackMessage(electron.reason));
       await ensureRendererBuild();
       return 'unavailable';
     },

@@ -2,13 +2,14 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { electronBinary } from './electron.ts';
+import { ensureElectron, fallbackMessage } from './electron.ts';
 import { ensureRendererBuild, REPO_ROOT } from './renderer-build.ts';
 
 /**
  * `npm start`, the newcomer's first command: the billing server on its embedded default (SQLite in
  * .tollgate/server) and the companion pointed at it (data in .tollgate/companion) — the Electron
- * window, or, where the Electron binary is missing, the same UI in the browser (--web). Ctrl+C stops both.
+ * window (Electron's binary fetched on first use), or, where it cannot be had, the same UI in the
+ * browser (--web). Ctrl+C stops both.
  */
 
 const serverPort = process.env.TOLLGATE_PORT ?? '8787';
@@ -89,16 +90,16 @@ async function main(): Promise<void> {
     serverUrl = await startServer(admin.token);
     console.log(`Analytics dashboard: ${serverUrl}/admin — sign in with the admin token in ${admin.source}`);
   }
-  const electron = electronBinary();
-  if (!electron) {
-    console.log('\nThe Electron binary is not installed on this machine (it could not be downloaded), so the');
-    console.log('companion opens in your browser instead (--web mode). Building the UI…');
+  // The Electron window, fetching Electron's binary on first use; the browser (--web) when that fails.
+  const electron = ensureElectron();
+  if (!electron.ok) {
+    console.log(`\n${fallbackMessage(electron.reason)}\nBuilding the UI…`);
     await ensureRendererBuild({ rebuild: true });
   }
   console.log(`\nBilling server: ${serverUrl}   (API docs: ${serverUrl}/docs)`);
   const companion = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'bin', 'tollgate.mjs'), ...(electron ? [] : ['--web', '--open'])],
+    [join(REPO_ROOT, 'bin', 'tollgate.mjs'), ...(electron.ok ? [] : ['--web', '--open'])],
     {
       cwd: REPO_ROOT,
       env: {
