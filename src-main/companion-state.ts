@@ -2,7 +2,7 @@ import type { UsageSnapshot } from '../src-shared/api.ts';
 import { type Branding, DEFAULT_BRANDING } from '../src-shared/branding.ts';
 import { type Catalog, findTier, type Limits, type TierId } from '../src-shared/catalog.ts';
 import type { CompanionState, LicenseView, OperationState, ProblemView } from '../src-shared/contract.ts';
-import { type PlanState, type ReasonCode, suggestUpgrade } from '../src-shared/decisions.ts';
+import { monthlyLimit, type PlanState, type ReasonCode, suggestUpgrade } from '../src-shared/decisions.ts';
 import { periodEnd, periodOf } from '../src-shared/period.ts';
 import type { LicenseStatus } from './license-cache.ts';
 import { NO_LICENSE } from './state.ts';
@@ -58,7 +58,7 @@ export function operationState(
     { [operation]: serverUsed + pending },
     tier,
   );
-  return { label, serverUsed, pending, limit: limits.monthly[operation] ?? 0, upgrade: upgrade ?? null };
+  return { label, serverUsed, pending, limit: monthlyLimit(limits, operation), upgrade: upgrade ?? null };
 }
 
 export function deriveCompanionState(inputs: DerivedStateInputs): DerivedState {

@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type Catalog, defaultCatalog } from '../src-shared/catalog.ts';
-import { loadCatalogFile } from './catalog-file.ts';
+import { loadCatalogFile } from './plans/catalog-file.ts';
 
 /**
  * The server's configuration, read once from the environment at start. A bad value stops start-up

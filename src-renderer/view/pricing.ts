@@ -1,4 +1,5 @@
 import type { BillingCycle, PlansResponse, PlanView } from '../../src-shared/api.ts';
+import { monthlyLimit } from '../../src-shared/decisions.ts';
 import { formatLimit, formatMoney } from '../../src-shared/format.ts';
 import { featureName } from './plan.ts';
 import { plansByPrice } from './prompt.ts';
@@ -76,7 +77,7 @@ export function pricingTable(response: PlansResponse, cycle: BillingCycle, curre
   const limitRows = [
     ...Object.entries(response.operations).map(([operation, { label }]) => ({
       label: `${label} per month`,
-      cells: plans.map((plan) => formatLimit(plan.limits.monthly[operation] ?? 0)),
+      cells: plans.map((plan) => formatLimit(monthlyLimit(plan.limits, operation))),
     })),
     {
       label: 'API calls per hour',

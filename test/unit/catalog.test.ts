@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCatalogFile } from '../../src-server/catalog-file.ts';
+import { loadCatalogFile } from '../../src-server/plans/catalog-file.ts';
 import {
   CatalogError,
   defaultCatalog,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Catalog, CatalogError, parseCatalog } from '../src-shared/catalog.ts';
+import { type Catalog, CatalogError, parseCatalog } from '../../src-shared/catalog.ts';
 
 /** Reads and validates a vendor's catalog file (Node runtimes only: the server and main). */
 export function loadCatalogFile(path: string): Catalog {
