@@ -242,6 +242,7 @@ async function status(config: CompanionConfig, print: (human: string, data: unkn
       usage: state.usage,
       pendingEvents: state.sync.pendingEvents,
       tokenStorage: state.tokenStorage,
+      dataProblems: state.dataProblems,
     });
     return 0;
   });

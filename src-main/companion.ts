@@ -23,7 +23,7 @@ import { acquireOwnerLock, type OwnerLock } from './owner-lock.ts';
 import { type SecretCipher, SessionVault } from './secrets.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { createMainStore, type MainStore } from './state.ts';
-import { DEFAULT_SYNC_TIMING, type RejectedUsage, Sync, type SyncTiming } from './sync.ts';
+import { DEFAULT_SYNC_TIMING, type InvalidUsage, type RejectedUsage, Sync, type SyncTiming } from './sync.ts';
 import { UsageJournal } from './usage-journal.ts';
 import { UsageSnapshotCache } from './usage-snapshot.ts';
 
@@ -98,7 +98,7 @@ export class Companion {
       license: this.license,
       signedIn: () => this.auth.current !== null,
       serverUsage: () => this.usage.current,
-      pendingUnits: (operation) => journal.pendingUnits(operation),
+      pendingUnits: (operation) => journal.pendingUnits(operation, this.accountId()),
       clock: this.clock,
       onPlanChange: () => this.refresh(),
     });
@@ -132,7 +132,7 @@ export class Companion {
           this.adoptPlans(plans);
           this.refresh();
         },
-        usageAnswered: (rejected) => this.onUsageAnswered(rejected),
+        usageAnswered: (rejected, invalid) => this.onUsageAnswered(rejected, invalid),
       },
     });
     this.handlers = createHandlers({
@@ -172,6 +172,13 @@ export class Companion {
         store.set('deviceId', deviceId);
       }
       const companion = new Companion({ ...options, branding }, journal, lock, store, deviceId as string);
+      if (journal.damagedLines > 0) {
+        companion.noteDataProblem(
+          `${journal.damagedLines} line${journal.damagedLines === 1 ? '' : 's'} of the usage journal ` +
+            `(${journal.path}) could not be read as usage and ${journal.damagedLines === 1 ? 'was' : 'were'} not sent; ` +
+            'kept in usage-journal.damaged.tsv.',
+        );
+      }
       await companion.license.load();
       companion.refreshNow();
       return companion;
@@ -214,7 +221,15 @@ export class Companion {
     }
   };
 
-  private onUsageAnswered(rejected: RejectedUsage[]): void {
+  private onUsageAnswered(rejected: RejectedUsage[], invalid: InvalidUsage[]): void {
+    if (invalid.length > 0) {
+      const units = invalid.reduce((sum, entry) => sum + (Number.isFinite(entry.units) ? entry.units : 0), 0);
+      const detail = invalid[0]?.detail ? ` (${invalid[0].detail.split('\n')[0]})` : '';
+      this.noteDataProblem(
+        `${invalid.length} usage ${invalid.length === 1 ? 'entry' : 'entries'} (${units} units) in the journal ` +
+          `could not be counted by the server and ${invalid.length === 1 ? 'was' : 'were'} not billed: ${invalid[0]?.code}${detail}.`,
+      );
+    }
     const last = rejected.at(-1);
     if (last) {
       // The server refused usage this device allowed offline (another device used the quota first).
@@ -234,6 +249,16 @@ export class Companion {
       this.state.setState({ lastDenial: { at: this.clock(), subject: `usage.consume ${last.operation}`, decision } });
     }
     this.refresh();
+  }
+
+  /** Shows damaged data in the state (UI banner, `status`), and in the log. */
+  private noteDataProblem(message: string): void {
+    console.warn(`Tollgate: ${message}`);
+    this.state.setState({ dataProblems: [...this.state.getState().dataProblems, message].slice(-20) });
+  }
+
+  private accountId(): string {
+    return this.auth.current?.account.id ?? '';
   }
 
   private adoptPlans(plans: PlansResponse): void {
@@ -267,8 +292,8 @@ export class Companion {
         license: this.license.current,
         licenseProblem: this.license.problemAt(now),
         serverUsage: snapshot,
-        pendingUnits: (operation) => this.journal.pendingUnits(operation),
-        pendingEvents: this.journal.pendingCount(),
+        pendingUnits: (operation) => this.journal.pendingUnits(operation, this.accountId()),
+        pendingEvents: this.journal.pendingOf(this.accountId()).events,
         // Decided like any feature gate, so `all_features` grants it and a lapsed plan loses it.
         whiteLabelAllowed: this.gate.checkFeature('white_label').allowed,
         whiteLabel: this.whiteLabel,

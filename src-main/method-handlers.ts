@@ -108,7 +108,9 @@ export function createHandlers(world: HandlerWorld): Handlers {
     }
     const key = params.idempotencyKey ?? `${world.deviceId}.${randomUUID()}`;
     try {
-      await world.journal.record({ key, operation, units, at: world.clock() });
+      // Billed to the account signed in now, and only ever sent with that account's session.
+      const account = auth.current?.account.id ?? '';
+      await world.journal.record({ key, operation, units, at: world.clock(), account });
     } catch (error) {
       throw new MethodError(
         'USAGE_NOT_RECORDED',
@@ -127,11 +129,14 @@ export function createHandlers(world: HandlerWorld): Handlers {
     'auth.signOut': async () => {
       // Hand the device's unsent usage to the server while this account is still signed in.
       await sync.syncNow();
+      const account = auth.current?.account.id ?? '';
+      // What could not be sent (offline) stays in the journal for this account's next sign-in.
+      const waiting = world.journal.pendingOf(account);
       await auth.signOut();
       world.license.clear();
       state.setState({ subscription: null, notifications: [], lastDenial: null });
       world.refreshNow();
-      return {};
+      return { unsyncedEvents: waiting.events, unsyncedUnits: waiting.units };
     },
     'sync.now': async () => ({ status: await sync.syncNow() }),
     'billing.checkout': async ({ tier, cycle }) => {

@@ -44,6 +44,7 @@ export function createMainStore(serverUrl: string, now: number) {
     checkout: { status: 'idle', tier: null, cycle: null, error: null },
     lastDenial: null,
     tokenStorage: 'plaintext',
+    dataProblems: [],
   };
   return createStore<CompanionState>()(() => initial);
 }

@@ -40,13 +40,22 @@ export interface RejectedUsage {
   limit: number;
 }
 
+/** An event the server could not count at all (malformed, or an operation it does not meter). */
+export interface InvalidUsage {
+  key: string;
+  operation: string;
+  units: number;
+  code: 'EVENT_INVALID' | 'UNKNOWN_OPERATION';
+  detail: string;
+}
+
 interface SyncEvents {
   status(update: { status: 'idle' | 'syncing' | 'offline' | 'error'; error: string | null; at: number }): void;
   account(me: MeResponse): void;
   license(status: LicenseStatus): void;
   notifications(notifications: Notification[]): void;
   plans(plans: PlansResponse): void;
-  usageAnswered(rejected: RejectedUsage[]): void;
+  usageAnswered(rejected: RejectedUsage[], invalid: InvalidUsage[]): void;
 }
 
 export interface SyncWorld {
@@ -153,7 +162,8 @@ export class Sync {
       this.failures = 0;
       this.world.events.status({ status: 'idle', error: null, at: now });
       if (!this.stopped) {
-        if (outcome !== 'signed-out' && this.world.journal.nextBatch(1).length > 0) this.nudge();
+        const account = this.world.auth.current?.account.id;
+        if (outcome !== 'signed-out' && account && this.world.journal.nextBatch(1, account).length > 0) this.nudge();
         if (!this.fullTimer) this.scheduleFull(this.world.timing.intervalMs);
       }
       return 'idle';
@@ -198,13 +208,16 @@ export class Sync {
   }
 
   private async pushUsage(token: string): Promise<Step> {
-    const { journal } = this.world;
+    const { journal, auth } = this.world;
+    // Only the usage of the account this token belongs to goes up with it.
+    const session = auth.current;
+    if (!session || session.accessToken !== token) return done;
+    const account = session.account.id;
     for (
-      let batch = journal.nextBatch(MAX_BATCH_EVENTS);
+      let batch = journal.nextBatch(MAX_BATCH_EVENTS, account);
       batch.length > 0;
-      batch = journal.nextBatch(MAX_BATCH_EVENTS)
+      batch = journal.nextBatch(MAX_BATCH_EVENTS, account)
     ) {
-      const byKey = new Map(batch.map((entry) => [entry.key, entry]));
       const answer = await this.world.client.sendUsage(
         token,
         batch.map((entry) => ({
@@ -214,30 +227,31 @@ export class Sync {
           occurredAt: new Date(entry.at).toISOString(),
         })),
       );
-      if (!answer.ok) {
-        if (answer.error.kind === 'problem' && (answer.error.status === 400 || answer.error.status === 422)) {
-          // The server will never take these events (malformed for it): drop them rather than wedge the queue.
-          await journal.recordVerdicts(batch.map((entry) => ({ key: entry.key, verdict: 'rejected' as const })));
-          continue;
-        }
-        return answer;
-      }
+      // A refused batch as a whole (the server answers event by event, so this is not about one
+      // event) settles nothing: every event stays in the journal and is sent again later.
+      if (!answer.ok) return answer;
       const verdicts: { key: string; verdict: Verdict }[] = [];
       const rejected: RejectedUsage[] = [];
+      const invalid: InvalidUsage[] = [];
       const counts: Record<string, number> = {};
       for (const result of answer.value.results) {
-        const entry = byKey.get(result.idempotencyKey);
-        if (!entry) continue;
+        // Answers come in batch order; only the event the answer names is settled by it.
+        const entry = batch[result.index];
+        if (!entry || entry.key !== result.idempotencyKey) continue;
         verdicts.push({ key: entry.key, verdict: result.status });
         counts[entry.operation] = Math.max(counts[entry.operation] ?? 0, result.used);
-        if (result.status === 'rejected') {
+        if (result.status !== 'rejected') continue;
+        if (result.code === 'EVENT_INVALID' || result.code === 'UNKNOWN_OPERATION') {
+          // The server cannot count this entry at all: settled as rejected, and said so (not silently).
+          invalid.push({ ...entry, code: result.code, detail: result.detail ?? '' });
+        } else {
           rejected.push({ ...entry, code: result.code, used: result.used, limit: result.limit });
         }
       }
       // Settle first (durably), then raise the server counts, so no unit is ever counted by both.
       await journal.recordVerdicts(verdicts);
       this.world.usage.mergeCounts(answer.value.period, counts);
-      this.world.events.usageAnswered(rejected);
+      this.world.events.usageAnswered(rejected, invalid);
       if (verdicts.length === 0) break;
     }
     return done;

@@ -1,10 +1,13 @@
-import { type FileHandle, open, readFile, rename } from 'node:fs/promises';
+import { appendFile, type FileHandle, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
  * The device's usage journal: every consumption is written here, and fsync'd, before the host app
  * hears "yes". It is an append-only file of tab-separated lines:
- *   C <key> <operation> <units> <at>   a consumption, not yet answered by the server
+ *   C <key> <operation> <units> <at> <account>   a consumption, not yet answered by the server
+ *     (<account> is the account that was signed in when it was recorded; it is only ever sent with
+ *     that account's session. Lines written before accounts were recorded have no <account>: they
+ *     go with whichever account syncs first, as they always did.)
  *   S <key> <a|d|r>                    the server's verdict: accepted, duplicate (counted before) or rejected
  * Concurrent writes are grouped: while one fsync runs, new lines queue and go down together in the
  * next write + fsync (group commit), so throughput grows with concurrency instead of paying one
@@ -17,6 +20,8 @@ export interface UsageEntry {
   units: number;
   /** When it happened on the device (UTC ms). */
   at: number;
+  /** The account it is billed to; '' for entries recorded before the journal named accounts. */
+  account: string;
 }
 
 /** What the server answered for one event of a usage batch. */
@@ -38,10 +43,13 @@ const SETTLED_KEYS_KEPT = 200_000;
 export class UsageJournal {
   private readonly pendingByKey = new Map<string, { entry: UsageEntry; durable: Promise<void>; isDurable: boolean }>();
   private readonly settled = new Map<string, Verdict>();
-  private readonly pendingUnitsByOperation = new Map<string, number>();
+  /** Unsettled units by account, then operation. */
+  private readonly pendingUnitsByAccount = new Map<string, Map<string, number>>();
   private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /** Lines found at open that could not be read as usage: moved to `usage-journal.damaged.tsv`, not sent. */
+  damagedLines = 0;
 
   private constructor(
     private readonly file: FileHandle,
@@ -54,18 +62,28 @@ export class UsageJournal {
     const lines = await readJournal(path);
     const pending = new Map<string, UsageEntry>();
     const settled = new Map<string, Verdict>();
+    const damaged: string[] = [];
     for (const line of lines) {
       const [kind, key = '', ...rest] = line.split('\t');
-      if (kind === 'C' && rest.length === 3) {
-        const [operation = '', units, at] = rest;
-        if (!settled.has(key)) pending.set(key, { key, operation, units: Number(units), at: Number(at) });
+      const consumption = kind === 'C' ? parseConsumption(key, rest) : null;
+      if (consumption) {
+        if (!settled.has(key)) pending.set(key, consumption);
+      } else if (kind === 'C') {
+        damaged.push(line);
       } else if (kind === 'S' && rest.length === 1) {
         const verdict = VERDICT_BY_CODE[rest[0] ?? ''];
         if (verdict) {
           pending.delete(key);
           settled.set(key, verdict);
-        }
+        } else damaged.push(line);
+      } else if (line !== '') {
+        damaged.push(line);
       }
+    }
+    // Lines that cannot be read as usage are never sent; they are kept aside (not silently
+    // dropped) and reported by the caller.
+    if (damaged.length > 0) {
+      await appendFile(join(dir, DAMAGED_FILE), damaged.map((line) => `${line}\n`).join(''), { mode: 0o600 });
     }
     // Rewrite the journal with only what still matters, atomically (write, fsync, rename, fsync dir).
     const keptSettled = [...settled].slice(-SETTLED_KEYS_KEPT);
@@ -83,6 +101,7 @@ export class UsageJournal {
     const journal = new UsageJournal(await open(path, 'a', 0o600), path);
     for (const [key, verdict] of keptSettled) journal.settled.set(key, verdict);
     for (const entry of pending.values()) journal.track(entry, Promise.resolve(), true);
+    journal.damagedLines = damaged.length;
     return journal;
   }
 
@@ -125,21 +144,30 @@ export class UsageJournal {
     return verdict ? { state: verdict, durable: Promise.resolve() } : undefined;
   }
 
-  /** Units recorded on this device for an operation and not yet settled with the server. */
-  pendingUnits(operation: string): number {
-    return this.pendingUnitsByOperation.get(operation) ?? 0;
+  /** Units `account` recorded on this device for an operation and not yet settled with the server. */
+  pendingUnits(operation: string, account: string): number {
+    const own = this.pendingUnitsByAccount.get(account)?.get(operation) ?? 0;
+    return account === '' ? own : own + (this.pendingUnitsByAccount.get('')?.get(operation) ?? 0);
   }
 
-  pendingCount(): number {
-    return this.pendingByKey.size;
+  /** Unsettled events and units of `account` (with the unowned ones): what a sign-out leaves waiting. */
+  pendingOf(account: string): { events: number; units: number } {
+    let events = 0;
+    let units = 0;
+    for (const { entry } of this.pendingByKey.values()) {
+      if (entry.account !== account && entry.account !== '') continue;
+      events += 1;
+      units += entry.units;
+    }
+    return { events, units };
   }
 
-  /** The oldest durable unsettled events, in the order they happened: the next batch to send. */
-  nextBatch(max: number): UsageEntry[] {
+  /** The oldest durable unsettled events of `account`, in the order they happened: the next batch to send. */
+  nextBatch(max: number, account: string): UsageEntry[] {
     const batch: UsageEntry[] = [];
     for (const { entry, isDurable } of this.pendingByKey.values()) {
       if (batch.length >= max) break;
-      if (isDurable) batch.push(entry);
+      if (isDurable && (entry.account === account || entry.account === '')) batch.push(entry);
     }
     return batch;
   }
@@ -153,7 +181,9 @@ export class UsageJournal {
   private track(entry: UsageEntry, durable: Promise<void>, isDurable: boolean) {
     const tracked = { entry, durable, isDurable };
     this.pendingByKey.set(entry.key, tracked);
-    this.pendingUnitsByOperation.set(entry.operation, this.pendingUnits(entry.operation) + entry.units);
+    const units = this.pendingUnitsByAccount.get(entry.account) ?? new Map<string, number>();
+    this.pendingUnitsByAccount.set(entry.account, units);
+    units.set(entry.operation, (units.get(entry.operation) ?? 0) + entry.units);
     return tracked;
   }
 
@@ -161,9 +191,11 @@ export class UsageJournal {
     const tracked = this.pendingByKey.get(key);
     if (!tracked) return;
     this.pendingByKey.delete(key);
-    const left = this.pendingUnits(tracked.entry.operation) - tracked.entry.units;
-    if (left > 0) this.pendingUnitsByOperation.set(tracked.entry.operation, left);
-    else this.pendingUnitsByOperation.delete(tracked.entry.operation);
+    const { account, operation } = tracked.entry;
+    const units = this.pendingUnitsByAccount.get(account);
+    const left = (units?.get(operation) ?? 0) - tracked.entry.units;
+    if (left > 0) units?.set(operation, left);
+    else units?.delete(operation);
   }
 
   private write(text: string): Promise<void> {
@@ -193,8 +225,23 @@ export class UsageJournal {
   }
 }
 
+const DAMAGED_FILE = 'usage-journal.damaged.tsv';
+const KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
+const OPERATION_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+const ACCOUNT_PATTERN = /^[A-Za-z0-9_-]{0,128}$/;
+
+/** A consumption line's fields, or null when they are not what this journal writes. */
+function parseConsumption(key: string, fields: string[]): UsageEntry | null {
+  if (fields.length !== 3 && fields.length !== 4) return null;
+  const [operation = '', units = '', at = '', account = ''] = fields;
+  if (!KEY_PATTERN.test(key) || !OPERATION_PATTERN.test(operation) || !ACCOUNT_PATTERN.test(account)) return null;
+  if (!/^[1-9][0-9]{0,8}$/.test(units) || !/^[0-9]{1,16}$/.test(at)) return null;
+  return { key, operation, units: Number(units), at: Number(at), account };
+}
+
 function consumeLine(entry: UsageEntry): string {
-  return `C\t${entry.key}\t${entry.operation}\t${entry.units}\t${entry.at}\n`;
+  const account = entry.account === '' ? '' : `\t${entry.account}`;
+  return `C\t${entry.key}\t${entry.operation}\t${entry.units}\t${entry.at}${account}\n`;
 }
 
 async function readJournal(path: string): Promise<string[]> {

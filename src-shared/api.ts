@@ -180,15 +180,29 @@ export const UsageEvent = z.strictObject({
 });
 export type UsageEvent = z.infer<typeof UsageEvent>;
 
+/**
+ * A batch is checked event by event: an event that is not a valid `UsageEvent` is answered
+ * `rejected` with `EVENT_INVALID` on its own, and the others are processed as usual — one damaged
+ * entry never costs the rest of the batch. (The companion sends what it sends: schema-check each
+ * element with `UsageEvent`.)
+ */
 export const UsageEventsBody = z.strictObject({
-  events: z.array(UsageEvent).min(1).max(MAX_BATCH_EVENTS),
+  events: z.array(z.unknown()).min(1).max(MAX_BATCH_EVENTS),
 });
 
+/** Why a batch event was not counted: a decision code, or the event itself is unusable. */
+const UsageEventCode = z.union([ReasonCode, z.enum(['EVENT_INVALID', 'UNKNOWN_OPERATION'])]);
+
 export const UsageEventResult = z.object({
+  /** The event's position in the batch: answers come back in the same order. */
+  index: z.number().int(),
+  /** The event's key; empty when the event carried no usable key. */
   idempotencyKey: z.string(),
   /** accepted: counted now; duplicate: counted before; rejected: not counted (see code). */
   status: z.enum(['accepted', 'duplicate', 'rejected']),
-  code: ReasonCode,
+  code: UsageEventCode,
+  /** For EVENT_INVALID: what is wrong with the event. */
+  detail: z.string().optional(),
   used: z.number().int(),
   limit: z.number().int(),
 });

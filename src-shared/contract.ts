@@ -123,6 +123,11 @@ export const CompanionState = z.object({
     .nullable(),
   /** Secrets at rest: encrypted with the OS keychain (safeStorage) or, visibly, not. */
   tokenStorage: z.enum(['encrypted', 'plaintext']),
+  /**
+   * Damaged data the companion found and could not use (a journal entry the server could not
+   * count, an unreadable settings file), in plain words: shown, never silently dropped.
+   */
+  dataProblems: z.array(z.string()),
 });
 export type CompanionState = z.infer<typeof CompanionState>;
 
@@ -150,7 +155,12 @@ export const contract = {
     params: z.strictObject({ email: Email, password: Password }),
     result: z.object({ email: z.string() }),
   },
-  'auth.signOut': { surfaces: ['renderer'], params: None, result: z.object({}) },
+  'auth.signOut': {
+    surfaces: ['renderer'],
+    params: None,
+    /** Usage of this account not yet on the server: kept on the device, sent when it signs in again. */
+    result: z.object({ unsyncedEvents: z.number().int(), unsyncedUnits: z.number().int() }),
+  },
   'sync.now': { surfaces: ['renderer'], params: None, result: z.object({ status: z.string() }) },
   'billing.checkout': {
     surfaces: ['renderer'],

@@ -51,6 +51,19 @@ function Body() {
   );
 }
 
+/** Damaged data main found (journal entries not billed, an unreadable settings file): never hidden. */
+function DataProblems() {
+  const problems = useUi((ui) => ui.companion?.dataProblems ?? []);
+  if (problems.length === 0) return null;
+  return (
+    <div className="banner warning" role="alert" data-testid="data-problems">
+      {problems.map((problem) => (
+        <p key={problem}>{problem}</p>
+      ))}
+    </div>
+  );
+}
+
 function Account() {
   const account = useUi((ui) => ui.companion?.account ?? null);
   const tokenStorage = useUi((ui) => ui.companion?.tokenStorage);
@@ -91,6 +104,7 @@ export function App() {
           {name}
         </h1>
         <Account />
+        <DataProblems />
       </header>
       <main>
         <Body />

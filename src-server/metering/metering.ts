@@ -127,7 +127,7 @@ export function consumeAnswer(outcome: UsageOutcome): StoredAnswer & { replayed:
 }
 
 /** How a batch reports one event. */
-export function eventResult(outcome: UsageOutcome): UsageEventResult {
+export function eventResult(outcome: UsageOutcome): Omit<UsageEventResult, 'index'> {
   const body = outcome.answer.body as { used?: number; limit?: number; code?: string };
   const accepted = outcome.eventStatus === 'accepted';
   return {

@@ -8,6 +8,8 @@ import {
   Reservation,
   ReserveBody,
   SizeCheckBody,
+  UsageEvent,
+  type UsageEventResult,
   UsageEventsBody,
   UsageEventsResponse,
 } from '../../src-shared/api.ts';
@@ -15,7 +17,7 @@ import { decide } from '../../src-shared/decisions.ts';
 import { periodOf } from '../../src-shared/period.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
-import type { UsageOutcome } from './decision.ts';
+import type { UsageOutcome, UsageRequest } from './decision.ts';
 import { consumeAnswer, eventResult, recordUsage } from './metering.ts';
 import { reservationView, reserve, settleReservation } from './reservations.ts';
 
@@ -70,12 +72,35 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { plan } = await planOf(request);
       const at = now();
-      const events = request.body.events.map((event) => ({
-        ...event,
-        occurredAt: event.occurredAt ? Date.parse(event.occurredAt) : null,
-      }));
-      const outcomes = await recordUsage(store, accountOf(request).id, plan, events, at);
-      return { period: periodOf(at), results: outcomes.map(eventResult) };
+      // Each event is checked on its own: a bad one is answered for itself and the rest are counted.
+      const results: (UsageEventResult | null)[] = [];
+      const usable: { index: number; event: UsageRequest }[] = [];
+      request.body.events.forEach((raw, index) => {
+        const parsed = UsageEvent.safeParse(raw);
+        if (!parsed.success) {
+          results.push(refusedEvent(index, raw, 'EVENT_INVALID', z.prettifyError(parsed.error)));
+        } else if (!(parsed.data.operation in catalog.operations)) {
+          results.push(refusedEvent(index, raw, 'UNKNOWN_OPERATION'));
+        } else {
+          const { occurredAt, ...event } = parsed.data;
+          usable.push({ index, event: { ...event, occurredAt: occurredAt ? Date.parse(occurredAt) : null } });
+          results.push(null);
+        }
+      });
+      if (usable.length > 0) {
+        const outcomes = await recordUsage(
+          store,
+          accountOf(request).id,
+          plan,
+          usable.map((u) => u.event),
+          at,
+        );
+        outcomes.forEach((outcome, i) => {
+          const { index } = usable[i] as { index: number };
+          results[index] = { ...eventResult(outcome), index };
+        });
+      }
+      return { period: periodOf(at), results: results as UsageEventResult[] };
     },
   );
 
@@ -163,3 +188,22 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
+
+/** The answer for a batch event that was not counted because the event itself is unusable. */
+function refusedEvent(
+  index: number,
+  raw: unknown,
+  code: 'EVENT_INVALID' | 'UNKNOWN_OPERATION',
+  detail?: string,
+): UsageEventResult {
+  const key = (raw as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+  return {
+    index,
+    idempotencyKey: typeof key === 'string' && key.length <= 128 ? key : '',
+    status: 'rejected',
+    code,
+    ...(detail ? { detail } : {}),
+    used: 0,
+    limit: 0,
+  };
+}

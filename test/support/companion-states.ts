@@ -57,6 +57,7 @@ export function signedOut(): CompanionState {
     checkout: { status: 'idle', tier: null, cycle: null, error: null },
     lastDenial: null,
     tokenStorage: 'encrypted',
+    dataProblems: [],
   };
 }
 

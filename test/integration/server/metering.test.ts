@@ -115,6 +115,24 @@ for (const dialect of testDialects()) {
       expect(await usedOf(account)).toBe(4);
     });
 
+    it('rejects only the malformed event of a batch and counts the others', async () => {
+      const account = await accountWithRoom(server, 100, 100);
+      const good = (n: number) => ({ idempotencyKey: `mixed-key-${n}`, operation: 'ai_operations', units: 2 });
+      const events = [good(1), { idempotencyKey: 'mixed-key-bad', operation: 'ai_operations', units: 'lots' }, good(2)];
+      events.push({ idempotencyKey: 'mixed-key-op', operation: 'teleportation', units: 1 }, good(3));
+      const answer = await account.post('/v1/usage/events', { events });
+      expect(answer.status).toBe(200);
+      const results = UsageEventsResponse.parse(answer.body).results;
+      expect(results.map((r) => [r.index, r.idempotencyKey, r.status, r.code])).toEqual([
+        [0, 'mixed-key-1', 'accepted', 'OK'],
+        [1, 'mixed-key-bad', 'rejected', 'EVENT_INVALID'],
+        [2, 'mixed-key-2', 'accepted', 'OK'],
+        [3, 'mixed-key-op', 'rejected', 'UNKNOWN_OPERATION'],
+        [4, 'mixed-key-3', 'accepted', 'OK'],
+      ]);
+      expect(await usedOf(account)).toBe(6);
+    });
+
     it('shares the same keys between consume and batch sync', async () => {
       const account = await accountWithRoom(server, 100, 100);
       expect((await consume(account, 'shared-key-1', 4)).status).toBe(200);

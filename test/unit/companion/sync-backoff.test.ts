@@ -99,7 +99,13 @@ describe('sync while the server is unreachable', () => {
     const before = attempts.length;
     for (let n = 0; n < 20; n += 1) {
       // What a consume does once its decision is taken: record durably, then nudge the sync.
-      await journal.record({ key: `dev-backoff.${n}`, operation: 'ai_operations', units: 1, at: Date.now() });
+      await journal.record({
+        key: `dev-backoff.${n}`,
+        operation: 'ai_operations',
+        units: 1,
+        at: Date.now(),
+        account: '',
+      });
       sync.nudge();
     }
     await runFor(10_000);

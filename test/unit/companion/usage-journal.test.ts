@@ -15,6 +15,7 @@ const entry = (n: number, operation = 'ai_operations', units = 1) => ({
   operation,
   units,
   at: 1_700_000_000_000 + n,
+  account: 'acc-1',
 });
 
 describe('usage journal', () => {
@@ -24,16 +25,18 @@ describe('usage journal', () => {
       journal.record(entry(n, n % 2 ? 'ai_operations' : 'data_processing', 2)),
     );
     // Counted against the limit before the write finishes: concurrent consumes cannot overshoot.
-    expect(journal.pendingUnits('ai_operations')).toBe(500);
+    expect(journal.pendingUnits('ai_operations', 'acc-1')).toBe(500);
     await Promise.all(writes);
     const onDisk = readFileSync(journal.path, 'utf8').trim().split('\n');
     expect(onDisk).toHaveLength(500);
     await journal.close();
 
     const reopened = await UsageJournal.open(dir);
-    expect(reopened.pendingUnits('ai_operations')).toBe(500);
-    expect(reopened.pendingUnits('data_processing')).toBe(500);
-    expect(reopened.nextBatch(1000).map((e) => e.key)).toEqual(Array.from({ length: 500 }, (_, n) => entry(n).key));
+    expect(reopened.pendingUnits('ai_operations', 'acc-1')).toBe(500);
+    expect(reopened.pendingUnits('data_processing', 'acc-1')).toBe(500);
+    expect(reopened.nextBatch(1000, 'acc-1').map((e) => e.key)).toEqual(
+      Array.from({ length: 500 }, (_, n) => entry(n).key),
+    );
     await reopened.close();
   });
 
@@ -44,12 +47,12 @@ describe('usage journal', () => {
     appendFileSync(join(dir, 'usage-journal.tsv'), 'C\tkey-000003\tai_oper');
 
     const reopened = await UsageJournal.open(dir);
-    expect(reopened.pendingCount()).toBe(2);
+    expect(reopened.pendingOf('acc-1').events).toBe(2);
     expect(reopened.lookup('key-000003')).toBeUndefined();
     await reopened.record(entry(3));
     await reopened.close();
     const again = await UsageJournal.open(dir);
-    expect(again.pendingCount()).toBe(3);
+    expect(again.pendingOf('acc-1').events).toBe(3);
     await again.close();
   });
 
@@ -61,11 +64,11 @@ describe('usage journal', () => {
       { key: entry(2).key, verdict: 'duplicate' },
       { key: entry(3).key, verdict: 'rejected' },
     ]);
-    expect(journal.pendingUnits('ai_operations')).toBe(1);
+    expect(journal.pendingUnits('ai_operations', 'acc-1')).toBe(1);
     await journal.close();
 
     const reopened = await UsageJournal.open(dir);
-    expect(reopened.nextBatch(10).map((e) => e.key)).toEqual([entry(4).key]);
+    expect(reopened.nextBatch(10, 'acc-1').map((e) => e.key)).toEqual([entry(4).key]);
     expect(reopened.lookup(entry(1).key)?.state).toBe('accepted');
     expect(reopened.lookup(entry(3).key)?.state).toBe('rejected');
     await expect(reopened.record(entry(1))).rejects.toThrow(/already recorded/);
@@ -75,10 +78,10 @@ describe('usage journal', () => {
   it('sends only durable events, oldest first, in batches of the size asked', async () => {
     const journal = await UsageJournal.open(dir);
     const first = journal.record(entry(1));
-    expect(journal.nextBatch(10)).toEqual([]);
+    expect(journal.nextBatch(10, 'acc-1')).toEqual([]);
     await first;
     await Promise.all(Array.from({ length: 20 }, (_, n) => journal.record(entry(n + 2))));
-    expect(journal.nextBatch(5).map((e) => e.key)).toEqual([1, 2, 3, 4, 5].map((n) => entry(n).key));
+    expect(journal.nextBatch(5, 'acc-1').map((e) => e.key)).toEqual([1, 2, 3, 4, 5].map((n) => entry(n).key));
     await journal.close();
   });
 });
