@@ -19,7 +19,8 @@ const config: KnipConfig = {
   ],
   project: ['**/*.{ts,tsx,mjs}'],
   // Mono's compiler and runtime, from Debian (.ci/run installs them): the C# SDK's conformance test.
-  ignoreBinaries: ['mcs', 'mono'],
+  // ioreg (macOS) and reg (Windows) give the machine identity (src-main/device-id.ts).
+  ignoreBinaries: ['mcs', 'mono', 'ioreg', 'reg'],
 };
 
 export default config;

@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
 import { Companion } from '../src-main/companion.ts';
+import { deviceIdFor } from '../src-main/device-id.ts';
 import { plaintextCipher, SessionVault } from '../src-main/secrets.ts';
 import { openNodeStore } from '../src-main/settings-store.ts';
+import { TrustedClock } from '../src-main/trusted-clock.ts';
 import { defaultCatalog, findTier } from '../src-shared/catalog.ts';
-import { generateLicenseKeyPair, signLicense } from '../src-shared/license.ts';
+import { generateLicenseKeyPair, publicJwks, signLicense } from '../src-shared/license.ts';
+
+const BENCH_APP = { appId: 'dev.tollgate.bench', machineIdentity: 'bench-machine' };
 
 /**
  * A companion signed in on the enterprise tier with a valid license and no reachable server, so the
@@ -18,7 +22,7 @@ export async function signedInOfflineCompanion(home: string): Promise<Companion>
   const token = await signLicense(
     {
       sub: 'acct_bench',
-      dev: 'dev-bench',
+      dev: deviceIdFor(BENCH_APP.machineIdentity, BENCH_APP.appId),
       email: 'bench@example.com',
       tier: 'enterprise',
       status: 'active',
@@ -33,6 +37,8 @@ export async function signedInOfflineCompanion(home: string): Promise<Companion>
     { now, offlineGraceSeconds: 30 * 86_400 },
   );
   store.set('license.token', token);
+  // As if the server had last stated the time just now (the offline grace is honoured from there).
+  new TrustedClock(store, plaintextCipher).confirm(now, now);
   new SessionVault(store, plaintextCipher).save({
     account: { id: 'acct_bench', email: 'bench@example.com' },
     accessToken: 'offline',
@@ -44,7 +50,8 @@ export async function signedInOfflineCompanion(home: string): Promise<Companion>
     serverUrl: 'http://127.0.0.1:9',
     openStore: openNodeStore,
     cipher: plaintextCipher,
-    publicKey: keys.publicJwk,
+    licenseKeys: publicJwks(keys.publicJwk),
+    ...BENCH_APP,
     timing: { retryBaseMs: 600_000, retryMaxMs: 600_000, intervalMs: 600_000 },
   });
 }

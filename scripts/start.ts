@@ -61,7 +61,13 @@ function ensureDashboardBuild(): void {
 function startServer(admin: string): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src-server', 'cli.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, TOLLGATE_PORT: serverPort, TOLLGATE_ADMIN_TOKEN: admin },
+    env: {
+      // The development vendor key: the companion pins its public half (vendor.config.json).
+      TOLLGATE_LICENSE_SIGNING_KEY: join(REPO_ROOT, 'dev-keys', 'license-signing.dev.jwk.json'),
+      ...process.env,
+      TOLLGATE_PORT: serverPort,
+      TOLLGATE_ADMIN_TOKEN: admin,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);

@@ -69,10 +69,6 @@ export class BillingClient {
     return this.call('license', { query: { deviceId }, accessToken });
   }
 
-  jwks() {
-    return this.call('jwks', {});
-  }
-
   sendUsage(accessToken: string, events: UsageEvent[]) {
     return this.call('sendUsage', { body: { events }, accessToken });
   }

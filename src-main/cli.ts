@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import open from 'open';
+import vendorFile from '../vendor.config.json' with { type: 'json' };
 import { Companion, type CompanionOptions } from './companion.ts';
 import { type CompanionConfig, resolveConfig } from './config.ts';
 import { HostClient, HostError } from './host-client.ts';
@@ -11,6 +12,11 @@ import { builtRenderer } from './renderer-dir.ts';
 import { runCompanion } from './run-companion.ts';
 import { plaintextCipher } from './secrets.ts';
 import { openNodeStore } from './settings-store.ts';
+
+/** The vendor's build configuration, part of the build: its pinned license keys and app id. */
+const vendor = parseVendorConfig(vendorFile);
+
+import { parseVendorConfig } from './vendor-config.ts';
 
 /**
  * `tollgate`, the companion's command line (package bin; `npm run companion -- …` in a checkout).
@@ -32,7 +38,7 @@ Options:
   --server URL     billing server (or TOLLGATE_SERVER_URL; default http://127.0.0.1:8787)
   --home DIR       data folder (or TOLLGATE_HOME; default: Electron's userData folder)
   --json           machine-readable output
-Environment: TOLLGATE_SOCKET (host socket path), TOLLGATE_LICENSE_KEY (pinned license key, JWK/JWKS JSON).`;
+Environment: TOLLGATE_SOCKET (host socket path).`;
 
 const EXIT_DENIED = 3;
 
@@ -127,7 +133,9 @@ function companionOptions(config: CompanionConfig): CompanionOptions {
     openStore: openNodeStore,
     // Outside Electron there is no OS keychain binding: tokens are stored as plaintext, and we say so.
     cipher: plaintextCipher,
-    ...(config.publicKey ? { publicKey: config.publicKey } : {}),
+    // The vendor's pinned keys come from the build, never from the environment or the data folder.
+    licenseKeys: vendor.licenseKeys,
+    appId: vendor.appId,
     timing: config.timing,
   };
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import type { JSONWebKeySet } from 'jose';
 import type { CheckoutReturn, PlansResponse } from '../src-shared/api.ts';
 import type { Branding } from '../src-shared/branding.ts';
 import { type Catalog, defaultCatalog } from '../src-shared/catalog.ts';
@@ -16,14 +16,16 @@ import { BillingClient, type Fetch } from './billing-client.ts';
 import { brandingFor, loadBranding } from './branding.ts';
 import { completeCheckoutIfPaid } from './checkout.ts';
 import { deriveCompanionState, syncAfterStatus } from './companion-state.ts';
+import { deviceIdFor, machineIdentity } from './device-id.ts';
 import { Gate } from './gate.ts';
-import { LicenseCache, type PinnedKey } from './license-cache.ts';
+import { LicenseCache } from './license-cache.ts';
 import { createHandlers, failureOf, type Handlers } from './method-handlers.ts';
 import { acquireOwnerLock, type OwnerLock } from './owner-lock.ts';
 import { type SecretCipher, SessionVault } from './secrets.ts';
 import type { SettingsStore } from './settings-store.ts';
 import { createMainStore, type MainStore } from './state.ts';
 import { DEFAULT_SYNC_TIMING, type InvalidUsage, type RejectedUsage, Sync, type SyncTiming } from './sync.ts';
+import { TrustedClock } from './trusted-clock.ts';
 import { UsageJournal } from './usage-journal.ts';
 import { UsageSnapshotCache } from './usage-snapshot.ts';
 
@@ -43,8 +45,12 @@ export interface CompanionOptions {
   fetch?: Fetch;
   clock?: () => number;
   random?: () => number;
-  /** The license public key pinned in configuration; otherwise pinned from the server on first use. */
-  publicKey?: PinnedKey;
+  /** The vendor's license public keys (vendor.config.json `licenseKeys`, built in): the only keys trusted. */
+  licenseKeys: JSONWebKeySet;
+  /** The vendor's app id: with the machine identity, it makes this device's id (device-id.ts). */
+  appId: string;
+  /** The OS machine identity (tests stand in another machine); default: read from the OS. */
+  machineIdentity?: string;
   timing?: Partial<SyncTiming>;
   /** The white-label branding configured (branding.ts); read from `home` and the environment when absent. */
   branding?: Partial<Branding>;
@@ -84,13 +90,20 @@ export class Companion {
     this.whiteLabel = brandingFor(options.branding ?? {}, true);
     this.state = createMainStore(options.serverUrl, this.clock());
     this.state.setState({ tokenStorage: options.cipher.scheme === 'safeStorage' ? 'encrypted' : 'plaintext' });
-    this.license = new LicenseCache({ store, clock: this.clock, configuredKey: options.publicKey });
     this.usage = new UsageSnapshotCache(store, periodOf(this.clock()));
     this.auth = new Auth(client, new SessionVault(store, options.cipher), this.clock, (session) => {
       this.state.setState({ account: session ? session.account : null });
       this.refresh();
     });
     this.state.setState({ account: this.auth.current?.account ?? null });
+    this.license = new LicenseCache({
+      store,
+      clock: this.clock,
+      keys: options.licenseKeys,
+      deviceId,
+      account: () => this.auth.current?.account.id ?? null,
+      time: new TrustedClock(store, options.cipher),
+    });
     const plans = store.get('plans') as PlansResponse | undefined;
     if (plans) this.adoptPlans(plans);
     this.gate = new Gate({
@@ -166,12 +179,9 @@ export class Companion {
         for (const problem of loaded.problems) console.warn(`Branding: ${problem}`);
         branding = loaded.configured;
       }
-      let deviceId = store.get('deviceId');
-      if (typeof deviceId !== 'string') {
-        deviceId = `dev-${randomBytes(12).toString('hex')}`;
-        store.set('deviceId', deviceId);
-      }
-      const companion = new Companion({ ...options, branding }, journal, lock, store, deviceId as string);
+      // Derived from the machine every time, never stored: a copied data folder names no device.
+      const deviceId = deviceIdFor(options.machineIdentity ?? machineIdentity(), options.appId);
+      const companion = new Companion({ ...options, branding }, journal, lock, store, deviceId);
       if (journal.damagedLines > 0) {
         companion.noteDataProblem(
           `${journal.damagedLines} line${journal.damagedLines === 1 ? '' : 's'} of the usage journal ` +

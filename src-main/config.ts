@@ -1,6 +1,5 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { PinnedKey } from './license-cache.ts';
 import type { SyncTiming } from './sync.ts';
 
 /**
@@ -8,8 +7,6 @@ import type { SyncTiming } from './sync.ts';
  *   TOLLGATE_SERVER_URL / --server    the billing server (default: the embedded local one)
  *   TOLLGATE_HOME / --home            the data folder (default: Electron's userData folder)
  *   TOLLGATE_SOCKET                   the host socket path (default: see host-socket.ts)
- *   TOLLGATE_LICENSE_KEY              the license public key (JWK or JWKS JSON) to pin; otherwise
- *                                     the server's key is pinned on first contact
  *   TOLLGATE_SYNC_INTERVAL_MS, TOLLGATE_SYNC_RETRY_MAX_MS   sync timing
  */
 
@@ -18,7 +15,6 @@ const DEFAULT_SERVER_URL = 'http://127.0.0.1:8787';
 export interface CompanionConfig {
   serverUrl: string;
   home: string;
-  publicKey?: PinnedKey;
   timing: Partial<SyncTiming>;
 }
 
@@ -50,17 +46,6 @@ export function resolveConfig(
   return {
     serverUrl,
     home: flags.home ?? env.TOLLGATE_HOME ?? defaultHome(env),
-    ...(env.TOLLGATE_LICENSE_KEY ? { publicKey: parseKey(env.TOLLGATE_LICENSE_KEY) } : {}),
     timing,
   };
-}
-
-function parseKey(text: string): PinnedKey {
-  try {
-    const key = JSON.parse(text) as PinnedKey;
-    if (typeof key === 'object' && key !== null) return key;
-  } catch {
-    // Reported below.
-  }
-  throw new Error('TOLLGATE_LICENSE_KEY must be the server public key as JWK or JWKS JSON.');
 }

@@ -23,11 +23,10 @@ import { fitWindowBounds, WINDOW_BOUNDS_KEY } from './window-bounds.ts';
 
 // The Electron entry: thin. One companion per user — a second launch hands over to the first.
 // The vendor's build configuration is bundled in at build time. A packaged app takes its billing
-// server from it and ignores the end user's TOLLGATE_SERVER_URL / TOLLGATE_LICENSE_KEY; a
-// development build (npm start) keeps following the environment.
+// server from it and ignores the end user's TOLLGATE_SERVER_URL; a development build (npm start)
+// keeps following the environment. The license keys are the vendor's in every build.
 const vendor = parseVendorConfig(vendorFile);
-const { TOLLGATE_LICENSE_KEY: _userKey, ...userEnv } = process.env;
-const config = app.isPackaged ? resolveConfig({ server: vendor.serverUrl }, userEnv) : resolveConfig({}, process.env);
+const config = app.isPackaged ? resolveConfig({ server: vendor.serverUrl }) : resolveConfig({}, process.env);
 if (process.env.TOLLGATE_HOME) app.setPath('userData', config.home);
 
 // Before ready: the renderer's own scheme (app-protocol.ts).
@@ -73,7 +72,8 @@ async function start(): Promise<void> {
     serverUrl: config.serverUrl,
     openStore: openElectronStore,
     cipher: cipherFor(safeStorage),
-    ...(config.publicKey ? { publicKey: config.publicKey } : {}),
+    licenseKeys: vendor.licenseKeys,
+    appId: vendor.appId,
     timing: config.timing,
     openExternal: (url) => openExternalSafely(url, config.serverUrl),
     // Only a packaged app has the tollgate:// scheme registered to receive the way back.

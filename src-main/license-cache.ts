@@ -1,12 +1,14 @@
-import type { JSONWebKeySet, JWK } from 'jose';
+import type { JSONWebKeySet } from 'jose';
 import { type LicenseClaims, type LicenseProblem, verifyLicense } from '../src-shared/license.ts';
 import type { SettingsStore } from './settings-store.ts';
+import type { TrustedClock } from './trusted-clock.ts';
 
 /**
- * The signed license the server issued, kept in the settings store and verified with the pinned
- * public key every time it is loaded or received — a stored token is never trusted because it is
- * stored. The clock is checked against the last time the server told us (rolling the clock back to
- * stretch an offline grace gives CLOCK_TAMPERED).
+ * The signed license the server issued, kept in the settings store and verified with the vendor's
+ * pinned keys (vendor.config.json, built in) every time it is loaded or received — a stored token is
+ * never trusted because it is stored, and nothing in the data folder or a server answer can change
+ * the keys. It is honoured only for the signed-in account (`sub`) and this machine (`dev`), and only
+ * while the trusted clock (trusted-clock.ts) has not been turned back.
  */
 
 export type LicenseStatus =
@@ -14,62 +16,39 @@ export type LicenseStatus =
   | { kind: 'valid'; token: string; claims: LicenseClaims }
   | { kind: 'invalid'; token: string; problem: LicenseProblem };
 
-export type PinnedKey = JWK | JSONWebKeySet;
-
-const KEYS = {
-  token: 'license.token',
-  serverTime: 'license.lastServerTime',
-  pinnedKey: 'license.pinnedKey',
-} as const;
-
-/** How far this clock may run behind the last server time before it counts as rolled back. */
-export const CLOCK_DRIFT_MS = 5 * 60_000;
+const TOKEN_KEY = 'license.token';
 
 export interface LicenseCacheOptions {
   store: SettingsStore;
   clock: () => number;
-  /** A key pinned in the companion's configuration; otherwise the first key fetched is pinned. */
-  configuredKey?: PinnedKey;
+  /** The vendor's license public keys, pinned at build time. */
+  keys: JSONWebKeySet;
+  /** This machine's device id (device-id.ts). */
+  deviceId: string;
+  /** The signed-in account's id, or null. */
+  account(): string | null;
+  time: TrustedClock;
 }
+
+const invalid = (message: string): LicenseProblem => ({ code: 'LICENSE_INVALID', message });
 
 export class LicenseCache {
   private status: LicenseStatus = { kind: 'none' };
-  /** Kept in memory too: decisions read it on every call, and the settings store reads its file. */
-  private serverTime: number | null;
 
-  constructor(private readonly options: LicenseCacheOptions) {
-    const stored = options.store.get(KEYS.serverTime);
-    this.serverTime = typeof stored === 'number' ? stored : null;
-  }
+  constructor(private readonly options: LicenseCacheOptions) {}
 
   get current(): LicenseStatus {
     return this.status;
   }
 
-  get pinnedKey(): PinnedKey | undefined {
-    return this.options.configuredKey ?? (this.options.store.get(KEYS.pinnedKey) as PinnedKey | undefined);
-  }
-
-  /** Trust on first use when no key is configured: later keys never replace the pinned one. */
-  pinKey(key: PinnedKey): void {
-    if (!this.pinnedKey) this.options.store.set(KEYS.pinnedKey, key);
-  }
-
-  get lastServerTime(): number | null {
-    return this.serverTime;
-  }
-
-  /** Records the server's clock from a response we trust (HTTPS from the configured server). */
+  /** Records the server's clock from an answer we trust (the configured server). */
   trustServerTime(serverTime: number): void {
-    if (serverTime > (this.serverTime ?? 0)) {
-      this.serverTime = serverTime;
-      this.options.store.set(KEYS.serverTime, serverTime);
-    }
+    this.options.time.confirm(serverTime, this.options.clock());
   }
 
   /** Verifies the stored token again. */
   async load(): Promise<LicenseStatus> {
-    const token = this.options.store.get(KEYS.token);
+    const token = this.options.store.get(TOKEN_KEY);
     if (token === undefined) {
       this.status = { kind: 'none' };
       return this.status;
@@ -78,31 +57,63 @@ export class LicenseCache {
     return this.status;
   }
 
-  /** Verifies a token fresh from the server and keeps it only when it verifies. */
+  /**
+   * A token fresh from the server: kept when it verifies; otherwise the cached license stops being
+   * used too (the server's answer is what holds now) and the problem is what the companion shows.
+   */
   async accept(token: string): Promise<LicenseStatus> {
     const status = await this.verify(token);
-    if (status.kind === 'valid') {
-      this.options.store.set(KEYS.token, token);
-      this.status = status;
-    }
+    if (status.kind === 'valid') this.options.store.set(TOKEN_KEY, token);
+    else this.options.store.delete(TOKEN_KEY);
+    this.status = status;
     return status;
   }
 
   clear(): void {
-    this.options.store.delete(KEYS.token);
+    this.options.store.delete(TOKEN_KEY);
     this.status = { kind: 'none' };
   }
 
   /**
-   * Why the verified license cannot be honoured at `now`, if it cannot: re-checked on every decision
-   * because the grace can end, or the clock be turned back, while the companion runs.
+   * Why the license cannot be honoured at `now`, if it cannot: re-checked on every decision because
+   * the grace can end, the clock be turned back or another account sign in while the companion runs.
+   * Signed in without a verified license is a problem too: every decision comes from a license.
    */
   problemAt(now: number): LicenseProblem | null {
+    const { time } = this.options;
+    time.observe(now);
     if (this.status.kind === 'invalid') return this.status.problem;
-    if (this.status.kind === 'none') return null;
-    const rolledBack = this.clockProblem(now);
-    if (rolledBack) return rolledBack;
-    if (now >= this.status.claims.exp * 1000) {
+    const account = this.options.account();
+    if (this.status.kind === 'none') {
+      return account === null
+        ? null
+        : invalid('There is no license from the billing server on this computer yet; connect to it to fetch one.');
+    }
+    const { claims } = this.status;
+    if (account !== null && claims.sub !== account) {
+      return invalid('The stored license belongs to another account; connect to the billing server to fetch yours.');
+    }
+    if (claims.dev !== this.options.deviceId) {
+      return invalid(
+        'The stored license was issued to another computer; connect to the billing server to fetch one for this one.',
+      );
+    }
+    const timeProblem = time.problemAt(now);
+    if (timeProblem === 'behind') {
+      return {
+        code: 'CLOCK_TAMPERED',
+        message:
+          "This computer's clock is earlier than a time the companion has already seen; check the date and time.",
+      };
+    }
+    if (timeProblem === 'unconfirmed') {
+      return {
+        code: 'CLOCK_TAMPERED',
+        message:
+          "The companion's record of the time is missing or was changed; connect to the billing server to confirm the time.",
+      };
+    }
+    if (now >= claims.exp * 1000) {
       return {
         code: 'OFFLINE_GRACE_EXPIRED',
         message: 'The offline grace period of this license has ended; connect to the internet to renew it.',
@@ -111,30 +122,8 @@ export class LicenseCache {
     return null;
   }
 
-  private clockProblem(now: number): LicenseProblem | null {
-    const serverTime = this.lastServerTime;
-    if (serverTime !== null && now < serverTime - CLOCK_DRIFT_MS) {
-      return {
-        code: 'CLOCK_TAMPERED',
-        message: "This computer's clock is earlier than the billing server's last answer; check the date and time.",
-      };
-    }
-    return null;
-  }
-
   private async verify(token: string): Promise<LicenseStatus> {
-    const key = this.pinnedKey;
-    if (!key) {
-      return {
-        kind: 'invalid',
-        token,
-        problem: { code: 'LICENSE_INVALID', message: 'No license key is pinned yet; connect to the billing server.' },
-      };
-    }
-    const now = this.options.clock();
-    const rolledBack = this.clockProblem(now);
-    if (rolledBack) return { kind: 'invalid', token, problem: rolledBack };
-    const verified = await verifyLicense(token, key, { now });
+    const verified = await verifyLicense(token, this.options.keys, { now: this.options.clock() });
     return verified.ok
       ? { kind: 'valid', token, claims: verified.value }
       : { kind: 'invalid', token, problem: verified.error };

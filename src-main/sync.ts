@@ -141,7 +141,6 @@ export class Sync {
     this.world.events.status({ status: 'syncing', error: null, at: this.world.clock() });
     const outcome = await this.withToken(async (token) => {
       for (const step of [
-        () => this.pinKey(),
         () => this.pushUsage(token),
         () => this.pullAccount(token),
         () => this.pullLicense(token),
@@ -197,14 +196,6 @@ export class Sync {
     if (!refreshed.ok) return refreshed;
     if (refreshed.value === null) return 'signed-out';
     return work(refreshed.value);
-  }
-
-  private async pinKey(): Promise<Step> {
-    if (this.world.license.pinnedKey) return done;
-    const jwks = await this.world.client.jwks();
-    if (!jwks.ok) return jwks;
-    this.world.license.pinKey(jwks.value);
-    return done;
   }
 
   private async pushUsage(token: string): Promise<Step> {

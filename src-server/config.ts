@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { type Catalog, defaultCatalog } from '../src-shared/catalog.ts';
+import { parseSigningKeyFile, type ServerLicenseKeys } from './licensing/signing-key.ts';
 import { loadCatalogFile } from './plans/catalog-file.ts';
 
 /**
@@ -33,6 +35,7 @@ const Env = z.object({
   TOLLGATE_ADMIN_TOKEN: z.string().min(16, { error: 'use at least 16 characters' }).optional(),
   TOLLGATE_PUBLIC_URL: httpUrl.optional(),
   TOLLGATE_CATALOG: nonEmpty.optional(),
+  TOLLGATE_LICENSE_SIGNING_KEY: nonEmpty.optional(),
   TOLLGATE_PAST_DUE_GRACE_DAYS: days.default(7),
   TOLLGATE_OFFLINE_GRACE_DAYS: days.default(7),
   TOLLGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -55,6 +58,12 @@ export interface Config {
   /** Where browsers reach this server (checkout return URLs); defaults to http://host:port. */
   publicUrl: string;
   catalog: Catalog;
+  /**
+   * The vendor's license signing key (TOLLGATE_LICENSE_SIGNING_KEY: a private JWK, or a JWKS whose
+   * first private key signs and whose other keys are published too); null: a key generated and
+   * kept in the database, which companions pinning the vendor's keys do not trust.
+   */
+  licenseSigningKey: ServerLicenseKeys | null;
   pastDueGraceMs: number;
   offlineGraceMs: number;
   logLevel: LogLevel;
@@ -83,6 +92,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       throw new ConfigError(`Invalid configuration:\n  TOLLGATE_CATALOG: ${(error as Error).message}`);
     }
   }
+  let licenseSigningKey: ServerLicenseKeys | null = null;
+  if (e.TOLLGATE_LICENSE_SIGNING_KEY) {
+    const path = resolve(cwd, e.TOLLGATE_LICENSE_SIGNING_KEY);
+    try {
+      licenseSigningKey = parseSigningKeyFile(JSON.parse(readFileSync(path, 'utf8')));
+    } catch (error) {
+      throw new ConfigError(
+        `Invalid configuration:\n  TOLLGATE_LICENSE_SIGNING_KEY: ${path}: ${(error as Error).message}`,
+      );
+    }
+  }
   const dataDir = isAbsolute(e.TOLLGATE_DATA_DIR) ? e.TOLLGATE_DATA_DIR : join(cwd, e.TOLLGATE_DATA_DIR);
   return {
     port: e.TOLLGATE_PORT,
@@ -93,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     adminToken: e.TOLLGATE_ADMIN_TOKEN ?? null,
     publicUrl: (e.TOLLGATE_PUBLIC_URL ?? `http://${e.TOLLGATE_HOST}:${e.TOLLGATE_PORT}`).replace(/\/$/, ''),
     catalog,
+    licenseSigningKey,
     pastDueGraceMs: e.TOLLGATE_PAST_DUE_GRACE_DAYS * DAY_MS,
     offlineGraceMs: e.TOLLGATE_OFFLINE_GRACE_DAYS * DAY_MS,
     logLevel: e.TOLLGATE_LOG_LEVEL,

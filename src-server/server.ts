@@ -26,9 +26,16 @@ export async function startServer(config: Config, options: { now?: () => number 
   const database = await createDatabase(config);
   let app: FastifyInstance | undefined;
   try {
-    const licenseKey = await loadLicenseKey(database.db, now());
+    const licenseKey = config.licenseSigningKey ?? (await loadLicenseKey(database.db, now()));
     app = await buildApp({ config, database, licenseKey, now });
     const log = app.log;
+    if (!config.licenseSigningKey) {
+      log.warn(
+        'TOLLGATE_LICENSE_SIGNING_KEY is not set: licenses are signed with a key generated in the database, ' +
+          'which companions built with a vendor.config.json (licenseKeys) do not trust. Set it to the vendor key ' +
+          '(docs/operations.md, "License signing keys").',
+      );
+    }
     database.onIdleConnectionError((error) =>
       log.warn({ err: error }, 'PostgreSQL closed an idle connection; the pool opens a new one when needed'),
     );

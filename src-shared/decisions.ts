@@ -86,7 +86,17 @@ interface EffectivePlan {
   tier: TierId;
 }
 
+/** Standings without a license that can be honoured: nothing is granted (the catalog is for display only). */
+const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
+  'LICENSE_INVALID',
+  'CLOCK_TAMPERED',
+  'OFFLINE_GRACE_EXPIRED',
+]);
+
 function effectivePlan(catalog: Catalog, plan: PlanState): EffectivePlan {
+  if (UNTRUSTED_STANDINGS.has(plan.standing)) {
+    return { tier: 'free', limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0 }, features: [] };
+  }
   if (plan.standing !== 'ok') {
     const free = findTier(catalog, 'free');
     return { tier: 'free', limits: free.limits, features: effectiveFeatures(catalog, 'free') };

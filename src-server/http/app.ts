@@ -9,12 +9,12 @@ import {
 } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
 import type { ProblemCode } from '../../src-shared/error-codes.ts';
-import type { LicenseKeyPair } from '../../src-shared/license.ts';
 import { accountRoutes } from '../accounts/routes.ts';
 import { analyticsRoutes } from '../analytics/routes.ts';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/connection.ts';
 import { licenseRoutes } from '../licensing/routes.ts';
+import type { ServerLicenseKeys } from '../licensing/signing-key.ts';
 import { installBillable } from '../metering/billable.ts';
 import { notificationRoutes } from '../metering/notification-routes.ts';
 import { operationRoutes } from '../metering/operation-routes.ts';
@@ -48,7 +48,7 @@ const routePlugins: FastifyPluginAsyncZod[] = [
 interface AppDeps {
   config: Config;
   database: DatabaseHandle;
-  licenseKey: LicenseKeyPair;
+  licenseKey: ServerLicenseKeys;
   /** UTC ms; defaults to Date.now. */
   now?: () => number;
 }

@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Catalog } from '../../src-shared/catalog.ts';
-import type { LicenseKeyPair } from '../../src-shared/license.ts';
 import type { AuthenticatedAccount } from '../accounts/sessions.ts';
 import type { Config } from '../config.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database, SubscriptionRow } from '../db/schema.ts';
+import type { ServerLicenseKeys } from '../licensing/signing-key.ts';
 import { type EntitledPlan, entitledPlan, loadSubscription } from '../plans/subscriptions.ts';
 import { ApiError } from './errors.ts';
 
@@ -17,7 +17,7 @@ export interface ServerContext {
   catalog: Catalog;
   /** UTC ms; tests pass a fixed clock. */
   now: () => number;
-  licenseKey: LicenseKeyPair;
+  licenseKey: ServerLicenseKeys;
 }
 
 declare module 'fastify' {

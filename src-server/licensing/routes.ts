@@ -8,7 +8,8 @@ import { issueLicense } from './issuer.ts';
 const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 
 export const licenseRoutes: FastifyPluginAsyncZod = async (app) => {
-  const jwks = publicJwks(app.tollgate.licenseKey.publicJwk);
+  const { publicJwk, alsoPublished = [] } = app.tollgate.licenseKey;
+  const jwks = publicJwks(publicJwk, ...alsoPublished);
 
   app.get(
     '/v1/license',
@@ -30,7 +31,7 @@ export const licenseRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'public' },
       schema: {
         tags: ['license'],
-        summary: 'The public key licenses are signed with (JWKS)',
+        summary: 'The public keys licenses are signed with (JWKS): the signing key first, then any rotating in or out',
         response: { 200: Jwks },
       },
     },

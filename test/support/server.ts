@@ -23,6 +23,8 @@ import { createTestDatabase, type TestDatabase, type TestDialect } from './datab
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');
+/** The development vendor key: test servers sign with it, so companions pinning vendor.config.json trust them. */
+const DEV_SIGNING_KEY_PATH = join(ROOT, 'dev-keys', 'license-signing.dev.jwk.json');
 
 export interface TestServerOptions {
   dialect?: TestDialect;
@@ -49,6 +51,7 @@ function serverEnv(database: TestDatabase, env: Record<string, string> = {}): Re
     TOLLGATE_PORT: '0',
     TOLLGATE_HOST: '127.0.0.1',
     TOLLGATE_LOG_LEVEL: process.env.TOLLGATE_LOG_LEVEL ?? 'silent',
+    TOLLGATE_LICENSE_SIGNING_KEY: DEV_SIGNING_KEY_PATH,
     ...database.env,
     ...env,
   };

@@ -58,21 +58,33 @@ describe('feature access', () => {
     expect(decide({ catalog, plan: custom }, { kind: 'feature', feature: 'white_label' }).allowed).toBe(false);
   });
 
-  it.each<StandingProblem>([
-    'SUBSCRIPTION_INACTIVE',
-    'LICENSE_EXPIRED',
-    'OFFLINE_GRACE_EXPIRED',
-    'CLOCK_TAMPERED',
-    'LICENSE_INVALID',
-  ])('a plan not in good standing (%s) falls back to free and names the problem', (standing) => {
-    expect(decide({ catalog, plan: plan('enterprise', standing) }, { kind: 'feature', feature: 'sso' })).toMatchObject({
-      allowed: false,
-      code: standing,
-    });
-    expect(
-      decide({ catalog, plan: plan('enterprise', standing) }, { kind: 'feature', feature: 'basic_processing' }),
-    ).toEqual({ allowed: true, code: 'OK' });
-  });
+  it.each<StandingProblem>(['SUBSCRIPTION_INACTIVE', 'LICENSE_EXPIRED'])(
+    'a verified license without paid access (%s) falls back to free and names the problem',
+    (standing) => {
+      expect(
+        decide({ catalog, plan: plan('enterprise', standing) }, { kind: 'feature', feature: 'sso' }),
+      ).toMatchObject({ allowed: false, code: standing });
+      expect(
+        decide({ catalog, plan: plan('enterprise', standing) }, { kind: 'feature', feature: 'basic_processing' }),
+      ).toEqual({ allowed: true, code: 'OK' });
+    },
+  );
+
+  it.each<StandingProblem>(['OFFLINE_GRACE_EXPIRED', 'CLOCK_TAMPERED', 'LICENSE_INVALID'])(
+    'without a license that can be honoured (%s) nothing is granted, not even the free tier',
+    (standing) => {
+      for (const feature of ['sso', 'basic_processing']) {
+        expect(decide({ catalog, plan: plan('enterprise', standing) }, { kind: 'feature', feature })).toMatchObject({
+          allowed: false,
+          code: standing,
+        });
+      }
+      expect(decide({ catalog, plan: plan('enterprise', standing) }, usage('ai_operations', 1))).toMatchObject({
+        allowed: false,
+        code: standing,
+      });
+    },
+  );
 });
 
 describe('usage', () => {

@@ -107,13 +107,11 @@ describe('offline', () => {
     expect(await check('compliance_check')).toMatchObject({
       value: { allowed: false, code: 'OFFLINE_GRACE_EXPIRED' },
     });
-    // The free tier still answers: its features and its limits.
-    expect(await check('basic_processing')).toMatchObject({ value: { allowed: true } });
-    const overFree = await companion.dispatch('usage.consume', { operation: 'ai_operations', units: 6 });
-    expect(overFree).toMatchObject({
-      value: { decision: { allowed: false, code: 'OFFLINE_GRACE_EXPIRED', limit: 5 } },
-    });
-    // The state the UI renders follows the decisions: the grace ended, so the free tier applies.
+    // Without a license that can be honoured nothing is granted, the free tier's features included.
+    expect(await check('basic_processing')).toMatchObject({ value: { allowed: false, code: 'OFFLINE_GRACE_EXPIRED' } });
+    const consumed = await companion.dispatch('usage.consume', { operation: 'ai_operations', units: 1 });
+    expect(consumed).toMatchObject({ value: { decision: { allowed: false, code: 'OFFLINE_GRACE_EXPIRED' } } });
+    // The state the UI renders follows the decisions and explains the refusal.
     await expect
       .poll(() => companion.state.getState())
       .toMatchObject({
@@ -126,7 +124,10 @@ describe('offline', () => {
     clock.now = Date.now() - 2 * DAY;
     expect(await check('compliance_check')).toMatchObject({ value: { allowed: false, code: 'CLOCK_TAMPERED' } });
 
+    // Back to today: still behind the 8 days ahead the companion has seen, until the server answers.
     clock.now = Date.now();
+    expect(await check('compliance_check')).toMatchObject({ value: { allowed: false, code: 'CLOCK_TAMPERED' } });
+    await expect.poll(() => companion.state.getState().standing.message).toMatch(/clock is earlier/);
     await proxy.up();
     expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
     expect(await check('compliance_check')).toEqual({ ok: true, value: { allowed: true, code: 'OK' } });

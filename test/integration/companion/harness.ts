@@ -9,7 +9,11 @@ import { HostSocketServer } from '../../../src-main/host-socket.ts';
 import { plaintextCipher } from '../../../src-main/secrets.ts';
 import { openNodeStore } from '../../../src-main/settings-store.ts';
 import { MeResponse } from '../../../src-shared/api.ts';
+import vendorFile from '../../../vendor.config.json' with { type: 'json' };
 import type { TestAccount } from '../../support/server.ts';
+
+/** What the companion builds in from vendor.config.json: the pinned license keys and the app id. */
+export const VENDOR_TRUST = { licenseKeys: vendorFile.licenseKeys, appId: vendorFile.appId };
 
 /** A temp folder that a test owns and removes. */
 export function tempDir(prefix: string): { path: string; remove(): void } {
@@ -41,7 +45,7 @@ export async function serverUsedOf(account: TestAccount, operation: string): Pro
 
 /** A companion in-process, as `tollgate --headless` builds it, with its world overridable. */
 export function openTestCompanion(options: Partial<CompanionOptions> & { home: string; serverUrl: string }) {
-  return Companion.open({ openStore: openNodeStore, cipher: plaintextCipher, ...options });
+  return Companion.open({ openStore: openNodeStore, cipher: plaintextCipher, ...VENDOR_TRUST, ...options });
 }
 
 export async function listenHostSocket(companion: Companion, path: string): Promise<HostSocketServer> {

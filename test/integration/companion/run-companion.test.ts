@@ -5,7 +5,7 @@ import { SocketInUse } from '../../../src-main/host-socket.ts';
 import { runCompanion } from '../../../src-main/run-companion.ts';
 import { plaintextCipher } from '../../../src-main/secrets.ts';
 import { openNodeStore } from '../../../src-main/settings-store.ts';
-import { closeAfterEach, tempDir } from './harness.ts';
+import { closeAfterEach, tempDir, VENDOR_TRUST } from './harness.ts';
 
 // runCompanion, as the CLI and the Electron entry start the companion: the services and the host
 // socket come up together, and a start that fails half-way leaves nothing behind.
@@ -19,6 +19,7 @@ const optionsIn = (home: string, socketPath: string) => ({
   serverUrl: 'http://127.0.0.1:9',
   openStore: openNodeStore,
   cipher: plaintextCipher,
+  ...VENDOR_TRUST,
   socketPath,
 });
 

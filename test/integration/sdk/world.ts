@@ -67,7 +67,7 @@ export async function openWorld(): Promise<World> {
       home,
       serverUrl: proxy.url,
       clock,
-      ...(publicKey ? { publicKey: publicKey as never } : {}),
+      ...(publicKey ? { licenseKeys: publicKey as never } : {}),
     });
     host = await listenHostSocket(companion, socketPath);
   };

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase } from '../../../src-server/db/connection.ts';
 import { LicenseResponse, MeResponse, Problem, Session } from '../../../src-shared/api.ts';
 import { verifyLicense } from '../../../src-shared/license.ts';
 import { testDialects } from '../../support/databases.ts';
@@ -156,7 +157,7 @@ describe('a second server process on the same database', () => {
       await request(second.url, 'POST', '/v1/auth/sign-in', { email: account.email, password: `${password}!` });
       const license = await account.get('/v1/license?deviceId=log-device');
       await account.post('/v1/auth/sign-out', { refreshToken: account.session.refreshToken });
-      const key = await storedPrivateKey(first.database.dataDir, first.database.databaseUrl);
+      const key = signingPrivateKey();
       const output = second.output();
       expect(output).toContain('/v1/auth/sign-in');
       for (const secret of [
@@ -177,13 +178,8 @@ describe('a second server process on the same database', () => {
   });
 });
 
-/** The private part (`d`) of the stored license key, read straight from the database. */
-async function storedPrivateKey(dataDir: string, databaseUrl: string | null): Promise<string> {
-  const handle = await createDatabase({ dataDir, databaseUrl });
-  try {
-    const row = await handle.db.selectFrom('signing_keys').select('private_jwk').executeTakeFirstOrThrow();
-    return JSON.parse(row.private_jwk).d as string;
-  } finally {
-    await handle.destroy();
-  }
+/** The private part (`d`) of the key test servers sign with (TOLLGATE_LICENSE_SIGNING_KEY, the dev key). */
+function signingPrivateKey(): string {
+  const file = join(import.meta.dirname, '..', '..', '..', 'dev-keys', 'license-signing.dev.jwk.json');
+  return JSON.parse(readFileSync(file, 'utf8')).d as string;
 }

@@ -3,13 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Gate } from '../../../src-main/gate.ts';
-import { CLOCK_DRIFT_MS, LicenseCache } from '../../../src-main/license-cache.ts';
+import { LicenseCache } from '../../../src-main/license-cache.ts';
+import { plaintextCipher } from '../../../src-main/secrets.ts';
 import { openNodeStore, type SettingsStore } from '../../../src-main/settings-store.ts';
+import { CLOCK_DRIFT_MS, TrustedClock } from '../../../src-main/trusted-clock.ts';
 import { defaultCatalog, findTier } from '../../../src-shared/catalog.ts';
 import {
   generateLicenseKeyPair,
   type LicenseKeyPair,
   type LicensePayload,
+  publicJwks,
   signLicense,
 } from '../../../src-shared/license.ts';
 
@@ -46,8 +49,18 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function cacheAt(now: { value: number }) {
-  return new LicenseCache({ store, clock: () => now.value, configuredKey: server.publicJwk });
+/** A cache whose time record the server confirmed at NOW (as after an online sync). */
+function cacheAt(now: { value: number }, account = 'acct_1', deviceId = 'dev-1') {
+  const time = new TrustedClock(store, plaintextCipher);
+  if (time.highWater === null) time.confirm(NOW, NOW);
+  return new LicenseCache({
+    store,
+    clock: () => now.value,
+    keys: publicJwks(server.publicJwk),
+    deviceId,
+    account: () => account,
+    time,
+  });
 }
 
 function gateFor(cache: LicenseCache, now: { value: number }) {
@@ -82,15 +95,15 @@ describe('license cache', () => {
     return { status, gate: gateFor(cache, now) };
   }
 
-  it('refuses an edited token and answers with the free tier', async () => {
+  it('refuses an edited token and grants nothing', async () => {
     const token = await sign({ ...enterprise, tier: 'professional' });
     const [header, , signature] = token.split('.');
     const forged = Buffer.from(JSON.stringify({ ...enterprise, iss: 'tollgate' })).toString('base64url');
     const { status, gate } = await storedTokenGives(`${header}.${forged}.${signature}`);
     expect(status.kind === 'invalid' && status.problem.code).toBe('LICENSE_INVALID');
     expect(gate.checkFeature('sso')).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
-    expect(gate.checkFeature('basic_processing')).toEqual({ allowed: true, code: 'OK' });
-    expect(gate.checkUsage('ai_operations', 6)).toMatchObject({ allowed: false, code: 'LICENSE_INVALID', limit: 5 });
+    expect(gate.checkFeature('basic_processing')).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
+    expect(gate.checkUsage('ai_operations', 1)).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
   });
 
   it('refuses a token re-signed with another key', async () => {
@@ -128,17 +141,30 @@ describe('license cache', () => {
     expect(gateFor(cache, now).checkFeature('sso').allowed).toBe(true);
     now.value = NOW + DAY;
     expect(gateFor(cache, now).checkFeature('sso')).toMatchObject({ allowed: false, code: 'CLOCK_TAMPERED' });
+    // A restart does not forget it: the mark is kept (with its MAC) in the settings file.
     const reloaded = cacheAt(now);
-    const status = await reloaded.load();
-    expect(status.kind === 'invalid' && status.problem.code).toBe('CLOCK_TAMPERED');
+    await reloaded.load();
+    expect(reloaded.problemAt(now.value)?.code).toBe('CLOCK_TAMPERED');
   });
 
-  it('pins the first key it is given and never replaces it', async () => {
-    const cache = new LicenseCache({ store, clock: () => NOW });
-    cache.pinKey(server.publicJwk);
-    cache.pinKey(stranger.publicJwk);
-    expect(cache.pinnedKey).toEqual(server.publicJwk);
-    expect((await cache.accept(await sign(enterprise, stranger.privateJwk))).kind).toBe('invalid');
-    expect((await cache.accept(await sign(enterprise))).kind).toBe('valid');
+  it('honours a license only for its account and this device', async () => {
+    const now = { value: NOW };
+    await cacheAt(now).accept(await sign(enterprise));
+    const otherAccount = cacheAt(now, 'acct_2');
+    await otherAccount.load();
+    expect(gateFor(otherAccount, now).checkFeature('sso')).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
+    const otherDevice = cacheAt(now, 'acct_1', 'dev-2');
+    await otherDevice.load();
+    expect(gateFor(otherDevice, now).checkFeature('sso')).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
+  });
+
+  it('stops using the cached license when the server sends one that does not verify', async () => {
+    const now = { value: NOW };
+    const cache = cacheAt(now);
+    await cache.accept(await sign(enterprise));
+    const status = await cache.accept(await sign(enterprise, stranger.privateJwk));
+    expect(status.kind === 'invalid' && status.problem.code).toBe('LICENSE_INVALID');
+    expect(gateFor(cache, now).checkFeature('sso')).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
+    expect(store.get('license.token')).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import { plaintextCipher, SessionVault } from '../../../src-main/secrets.ts';
 import { openNodeStore } from '../../../src-main/settings-store.ts';
 import { createMainStore } from '../../../src-main/state.ts';
 import { DEFAULT_SYNC_TIMING, Sync } from '../../../src-main/sync.ts';
+import { TrustedClock } from '../../../src-main/trusted-clock.ts';
 import { UsageJournal } from '../../../src-main/usage-journal.ts';
 import { UsageSnapshotCache } from '../../../src-main/usage-snapshot.ts';
 import { periodOf } from '../../../src-shared/period.ts';
@@ -54,7 +55,14 @@ async function offlineSync(random: () => number) {
     client,
     auth: new Auth(client, vault, clock, () => undefined),
     journal,
-    license: new LicenseCache({ store, clock }),
+    license: new LicenseCache({
+      store,
+      clock,
+      keys: { keys: [] },
+      deviceId: 'dev-backoff',
+      account: () => null,
+      time: new TrustedClock(store, plaintextCipher),
+    }),
     usage: new UsageSnapshotCache(store, periodOf(clock())),
     deviceId: 'dev-backoff',
     clock,
