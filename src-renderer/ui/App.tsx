@@ -51,9 +51,12 @@ function Body() {
   );
 }
 
+// One empty list: a selector that built a new [] on every call would re-render without end.
+const NO_PROBLEMS: readonly string[] = [];
+
 /** Damaged data main found (journal entries not billed, an unreadable settings file): never hidden. */
 function DataProblems() {
-  const problems = useUi((ui) => ui.companion?.dataProblems ?? []);
+  const problems = useUi((ui) => ui.companion?.dataProblems ?? NO_PROBLEMS);
   if (problems.length === 0) return null;
   return (
     <div className="banner warning" role="alert" data-testid="data-problems">
