@@ -1,4 +1,5 @@
 import { operationState } from '../../src-main/companion-state.ts';
+import { NO_LICENSE } from '../../src-main/state.ts';
 import type { PlansResponse } from '../../src-shared/api.ts';
 import { defaultCatalog, effectiveFeatures, findTier, type TierId } from '../../src-shared/catalog.ts';
 import type { CompanionState } from '../../src-shared/contract.ts';
@@ -37,17 +38,7 @@ export function signedOut(): CompanionState {
     branding: { productName: 'Tollgate', accentColor: '#2457d6', logoUrl: null },
     account: null,
     subscription: null,
-    license: {
-      status: 'none',
-      problem: null,
-      tier: null,
-      subscriptionStatus: null,
-      features: [],
-      limits: null,
-      issuedAt: null,
-      offlineValidUntil: null,
-      accessEndsAt: null,
-    },
+    license: { ...NO_LICENSE },
     effectiveTier: 'free',
     standing: { code: 'NOT_SIGNED_IN', message: 'Not signed in' },
     usage: usageFor('free', {}),
