@@ -246,6 +246,8 @@ export const DecisionView = z.object({
   code: ReasonCode,
   remaining: z.number().int().optional(),
   limit: z.number().int().optional(),
+  /** The companion's quota lease: units this device may still spend offline. */
+  leaseRemaining: z.number().int().optional(),
   upgrade: UpgradeSuggestion.optional(),
 });
 
