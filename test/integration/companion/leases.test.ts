@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Companion } from '../../../src-main/companion.ts';
+import type { CompanionFailure, ResultOf } from '../../../src-shared/contract.ts';
+import type { Result } from '../../../src-shared/result.ts';
 import { setPlan, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
 import { closeAfterEach, eventually, openTestCompanion, outageProxy, serverUsedOf, tempDir } from './harness.ts';
 
@@ -45,8 +47,12 @@ async function professional(): Promise<TestAccount> {
   return account;
 }
 
-const consume = (companion: Companion, key: string) =>
-  companion.dispatch('usage.consume', { operation: 'ai_operations', units: 1, idempotencyKey: `consume-${key}` });
+const consume = async (companion: Companion, key: string) =>
+  (await companion.dispatch('usage.consume', {
+    operation: 'ai_operations',
+    units: 1,
+    idempotencyKey: `consume-${key}`,
+  })) as Result<ResultOf<'usage.consume'>, CompanionFailure>;
 
 function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
