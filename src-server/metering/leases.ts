@@ -46,14 +46,14 @@ const LEASE_SHARE_OF_LIMIT = 0.25;
  * The server keeps the units held this long past the signed expiry (when the device stops spending
  * them), so units a device spent just before the expiry and syncs a little later are still covered.
  */
-export const LEASE_SETTLE_MS = 24 * 3600 * 1000;
+const LEASE_SETTLE_MS = 24 * 3600 * 1000;
 
 /**
  * How many units a device's lease holds after a renewal: a fair share of what remains unheld
  * (what is left after the usage and the other devices' holds, split between this device and each
  * other device holding a lease), capped at a quarter of the limit, never more than what remains.
  */
-export function leaseSize(input: { limit: number; available: number; otherHolders: number }): number {
+function leaseSize(input: { limit: number; available: number; otherHolders: number }): number {
   const { limit, available, otherHolders } = input;
   if (available <= 0) return 0;
   const cap = Math.max(1, Math.ceil(limit * LEASE_SHARE_OF_LIMIT));
