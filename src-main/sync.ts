@@ -168,9 +168,10 @@ export class Sync {
         () => this.pushUsage(token),
         () => this.pullAccount(token),
         () => this.pullLicense(token),
-        () => this.pullLeases(token),
         () => this.pullNotifications(token),
         () => this.pullPlans(),
+        // Last: a server that cannot renew leases still gives the device everything else.
+        () => this.pullLeases(token),
       ]) {
         const result = await step();
         if (!result.ok) return result;
