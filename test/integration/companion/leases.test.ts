@@ -156,6 +156,32 @@ describe('quota leases across devices', () => {
     expect(await serverUsedOf(account, 'ai_operations')).toBeGreaterThanOrEqual(25 + 1 + 40);
   });
 
+  it('renews the leases with one request per sync', async () => {
+    const account = await professional();
+    const calls: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      calls.push(`${init?.method ?? 'GET'} ${new URL(String(input instanceof Request ? input.url : input)).pathname}`);
+      return fetch(input, init);
+    };
+    const companion = closing(
+      await openTestCompanion({
+        home: join(folder.path, 'counted'),
+        serverUrl: server.url,
+        machineIdentity: 'machine-counted',
+        fetch: counting,
+      }),
+      (opened) => opened.close(),
+    );
+    expect((await companion.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(
+      true,
+    );
+    for (let sync = 0; sync < 3; sync += 1) {
+      calls.length = 0;
+      expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
+      expect(calls.filter((call) => call === 'POST /v1/leases')).toHaveLength(1);
+    }
+  });
+
   it('grants nothing from a lease edited in the data folder: refused offline with LEASE_EXHAUSTED', async () => {
     const account = await professional();
     const home = join(folder.path, 'tampered');
