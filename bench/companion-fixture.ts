@@ -5,6 +5,7 @@ import { plaintextCipher, SessionVault } from '../src-main/secrets.ts';
 import { openNodeStore } from '../src-main/settings-store.ts';
 import { TrustedClock } from '../src-main/trusted-clock.ts';
 import { defaultCatalog, findTier } from '../src-shared/catalog.ts';
+import { signLease } from '../src-shared/lease.ts';
 import { generateLicenseKeyPair, publicJwks, signLicense } from '../src-shared/license.ts';
 
 const BENCH_APP = { appId: 'dev.tollgate.bench', machineIdentity: 'bench-machine' };
@@ -14,29 +15,47 @@ const BENCH_APP = { appId: 'dev.tollgate.bench', machineIdentity: 'bench-machine
  * benchmarks measure the companion itself: every decision takes the full path (verified license,
  * clock checks, usage counters) and nothing waits on the network.
  */
-export async function signedInOfflineCompanion(home: string): Promise<Companion> {
+export async function signedInOfflineCompanion(
+  home: string,
+  options: { leaseUnits?: number } = {},
+): Promise<Companion> {
   const keys = await generateLicenseKeyPair();
   const now = Date.now();
   const store = openNodeStore(home);
   const enterprise = findTier(defaultCatalog, 'enterprise');
+  const period = new Date(now).toISOString().slice(0, 7);
+  const device = deviceIdFor(BENCH_APP.machineIdentity, BENCH_APP.appId);
+  // With leaseUnits: ai_operations is limited (twice the lease) and every consume is lease-backed.
+  const limits =
+    options.leaseUnits === undefined
+      ? enterprise.limits
+      : { ...enterprise.limits, monthly: { ...enterprise.limits.monthly, ai_operations: 2 * options.leaseUnits } };
   const token = await signLicense(
     {
       sub: 'acct_bench',
-      dev: deviceIdFor(BENCH_APP.machineIdentity, BENCH_APP.appId),
+      dev: device,
       email: 'bench@example.com',
       tier: 'enterprise',
       status: 'active',
       access: true,
       accessEndsAt: null,
       features: enterprise.features,
-      limits: enterprise.limits,
-      period: new Date(now).toISOString().slice(0, 7),
+      limits,
+      period,
       usage: {},
     },
     keys.privateJwk,
     { now, offlineGraceSeconds: 30 * 86_400 },
   );
   store.set('license.token', token);
+  if (options.leaseUnits !== undefined) {
+    const lease = await signLease(
+      { sub: 'acct_bench', dev: device, op: 'ai_operations', period, units: options.leaseUnits },
+      keys.privateJwk,
+      { now, expiresAt: now + 30 * 86_400_000 },
+    );
+    store.set('leases', { ai_operations: { token: lease, settled: 0 } });
+  }
   // As if the server had last stated the time just now (the offline grace is honoured from there).
   new TrustedClock(store, plaintextCipher).confirm(now, now);
   new SessionVault(store, plaintextCipher).save({

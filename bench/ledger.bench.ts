@@ -65,18 +65,31 @@ function naiveBaseline(dir: string): number {
   return count / ((performance.now() - started) / 1000);
 }
 
-async function measure() {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-journal-'));
-  const companion = await signedInOfflineCompanion(join(dir, 'home'));
+/** Consumes over the host socket of an offline companion (lease-backed when leaseUnits is given). */
+async function consumeLoad(dir: string, leaseUnits?: number) {
+  const companion = await signedInOfflineCompanion(join(dir, 'home'), leaseUnits === undefined ? {} : { leaseUnits });
   const host = await HostSocketServer.listen({
     path: join(dir, 'companion.sock'),
     dispatch: (method, params) => companion.dispatch(method, params),
     state: companion.state,
   });
   try {
-    const load = await runClientProcess(import.meta.filename, [host.path, String(CLIENTS), String(MEASURE_MS / 1000)]);
+    return await runClientProcess(import.meta.filename, [host.path, String(CLIENTS), String(MEASURE_MS / 1000)]);
+  } finally {
+    await host.close();
+    await companion.close();
+  }
+}
+
+async function measure() {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-journal-'));
+  try {
+    const load = await consumeLoad(join(dir, 'unlimited'));
+    // Offline on a limited operation: every consume is decided against the signed quota lease too.
+    const leased = await consumeLoad(join(dir, 'leased'), 10_000_000);
     const baseline = naiveBaseline(join(dir, 'naive'));
     const rate = load.requests / load.seconds;
+    const leasedRate = leased.requests / leased.seconds;
     const rows: BenchRow[] = [
       {
         name: `durable usage.consume, ${CLIENTS} clients over the socket`,
@@ -89,6 +102,22 @@ async function measure() {
         p99Ms: load.p99,
       },
       { name: '  p50 / p99 consume latency', value: load.p50, unit: 'ms', target: `p99 ${load.p99.toFixed(2)} ms` },
+      {
+        name: `lease-backed offline usage.consume, ${CLIENTS} clients`,
+        value: leasedRate,
+        unit: 'consumes/s',
+        ceiling: baseline,
+        target: '≥ 10,000/s and ≥ 20× naive',
+        pass: leasedRate >= 10_000 && leasedRate >= 20 * baseline,
+        p50Ms: leased.p50,
+        p99Ms: leased.p99,
+      },
+      {
+        name: '  p50 / p99 lease-backed latency',
+        value: leased.p50,
+        unit: 'ms',
+        target: `p99 ${leased.p99.toFixed(2)} ms`,
+      },
       { name: 'naive: one store.set (file rewrite) per event', value: baseline, unit: 'consumes/s' },
     ];
     report('journal', rows, {
@@ -97,8 +126,6 @@ async function measure() {
       baselineSeconds: BASELINE_MS / 1000,
     });
   } finally {
-    await host.close();
-    await companion.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

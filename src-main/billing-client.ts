@@ -69,8 +69,12 @@ export class BillingClient {
     return this.call('license', { query: { deviceId }, accessToken });
   }
 
-  sendUsage(accessToken: string, events: UsageEvent[]) {
-    return this.call('sendUsage', { body: { events }, accessToken });
+  sendUsage(accessToken: string, events: UsageEvent[], deviceId?: string) {
+    return this.call('sendUsage', { body: { events, ...(deviceId ? { deviceId } : {}) }, accessToken });
+  }
+
+  leases(accessToken: string, deviceId: string, pending: Record<string, number>) {
+    return this.call('leases', { body: { deviceId, pending }, accessToken });
   }
 
   notifications(accessToken: string) {

@@ -18,6 +18,7 @@ import { completeCheckoutIfPaid } from './checkout.ts';
 import { deriveCompanionState, syncAfterStatus } from './companion-state.ts';
 import { deviceIdFor, machineIdentity } from './device-id.ts';
 import { Gate } from './gate.ts';
+import { LeaseBook } from './lease-book.ts';
 import { LicenseCache } from './license-cache.ts';
 import { createHandlers, failureOf, type Handlers } from './method-handlers.ts';
 import { acquireOwnerLock, type OwnerLock } from './owner-lock.ts';
@@ -66,6 +67,7 @@ export class Companion {
   readonly state: MainStore;
   readonly gate: Gate;
   readonly license: LicenseCache;
+  readonly leases: LeaseBook;
   readonly sync: Sync;
   readonly handlers: Handlers;
   private readonly auth: Auth;
@@ -104,6 +106,13 @@ export class Companion {
       account: () => this.auth.current?.account.id ?? null,
       time: new TrustedClock(store, options.cipher),
     });
+    this.leases = new LeaseBook({
+      store,
+      keys: options.licenseKeys,
+      deviceId,
+      account: () => this.auth.current?.account.id ?? null,
+      pendingUnits: (operation) => journal.pendingUnits(operation, this.accountId()),
+    });
     const plans = store.get('plans') as PlansResponse | undefined;
     if (plans) this.adoptPlans(plans);
     this.gate = new Gate({
@@ -113,6 +122,7 @@ export class Companion {
       serverUsage: () => this.usage.current,
       pendingUnits: (operation) => journal.pendingUnits(operation, this.accountId()),
       clock: this.clock,
+      leaseAllowance: (operation, now) => this.leases.allowance(operation, now),
       onPlanChange: () => this.refresh(),
     });
     this.sync = new Sync({
@@ -121,6 +131,7 @@ export class Companion {
       journal,
       license: this.license,
       usage: this.usage,
+      leases: this.leases,
       deviceId,
       clock: this.clock,
       random: options.random ?? Math.random,
@@ -154,6 +165,7 @@ export class Companion {
       client,
       gate: this.gate,
       license: this.license,
+      leases: this.leases,
       sync: this.sync,
       journal,
       deviceId,
@@ -190,6 +202,7 @@ export class Companion {
         );
       }
       await companion.license.load();
+      await companion.leases.load();
       companion.refreshNow();
       return companion;
     } catch (error) {

@@ -2,6 +2,7 @@ import type { Catalog } from '../src-shared/catalog.ts';
 import { type Decision, decide, type PlanState } from '../src-shared/decisions.ts';
 import { planFromLicense } from '../src-shared/license.ts';
 import { periodOf } from '../src-shared/period.ts';
+import type { LeaseAllowance } from './lease-book.ts';
 import type { LicenseCache } from './license-cache.ts';
 
 /**
@@ -23,6 +24,8 @@ export interface GateWorld {
   serverUsage(): ServerUsage;
   pendingUnits(operation: string): number;
   clock(): number;
+  /** What this device's quota lease still allows of a limited operation (lease-book.ts). */
+  leaseAllowance?(operation: string, now: number): LeaseAllowance;
   /** Called when a decision finds the plan changed (grace ended, clock turned back, new license). */
   onPlanChange?(): void;
 }
@@ -60,12 +63,26 @@ export class Gate {
     return decision;
   }
 
+  /**
+   * The plan's answer, and for a limited operation also the lease's: a device spends only what its
+   * quota lease holds for it, so devices spending offline together can never pass the limit.
+   */
   checkUsage(operation: string, units: number): Decision {
     const now = this.world.clock();
-    return decide(
+    const decision = decide(
       { catalog: this.world.catalog(), plan: this.plan(now), usage: { [operation]: this.used(operation, now) } },
       { kind: 'usage', operation, units },
     );
+    if (!decision.allowed || decision.limit === undefined || !this.world.leaseAllowance) return decision;
+    const lease = this.world.leaseAllowance(operation, now);
+    if (units <= lease.units) return { ...decision, leaseRemaining: lease.units };
+    return {
+      allowed: false,
+      code: 'LEASE_EXHAUSTED',
+      limit: decision.limit,
+      ...(decision.remaining === undefined ? {} : { remaining: decision.remaining }),
+      leaseRemaining: lease.units,
+    };
   }
 
   private remembered(now: number) {

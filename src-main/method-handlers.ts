@@ -7,6 +7,7 @@ import { err, type MaybePromise, ok, type Result } from '../src-shared/result.ts
 import type { Auth } from './auth.ts';
 import type { ApiOutcome, BillingClient } from './billing-client.ts';
 import type { Gate } from './gate.ts';
+import type { LeaseBook } from './lease-book.ts';
 import type { LicenseCache } from './license-cache.ts';
 import { isAllowedExternalUrl } from './security.ts';
 import type { MainStore } from './state.ts';
@@ -39,6 +40,7 @@ interface HandlerWorld {
   client: BillingClient;
   gate: Gate;
   license: LicenseCache;
+  leases: LeaseBook;
   sync: Sync;
   journal: UsageJournal;
   deviceId: string;
@@ -86,6 +88,17 @@ export function createHandlers(world: HandlerWorld): Handlers {
   };
 
   /**
+   * The gate's answer; a lease that ran out while the server is reachable is renewed first (one
+   * renewal shared by every consume waiting), so only a device offline is held to its lease.
+   */
+  const checkUsage = async (operation: string, units: number): Promise<Decision> => {
+    const decision = gate.checkUsage(operation, units);
+    if (decision.code !== 'LEASE_EXHAUSTED' || !sync.online) return decision;
+    await sync.renewLeases();
+    return gate.checkUsage(operation, units);
+  };
+
+  /**
    * Decide against server usage + pending local usage, then make it durable before answering. The
    * units count as pending from the moment the decision is taken, so concurrent consumes cannot
    * both take the last unit.
@@ -101,7 +114,7 @@ export function createHandlers(world: HandlerWorld): Handlers {
         return { decision, idempotencyKey: params.idempotencyKey, replayed: true };
       }
     }
-    const decision = gate.checkUsage(operation, units);
+    const decision = await checkUsage(operation, units);
     if (!decision.allowed) {
       noteDenial(`usage.consume ${operation}`, decision);
       return { decision, idempotencyKey: null, replayed: false };
@@ -134,6 +147,7 @@ export function createHandlers(world: HandlerWorld): Handlers {
       const waiting = world.journal.pendingOf(account);
       await auth.signOut();
       world.license.clear();
+      world.leases.clear();
       state.setState({ subscription: null, notifications: [], lastDenial: null });
       world.refreshNow();
       return { unsyncedEvents: waiting.events, unsyncedUnits: waiting.units };
@@ -179,7 +193,8 @@ export function createHandlers(world: HandlerWorld): Handlers {
       license: state.getState().license,
     }),
     'gate.check': ({ feature }) => noteDenial(`gate.check ${feature}`, gate.checkFeature(feature)),
-    'usage.check': ({ operation, units }) => noteDenial(`usage.check ${operation}`, gate.checkUsage(operation, units)),
+    'usage.check': async ({ operation, units }) =>
+      noteDenial(`usage.check ${operation}`, await checkUsage(operation, units)),
     'usage.consume': (params) => consume(params),
     'usage.get': () => state.getState().usage,
     'license.subscribe': () => ({ subscribed: true as const }),

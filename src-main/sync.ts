@@ -4,8 +4,9 @@ import { ok, type Result } from '../src-shared/result.ts';
 import type { Auth } from './auth.ts';
 import { isAuthRejection } from './auth.ts';
 import type { ApiFailure, BillingClient } from './billing-client.ts';
+import type { LeaseBook } from './lease-book.ts';
 import type { LicenseCache, LicenseStatus } from './license-cache.ts';
-import type { UsageJournal, Verdict } from './usage-journal.ts';
+import type { UsageEntry, UsageJournal, Verdict } from './usage-journal.ts';
 import type { UsageSnapshotCache } from './usage-snapshot.ts';
 
 /**
@@ -64,6 +65,8 @@ export interface SyncWorld {
   journal: UsageJournal;
   license: LicenseCache;
   usage: UsageSnapshotCache;
+  /** The device's quota leases, renewed on each full sync (lease-book.ts). */
+  leases?: LeaseBook;
   deviceId: string;
   clock(): number;
   random(): number;
@@ -83,6 +86,8 @@ export class Sync {
   private failures = 0;
   private stopped = true;
   private havePlans = false;
+  /** A lease renewal asked for and not started yet: every consume waiting for one shares it. */
+  private renewal: Promise<'idle' | 'offline' | 'error'> | null = null;
 
   constructor(private readonly world: SyncWorld) {}
 
@@ -113,6 +118,25 @@ export class Sync {
   /** A full sync now (the UI's "sync now", sign-in, start-up); resolves when it has run. */
   syncNow(): Promise<'idle' | 'offline' | 'error'> {
     return this.enqueue(() => this.full());
+  }
+
+  /** Whether the last exchange with the server succeeded (no backoff running). */
+  get online(): boolean {
+    return this.failures === 0;
+  }
+
+  /** Pushes pending usage and renews the quota leases now (a lease ran out while online). */
+  renewLeases(): Promise<'idle' | 'offline' | 'error'> {
+    this.renewal ??= this.enqueue(async () => {
+      this.renewal = null;
+      return this.finish(
+        await this.withToken(async (token) => {
+          const pushed = await this.pushUsage(token);
+          return pushed.ok ? this.pullLeases(token) : pushed;
+        }),
+      );
+    });
+    return this.renewal;
   }
 
   private enqueue(run: () => Promise<'idle' | 'offline' | 'error'>): Promise<'idle' | 'offline' | 'error'> {
@@ -146,6 +170,8 @@ export class Sync {
         () => this.pullLicense(token),
         () => this.pullNotifications(token),
         () => this.pullPlans(),
+        // Last: a server that cannot renew leases still gives the device everything else.
+        () => this.pullLeases(token),
       ]) {
         const result = await step();
         if (!result.ok) return result;
@@ -217,6 +243,7 @@ export class Sync {
           units: entry.units,
           occurredAt: new Date(entry.at).toISOString(),
         })),
+        this.world.deviceId,
       );
       // A refused batch as a whole (the server answers event by event, so this is not about one
       // event) settles nothing: every event stays in the journal and is sent again later.
@@ -239,6 +266,9 @@ export class Sync {
           rejected.push({ ...entry, code: result.code, used: result.used, limit: result.limit });
         }
       }
+      // The leases learn what left the journal first: a crash before the verdicts are written only
+      // ever makes them under-count what is left (lease-book.ts).
+      this.world.leases?.noteSettled(settledUnits(batch, verdicts));
       // Settle first (durably), then raise the server counts, so no unit is ever counted by both.
       await journal.recordVerdicts(verdicts);
       this.world.usage.mergeCounts(answer.value.period, counts);
@@ -267,6 +297,15 @@ export class Sync {
     return done;
   }
 
+  private async pullLeases(token: string): Promise<Step> {
+    const { leases } = this.world;
+    if (!leases) return done;
+    const answer = await this.world.client.leases(token, this.world.deviceId, leases.pendingReport());
+    if (!answer.ok) return answer;
+    await leases.accept(answer.value.leases);
+    return done;
+  }
+
   private async pullNotifications(token: string): Promise<Step> {
     const answer = await this.world.client.notifications(token);
     if (!answer.ok) return answer;
@@ -282,4 +321,14 @@ export class Sync {
     this.world.events.plans(answer.value);
     return done;
   }
+}
+
+/** Units per operation of the batch entries the server answered for. */
+function settledUnits(batch: readonly UsageEntry[], verdicts: readonly { key: string }[]): Record<string, number> {
+  const answered = new Set(verdicts.map((v) => v.key));
+  const units: Record<string, number> = {};
+  for (const entry of batch) {
+    if (answered.has(entry.key)) units[entry.operation] = (units[entry.operation] ?? 0) + entry.units;
+  }
+  return units;
 }

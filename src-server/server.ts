@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import { createDatabase, type DatabaseHandle } from './db/connection.ts';
 import { buildApp } from './http/app.ts';
 import { loadLicenseKey } from './licensing/signing-key.ts';
+import { expireHeldLeases } from './metering/leases.ts';
 import { expireHeldReservations } from './metering/reservations.ts';
 
 interface RunningServer {
@@ -47,6 +48,7 @@ export async function startServer(config: Config, options: { now?: () => number 
       expireHeldReservations(database, now()).catch((error) =>
         app?.log.warn({ err: error }, 'reservation sweep failed'),
       );
+      expireHeldLeases(database, now()).catch((error) => app?.log.warn({ err: error }, 'lease sweep failed'));
     }, RESERVATION_SWEEP_MS);
     sweeper.unref();
     const running = app;

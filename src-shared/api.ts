@@ -188,6 +188,8 @@ export type UsageEvent = z.infer<typeof UsageEvent>;
  */
 export const UsageEventsBody = z.strictObject({
   events: z.array(z.unknown()).min(1).max(MAX_BATCH_EVENTS),
+  /** The sending device: its events are spent first from the units its leases hold (POST /v1/leases). */
+  deviceId: DeviceId.optional(),
 });
 
 /** Why a batch event was not counted: a decision code, or the event itself is unusable. */
@@ -244,6 +246,8 @@ export const DecisionView = z.object({
   code: ReasonCode,
   remaining: z.number().int().optional(),
   limit: z.number().int().optional(),
+  /** The companion's quota lease: units this device may still spend offline. */
+  leaseRemaining: z.number().int().optional(),
   upgrade: UpgradeSuggestion.optional(),
 });
 
@@ -274,6 +278,35 @@ export const LicenseResponse = z.object({
   serverTime: z.string(),
 });
 export type LicenseResponse = z.infer<typeof LicenseResponse>;
+
+// ── Quota leases ────────────────────────────────────────────────────────────────────────────────
+
+export const LeaseBody = z.strictObject({
+  deviceId: DeviceId,
+  /**
+   * Units this device has spent and not yet synced, per operation: the renewal never holds fewer
+   * of them than that, so what the device already acknowledged stays covered until it arrives.
+   */
+  pending: z.record(z.string().max(64), z.number().int().min(0)).optional(),
+});
+
+export const Lease = z.object({
+  operation: z.string(),
+  /** Units held for this device now: what it may spend offline until the lease expires. */
+  units: z.number().int(),
+  period: Period,
+  expiresAt: z.string(),
+  /** The signed lease (EdDSA JWS, bound to account, device, operation and period). */
+  token: z.string(),
+});
+export type Lease = z.infer<typeof Lease>;
+
+export const LeaseResponse = z.object({
+  /** One lease per limited operation of the plan; unlimited operations need none. */
+  leases: z.array(Lease),
+  serverTime: z.string(),
+});
+export type LeaseResponse = z.infer<typeof LeaseResponse>;
 
 // ── Billing ─────────────────────────────────────────────────────────────────────────────────────
 // POST /v1/billing/checkout, /v1/billing/portal, /v1/billing/change-plan, /v1/billing/cancel,

@@ -27,6 +27,11 @@ export const REASON_CODES = [
   'OFFLINE_GRACE_EXPIRED',
   'CLOCK_TAMPERED',
   'LICENSE_INVALID',
+  /**
+   * Offline (or the server could not renew it), a device spends only the units its signed quota
+   * lease holds for it; past them: connect to continue (the lease is renewed on the next sync).
+   */
+  'LEASE_EXHAUSTED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -64,6 +69,8 @@ export interface Decision {
   remaining?: number;
   /** The limit that applied; absent when unlimited. */
   limit?: number;
+  /** On the companion: units its quota lease still lets this device spend (offline too); absent when none is needed. */
+  leaseRemaining?: number;
   upgrade?: UpgradeSuggestion;
 }
 

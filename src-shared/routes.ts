@@ -3,6 +3,8 @@ import { z } from 'zod';
 import {
   CheckoutBody,
   CheckoutResponse,
+  LeaseBody,
+  LeaseResponse,
   LicenseQuery,
   LicenseResponse,
   MeResponse,
@@ -44,6 +46,7 @@ export const SERVER_ROUTES = {
     body: UsageEventsBody,
     response: UsageEventsResponse,
   },
+  leases: { method: 'POST', path: '/v1/leases', auth: true, body: LeaseBody, response: LeaseResponse },
   notifications: { method: 'GET', path: '/v1/notifications', auth: true, response: NotificationsResponse },
   markNotificationRead: {
     method: 'POST',

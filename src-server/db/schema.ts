@@ -95,6 +95,25 @@ interface ReservationsTable {
   settled_at: number | null;
 }
 
+type LeaseStatus = 'held' | 'returned' | 'expired';
+
+interface LeasesTable {
+  id: string;
+  account_id: string;
+  device_id: string;
+  operation: string;
+  period: string;
+  /** Units held for the device now (also counted in usage_counters.reserved while `held`). */
+  held: number;
+  /** Units the device's synced events took from the lease this period. */
+  spent: number;
+  status: LeaseStatus;
+  /** When the server gives the held units back if the lease is not renewed (after the signed expiry). */
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface NotificationsTable {
   id: string;
   account_id: string;
@@ -125,6 +144,7 @@ interface CoreTables {
   usage_counters: UsageCountersTable;
   usage_events: UsageEventsTable;
   reservations: ReservationsTable;
+  leases: LeasesTable;
   notifications: NotificationsTable;
   signing_keys: SigningKeysTable;
 }

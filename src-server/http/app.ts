@@ -16,6 +16,7 @@ import type { DatabaseHandle } from '../db/connection.ts';
 import { licenseRoutes } from '../licensing/routes.ts';
 import type { ServerLicenseKeys } from '../licensing/signing-key.ts';
 import { installBillable } from '../metering/billable.ts';
+import { leaseRoutes } from '../metering/lease-routes.ts';
 import { notificationRoutes } from '../metering/notification-routes.ts';
 import { operationRoutes } from '../metering/operation-routes.ts';
 import { usageRoutes } from '../metering/routes.ts';
@@ -38,6 +39,7 @@ const routePlugins: FastifyPluginAsyncZod[] = [
   planRoutes,
   accountRoutes,
   usageRoutes,
+  leaseRoutes,
   notificationRoutes,
   licenseRoutes,
   operationRoutes,

@@ -15,6 +15,7 @@ import type { EntitledPlan } from '../plans/subscriptions.ts';
 import { bumpCounter, type CounterState, lockCounters } from './counters.ts';
 import { decideUsage, limitOf, type StoredAnswer, type UsageOutcome, type UsageRequest } from './decision.ts';
 import { groupCommit } from './group-commit.ts';
+import { expireLeases, spendFromLeases } from './leases.ts';
 import { insertEvents, seenKeys } from './ledger.ts';
 import { recordThresholds } from './notifications.ts';
 import { expireHolds, type MeteringStore } from './reservations.ts';
@@ -39,8 +40,11 @@ function* meter(
   plan: EntitledPlan,
   requests: readonly UsageRequest[],
   now: number,
+  deviceId: string | undefined,
 ): Steps<UsageOutcome[]> {
   const period = periodOf(now);
+  // A device's events spend the units its leases hold first (held → used, in this transaction).
+  if (deviceId !== undefined) yield* spendFromLeases(runner, accountId, deviceId, requests, now);
   const operations = requests.map((r) => r.operation);
   let counters = yield* lockCounters(runner, accountId, period, operations);
   const seen = yield* seenKeys(runner, accountId, [...new Set(requests.map((r) => r.idempotencyKey))]);
@@ -55,7 +59,10 @@ function* meter(
       o.eventStatus === 'rejected' &&
       (counters.get((requestByKey.get(o.idempotencyKey) as UsageRequest).operation)?.reserved ?? 0) > 0,
   );
-  if (blockedByHolds && (yield* expireHolds(runner, now, accountId)) > 0) {
+  if (
+    blockedByHolds &&
+    (yield* expireHolds(runner, now, accountId)) + (yield* expireLeases(runner, now, accountId)) > 0
+  ) {
     counters = yield* lockCounters(runner, accountId, period, operations);
     decided = decideUsage(catalog, plan, requests, counters, seen, period);
   }
@@ -105,15 +112,21 @@ export async function recordUsage(
   plan: EntitledPlan,
   requests: readonly UsageRequest[],
   now: number,
+  /** The companion device sending the batch: its leases' held units are spent first. */
+  deviceId?: string,
 ): Promise<UsageOutcome[]> {
   const file = sqliteFileOf(store.db);
   if (file) {
     const runner = sqliteRunner(store.db, file);
-    const work = file.transaction(() => runSync(meter(runner, store.catalog, accountId, plan, requests, now)));
+    const work = file.transaction(() =>
+      runSync(meter(runner, store.catalog, accountId, plan, requests, now, deviceId)),
+    );
     return retrying(() => groupCommit(store.db, file, work));
   }
   return inTransaction(store.db, (trx) =>
-    runAsync(meter(transactionRunner(store.db, store.dialect, trx), store.catalog, accountId, plan, requests, now)),
+    runAsync(
+      meter(transactionRunner(store.db, store.dialect, trx), store.catalog, accountId, plan, requests, now, deviceId),
+    ),
   );
 }
 

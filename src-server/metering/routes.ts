@@ -94,6 +94,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
           plan,
           usable.map((u) => u.event),
           at,
+          request.body.deviceId,
         );
         outcomes.forEach((outcome, i) => {
           const { index } = usable[i] as { index: number };

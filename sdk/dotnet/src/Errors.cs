@@ -40,6 +40,7 @@ namespace Tollgate
                 { "OFFLINE_GRACE_EXPIRED", (m, r, d) => new OfflineGraceExpiredException(m, r, d) },
                 { "CLOCK_TAMPERED", (m, r, d) => new ClockTamperedException(m, r, d) },
                 { "LICENSE_INVALID", (m, r, d) => new LicenseInvalidException(m, r, d) },
+                { "LEASE_EXHAUSTED", (m, r, d) => new LeaseExhaustedException(m, r, d) },
                 { "PARSE_ERROR", (m, r, d) => new ParseErrorException(m, r, d) },
                 { "INVALID_REQUEST", (m, r, d) => new InvalidRequestException(m, r, d) },
                 { "METHOD_NOT_FOUND", (m, r, d) => new MethodNotFoundException(m, r, d) },
@@ -62,6 +63,7 @@ namespace Tollgate
             { "OFFLINE_GRACE_EXPIRED", typeof(OfflineGraceExpiredException) },
             { "CLOCK_TAMPERED", typeof(ClockTamperedException) },
             { "LICENSE_INVALID", typeof(LicenseInvalidException) },
+            { "LEASE_EXHAUSTED", typeof(LeaseExhaustedException) },
             { "PARSE_ERROR", typeof(ParseErrorException) },
             { "INVALID_REQUEST", typeof(InvalidRequestException) },
             { "METHOD_NOT_FOUND", typeof(MethodNotFoundException) },
@@ -161,6 +163,13 @@ namespace Tollgate
     {
         public LicenseInvalidException(string message, int? rpcCode = null, Decision decision = null)
             : base("LICENSE_INVALID", message, rpcCode, decision) { }
+    }
+
+    /// <summary>Offline past this device's quota lease: show "connect to continue".</summary>
+    public sealed class LeaseExhaustedException : TollgateException
+    {
+        public LeaseExhaustedException(string message, int? rpcCode = null, Decision decision = null)
+            : base("LEASE_EXHAUSTED", message, rpcCode, decision) { }
     }
 
     public sealed class ParseErrorException : TollgateException

@@ -44,6 +44,8 @@ export const LicenseExpiredError = errorClass('LICENSE_EXPIRED', 'LicenseExpired
 export const OfflineGraceExpiredError = errorClass('OFFLINE_GRACE_EXPIRED', 'OfflineGraceExpiredError');
 export const ClockTamperedError = errorClass('CLOCK_TAMPERED', 'ClockTamperedError');
 export const LicenseInvalidError = errorClass('LICENSE_INVALID', 'LicenseInvalidError');
+/** Offline past this device's quota lease: show "connect to continue". */
+export const LeaseExhaustedError = errorClass('LEASE_EXHAUSTED', 'LeaseExhaustedError');
 // The companion's JSON-RPC errors.
 export const ParseError = errorClass('PARSE_ERROR', 'ParseError');
 export const InvalidRequestError = errorClass('INVALID_REQUEST', 'InvalidRequestError');
@@ -68,6 +70,7 @@ export const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = Object.fromEn
     OfflineGraceExpiredError,
     ClockTamperedError,
     LicenseInvalidError,
+    LeaseExhaustedError,
     ParseError,
     InvalidRequestError,
     MethodNotFoundError,

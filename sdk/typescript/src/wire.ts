@@ -15,6 +15,7 @@ export const REASON_CODES = [
   'OFFLINE_GRACE_EXPIRED',
   'CLOCK_TAMPERED',
   'LICENSE_INVALID',
+  'LEASE_EXHAUSTED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

@@ -133,7 +133,7 @@ describe('offline', () => {
     expect(await check('compliance_check')).toEqual({ ok: true, value: { allowed: true, code: 'OK' } });
   });
 
-  it('reconciles with the server when it refuses usage the device allowed offline (another device got there first)', async () => {
+  it('spends offline only what its quota lease holds, so another device using the account meanwhile never makes the server refuse it', async () => {
     const account = await signUp(server.url);
     const companion = closing(
       await openTestCompanion({ home: join(folder.path, 'reconcile-home'), serverUrl: proxy.url }),
@@ -144,11 +144,16 @@ describe('offline', () => {
       true,
     );
     await proxy.down();
-    for (let n = 0; n < 4; n += 1) {
+    // The free tier's 5: the lease holds 2 of them for this device (a quarter, rounded up).
+    for (let n = 0; n < 2; n += 1) {
       const outcome = await companion.dispatch('usage.consume', { operation: 'ai_operations' });
       expect(outcome).toMatchObject({ ok: true, value: { decision: { allowed: true, limit: 5 } } });
     }
-    // Meanwhile the same account uses 3 of its 5 units elsewhere, straight against the server.
+    expect(await companion.dispatch('usage.consume', { operation: 'ai_operations' })).toMatchObject({
+      ok: true,
+      value: { decision: { allowed: false, code: 'LEASE_EXHAUSTED', leaseRemaining: 0 }, idempotencyKey: null },
+    });
+    // Meanwhile the same account uses the 3 units nobody holds elsewhere, straight against the server.
     for (let n = 0; n < 3; n += 1) {
       const direct = await account.post('/v1/usage/consume', {
         operation: 'ai_operations',
@@ -157,22 +162,25 @@ describe('offline', () => {
       });
       expect(direct.status).toBe(200);
     }
+    expect(
+      (
+        await account.post('/v1/usage/consume', {
+          operation: 'ai_operations',
+          units: 1,
+          idempotencyKey: 'other-device-x-0000',
+        })
+      ).status,
+    ).toBe(402);
     await proxy.up();
     expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
-    // Two of the four fit; the server refused the other two, and the device now agrees with it.
+    // Both units this device acknowledged offline are counted: nothing was refused after the fact.
     expect(await serverUsedOf(account, 'ai_operations')).toBe(5);
     await expect
       .poll(() => companion.state.getState().usage.operations.ai_operations)
-      .toMatchObject({
-        serverUsed: 5,
-        pending: 0,
-      });
-    expect(companion.state.getState().lastDenial).toMatchObject({
-      subject: 'usage.consume ai_operations',
-      decision: { allowed: false, code: 'LIMIT_REACHED', limit: 5, upgrade: { tier: 'professional' } },
-    });
+      .toMatchObject({ serverUsed: 5, pending: 0 });
+    expect(companion.state.getState().lastDenial?.decision.code).not.toBe('LIMIT_REACHED');
     expect(await companion.dispatch('usage.check', { operation: 'ai_operations', units: 1 })).toMatchObject({
-      value: { allowed: false, code: 'LIMIT_REACHED' },
+      value: { allowed: false, code: 'LIMIT_REACHED', upgrade: { tier: 'professional' } },
     });
   });
 });

@@ -30,6 +30,7 @@ LicenseExpiredError = _error_class("LICENSE_EXPIRED", "LicenseExpiredError")
 OfflineGraceExpiredError = _error_class("OFFLINE_GRACE_EXPIRED", "OfflineGraceExpiredError")
 ClockTamperedError = _error_class("CLOCK_TAMPERED", "ClockTamperedError")
 LicenseInvalidError = _error_class("LICENSE_INVALID", "LicenseInvalidError")
+LeaseExhaustedError = _error_class("LEASE_EXHAUSTED", "LeaseExhaustedError")
 # The companion's JSON-RPC errors.
 ParseError = _error_class("PARSE_ERROR", "ParseError")
 InvalidRequestError = _error_class("INVALID_REQUEST", "InvalidRequestError")
@@ -48,7 +49,7 @@ ERROR_CLASSES = {
     for cls in (
         NotSignedInError, FeatureNotInPlanError, LimitReachedError, SizeLimitExceededError,
         SubscriptionInactiveError, LicenseExpiredError, OfflineGraceExpiredError, ClockTamperedError,
-        LicenseInvalidError, ParseError, InvalidRequestError, MethodNotFoundError, InvalidParamsError,
+        LicenseInvalidError, LeaseExhaustedError, ParseError, InvalidRequestError, MethodNotFoundError, InvalidParamsError,
         InternalError, UsageNotRecordedError, ProtocolError, ConnectionFailedError, TollgateTimeoutError,
         LicenseVerificationUnavailable,
     )

@@ -4,6 +4,7 @@ same vectors as the TypeScript SDK, whose answers are checked against the compan
 REASON_CODES = (
     "OK", "NOT_SIGNED_IN", "FEATURE_NOT_IN_PLAN", "LIMIT_REACHED", "SIZE_LIMIT_EXCEEDED",
     "SUBSCRIPTION_INACTIVE", "LICENSE_EXPIRED", "OFFLINE_GRACE_EXPIRED", "CLOCK_TAMPERED", "LICENSE_INVALID",
+    "LEASE_EXHAUSTED",
 )
 
 
