@@ -171,7 +171,7 @@ export class Companion {
     mkdirSync(options.home, { recursive: true, mode: 0o700 });
     const lock = acquireOwnerLock(join(options.home, 'companion.lock'), options.home);
     try {
-      const journal = await UsageJournal.open(options.home);
+      const journal = await UsageJournal.open(options.home, options.cipher);
       const store = options.openStore(options.home);
       let { branding } = options;
       if (!branding) {
@@ -182,13 +182,7 @@ export class Companion {
       // Derived from the machine every time, never stored: a copied data folder names no device.
       const deviceId = deviceIdFor(options.machineIdentity ?? machineIdentity(), options.appId);
       const companion = new Companion({ ...options, branding }, journal, lock, store, deviceId);
-      if (journal.damagedLines > 0) {
-        companion.noteDataProblem(
-          `${journal.damagedLines} line${journal.damagedLines === 1 ? '' : 's'} of the usage journal ` +
-            `(${journal.path}) could not be read as usage and ${journal.damagedLines === 1 ? 'was' : 'were'} not sent; ` +
-            'kept in usage-journal.damaged.tsv.',
-        );
-      }
+      for (const problem of journal.problems) companion.noteDataProblem(problem);
       await companion.license.load();
       companion.refreshNow();
       return companion;
