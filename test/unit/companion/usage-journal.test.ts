@@ -2,8 +2,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UsageJournal } from '../../../src-main/usage-journal.ts';
 import { plaintextCipher } from '../../../src-main/secrets.ts';
+import { UsageJournal } from '../../../src-main/usage-journal.ts';
 
 let dir: string;
 beforeEach(() => {
