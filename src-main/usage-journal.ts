@@ -262,6 +262,9 @@ export class UsageJournal {
    * an acknowledged line is always covered by the head, so cutting it off is always detected.
    */
   private async flush(): Promise<void> {
+    // The head of one group is fsync'd while the next group's lines are: each head is written only
+    // after its own lines are durable, and heads one after another (never two slots torn at once).
+    let heads: Promise<void> = Promise.resolve();
     while (this.queue.length > 0) {
       // Let requests already on their way (answers just went out) join this group: one more
       // turn of the event loop costs microseconds, a second fsync costs milliseconds.
@@ -272,13 +275,25 @@ export class UsageJournal {
       try {
         await this.file.appendFile(group.map((write) => write.text).join(''));
         await this.file.datasync();
-        await this.head.write(last);
-        for (const write of group) write.resolve();
       } catch (error) {
         for (const write of group) write.reject(error);
+        continue;
       }
+      heads = heads
+        .then(() => this.head.write(last))
+        .then(
+          () => {
+            for (const write of group) write.resolve();
+          },
+          (error: unknown) => {
+            for (const write of group) write.reject(error);
+          },
+        );
     }
+    await heads;
     this.flushing = null;
+    // Lines queued while the last head was written.
+    if (this.queue.length > 0) this.flushing = this.flush();
   }
 }
 
