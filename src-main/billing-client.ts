@@ -69,8 +69,9 @@ export class BillingClient {
     return this.call('license', { query: { deviceId }, accessToken });
   }
 
-  sendUsage(accessToken: string, events: UsageEvent[]) {
-    return this.call('sendUsage', { body: { events }, accessToken });
+  /** `journal`: where this device's usage journal stands, for the server's record of it (usage-journal.ts). */
+  sendUsage(accessToken: string, events: UsageEvent[], journal?: { deviceId: string; seq: number }) {
+    return this.call('sendUsage', { body: { events, ...(journal ? { journal } : {}) }, accessToken });
   }
 
   notifications(accessToken: string) {

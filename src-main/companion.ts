@@ -147,6 +147,12 @@ export class Companion {
           this.refresh();
         },
         usageAnswered: (rejected, invalid) => this.onUsageAnswered(rejected, invalid),
+        journalBehind: (seq, highestSeq) =>
+          this.noteDataProblem(
+            `The usage journal in ${options.home} is older than what this device already sent to the server ` +
+              `(it reaches record ${seq}, the server has seen record ${highestSeq}): it was restored from a backup ` +
+              'or snapshot, and usage recorded after that copy was made cannot be recovered on this device.',
+          ),
       },
     });
     this.handlers = createHandlers({

@@ -65,6 +65,10 @@ export class UsageJournal {
   private closed = false;
   /** The <seq> of the last line queued (the next line links to it). */
   private lastSeq: number;
+  /** The next line is numbered after this, at least (continueAfter). */
+  private skipTo = 0;
+  /** The <seq> of the last line the head covers: what the server is told the journal holds. */
+  durableSeq: number;
   /** What was found at open that could not be verified or is missing: said to the user, never sent. */
   readonly problems: string[] = [];
 
@@ -74,6 +78,7 @@ export class UsageJournal {
     readonly path: string,
   ) {
     this.lastSeq = head.last;
+    this.durableSeq = head.last;
   }
 
   /** Opens, verifies and compacts the journal in `dir`. The caller holds the data folder's owner lock. */
@@ -179,6 +184,15 @@ export class UsageJournal {
     }
   }
 
+  /**
+   * The server has seen this device's journal reach `seq`, beyond what this journal holds (it was
+   * restored from an older copy): number on from there, so the next lines are not mistaken for the
+   * lost ones and the server is not told "behind" again. The link (<prev>) to the last line stays.
+   */
+  continueAfter(seq: number): void {
+    this.skipTo = Math.max(this.skipTo, seq);
+  }
+
   /** Where a key stands, and (while pending) when it is durable. */
   lookup(key: string): { state: KeyState; durable: Promise<void> } | undefined {
     const pending = this.pendingByKey.get(key);
@@ -247,7 +261,7 @@ export class UsageJournal {
     let text = '';
     for (const body of bodies) {
       const prev = this.lastSeq;
-      this.lastSeq += 1;
+      this.lastSeq = Math.max(prev, this.skipTo) + 1;
       text += sealLine(this.head.key, body, prev, this.lastSeq);
     }
     return new Promise((resolve, reject) => {
@@ -283,6 +297,7 @@ export class UsageJournal {
         .then(() => this.head.write(last))
         .then(
           () => {
+            this.durableSeq = Math.max(this.durableSeq, last);
             for (const write of group) write.resolve();
           },
           (error: unknown) => {

@@ -75,6 +75,7 @@ async function offlineSync(random: () => number) {
       notifications: () => undefined,
       plans: () => undefined,
       usageAnswered: () => undefined,
+      journalBehind: () => undefined,
     },
   });
   close = async () => {
