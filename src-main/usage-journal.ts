@@ -18,8 +18,8 @@ import type { SecretCipher } from './secrets.ts';
  * edited or inserted line fails its MAC, a line removed from the middle breaks the <prev> links, and
  * a file cut short or replaced by an older copy ends before the head's last <seq>. What cannot be
  * verified is moved to `usage-journal.damaged.tsv` and reported (`problems`), never sent; what
- * verifies is kept and synced. Rolling back both files together is consistent here; only an anchor
- * off the machine can catch that (docs/security.md, "The usage journal").
+ * verifies is kept and synced. Rolling back both files together is consistent here; the server,
+ * which keeps the highest <seq> each device sent (sync.ts sends `durableSeq`), catches that.
  * Concurrent writes are grouped: while one fsync runs, new lines queue and go down together in the
  * next write + fsync (group commit), so throughput grows with concurrency instead of paying one
  * file rewrite per event. A line cut short by a crash has no newline and is dropped at open.
