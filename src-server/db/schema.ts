@@ -130,7 +130,7 @@ interface CoreTables {
 }
 
 /** The highest usage-journal <seq> a device sent for an account (012_journal_heads). */
-export interface JournalHeadsTable {
+interface JournalHeadsTable {
   account_id: string;
   device_id: string;
   /** bigint: PostgreSQL returns it as a string. */
