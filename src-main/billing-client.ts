@@ -69,8 +69,13 @@ export class BillingClient {
     return this.call('license', { query: { deviceId }, accessToken });
   }
 
-  sendUsage(accessToken: string, events: UsageEvent[], deviceId?: string) {
-    return this.call('sendUsage', { body: { events, ...(deviceId ? { deviceId } : {}) }, accessToken });
+  /**
+   * `device`: the sending device, whose events are spent first from its leases, and where its usage
+   * journal stands (its last durable line's <seq>) for the server's record of it (usage-journal.ts).
+   */
+  sendUsage(accessToken: string, events: UsageEvent[], device?: { deviceId: string; seq: number }) {
+    const extra = device ? { deviceId: device.deviceId, journal: device } : {};
+    return this.call('sendUsage', { body: { events, ...extra }, accessToken });
   }
 
   leases(accessToken: string, deviceId: string, pending: Record<string, number>) {

@@ -11,7 +11,7 @@ import { CompanionAlreadyRunning } from './owner-lock.ts';
 import { builtRenderer } from './renderer-dir.ts';
 import { runCompanion } from './run-companion.ts';
 import { plaintextCipher } from './secrets.ts';
-import { openNodeStore } from './settings-store.ts';
+import { DataFolderUnusable, openNodeStore } from './settings-store.ts';
 
 /** The vendor's build configuration, part of the build: its pinned license keys and app id. */
 const vendor = parseVendorConfig(vendorFile);
@@ -148,6 +148,10 @@ async function withCompanion(config: CompanionConfig, work: (companion: Companio
   } catch (error) {
     if (error instanceof CompanionAlreadyRunning) {
       console.error(`${error.message}\nStop it first (it holds the session), then run this command again.`);
+      return 1;
+    }
+    if (error instanceof DataFolderUnusable) {
+      console.error(error.message);
       return 1;
     }
     throw error;
@@ -296,7 +300,11 @@ async function runUntilStopped(config: CompanionConfig, mode: 'headless' | 'web'
       ...(webStaticDir ? { webStaticDir } : {}),
     });
   } catch (error) {
-    if (error instanceof CompanionAlreadyRunning || error instanceof SocketInUse) {
+    if (
+      error instanceof CompanionAlreadyRunning ||
+      error instanceof SocketInUse ||
+      error instanceof DataFolderUnusable
+    ) {
       console.error(error.message);
       return 1;
     }

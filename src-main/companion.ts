@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { JSONWebKeySet } from 'jose';
-import type { CheckoutReturn, PlansResponse } from '../src-shared/api.ts';
+import { type CheckoutReturn, PlansResponse } from '../src-shared/api.ts';
 import type { Branding } from '../src-shared/branding.ts';
 import { type Catalog, defaultCatalog } from '../src-shared/catalog.ts';
 import { type CompanionFailure, contract, type Dispatch, type MethodName } from '../src-shared/contract.ts';
@@ -23,7 +23,7 @@ import { LicenseCache } from './license-cache.ts';
 import { createHandlers, failureOf, type Handlers } from './method-handlers.ts';
 import { acquireOwnerLock, type OwnerLock } from './owner-lock.ts';
 import { type SecretCipher, SessionVault } from './secrets.ts';
-import type { SettingsStore } from './settings-store.ts';
+import { DataFolderUnusable, type SettingsStore, setAsideDamagedSettings } from './settings-store.ts';
 import { createMainStore, type MainStore } from './state.ts';
 import { DEFAULT_SYNC_TIMING, type InvalidUsage, type RejectedUsage, Sync, type SyncTiming } from './sync.ts';
 import { TrustedClock } from './trusted-clock.ts';
@@ -113,8 +113,9 @@ export class Companion {
       account: () => this.auth.current?.account.id ?? null,
       pendingUnits: (operation) => journal.pendingUnits(operation, this.accountId()),
     });
-    const plans = store.get('plans') as PlansResponse | undefined;
-    if (plans) this.adoptPlans(plans);
+    // Only a price list that reads as one: the cached catalog is for display, but the window renders it.
+    const plans = PlansResponse.safeParse(store.get('plans'));
+    if (plans.success) this.adoptPlans(plans.data);
     this.gate = new Gate({
       catalog: () => this.catalog,
       license: this.license,
@@ -157,6 +158,12 @@ export class Companion {
           this.refresh();
         },
         usageAnswered: (rejected, invalid) => this.onUsageAnswered(rejected, invalid),
+        journalBehind: (seq, highestSeq) =>
+          this.noteDataProblem(
+            `The usage journal in ${options.home} is older than what this device already sent to the server ` +
+              `(it reaches record ${seq}, the server has seen record ${highestSeq}): it was restored from a backup ` +
+              'or snapshot, and usage recorded after that copy was made cannot be recovered on this device.',
+          ),
       },
     });
     this.handlers = createHandlers({
@@ -183,7 +190,8 @@ export class Companion {
     mkdirSync(options.home, { recursive: true, mode: 0o700 });
     const lock = acquireOwnerLock(join(options.home, 'companion.lock'), options.home);
     try {
-      const journal = await UsageJournal.open(options.home);
+      const journal = await openJournal(options.home, options.cipher);
+      const settingsProblem = setAsideDamagedSettings(options.home, (options.clock ?? Date.now)());
       const store = options.openStore(options.home);
       let { branding } = options;
       if (!branding) {
@@ -194,13 +202,8 @@ export class Companion {
       // Derived from the machine every time, never stored: a copied data folder names no device.
       const deviceId = deviceIdFor(options.machineIdentity ?? machineIdentity(), options.appId);
       const companion = new Companion({ ...options, branding }, journal, lock, store, deviceId);
-      if (journal.damagedLines > 0) {
-        companion.noteDataProblem(
-          `${journal.damagedLines} line${journal.damagedLines === 1 ? '' : 's'} of the usage journal ` +
-            `(${journal.path}) could not be read as usage and ${journal.damagedLines === 1 ? 'was' : 'were'} not sent; ` +
-            'kept in usage-journal.damaged.tsv.',
-        );
-      }
+      if (settingsProblem) companion.noteDataProblem(settingsProblem);
+      for (const problem of journal.problems) companion.noteDataProblem(problem);
       await companion.license.load();
       await companion.leases.load();
       companion.refreshNow();
@@ -322,6 +325,21 @@ export class Companion {
         whiteLabel: this.whiteLabel,
         sync: this.state.getState().sync,
       }),
+    );
+  }
+}
+
+/** The journal holds usage not yet sent: one the companion cannot read or write is never replaced. */
+async function openJournal(home: string, cipher: SecretCipher): Promise<UsageJournal> {
+  try {
+    return await UsageJournal.open(home, cipher);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!code) throw error;
+    throw new DataFolderUnusable(
+      `The usage journal in ${home} cannot be used (${(error as Error).message}). It holds usage not yet sent, ` +
+        'so the companion does not start without it, and nothing was changed: give your user read and write ' +
+        `access to usage-journal.tsv and usage-journal.head in ${home} (for example chmod u+rw), then start again.`,
     );
   }
 }

@@ -1,4 +1,8 @@
+import { readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import Conf from 'conf';
+
+const SETTINGS_NAME = 'companion';
 
 /**
  * The key-value store main-process services persist into: electron-store in Electron, `conf` (the
@@ -14,7 +18,7 @@ export interface SettingsStore {
 export function openNodeStore(home: string): SettingsStore {
   const conf = new Conf<Record<string, unknown>>({
     cwd: home,
-    configName: 'companion',
+    configName: SETTINGS_NAME,
     projectName: 'tollgate',
     // It may hold the session (sealed only where an OS keychain exists): owner-only.
     configFileMode: 0o600,
@@ -24,4 +28,60 @@ export function openNodeStore(home: string): SettingsStore {
     set: (key, value) => conf.set(key, value),
     delete: (key) => conf.delete(key),
   };
+}
+
+/**
+ * A file in the data folder the companion cannot use and must not replace (the journal holds usage
+ * not yet sent): the message names the file, says what is wrong and what to do.
+ */
+export class DataFolderUnusable extends Error {
+  override readonly name = 'DataFolderUnusable';
+}
+
+/**
+ * Checks the settings file before the store opens it. A file that is unreadable, empty, not JSON or
+ * not a JSON object cannot be trusted: it is moved aside (kept for the user and support, never
+ * deleted), and the companion starts from empty settings — signed out, no license, the trusted
+ * clock unconfirmed — so nothing is granted on its word. Returns what to tell the user, or null.
+ */
+export function setAsideDamagedSettings(home: string, now: number): string | null {
+  const path = join(home, `${SETTINGS_NAME}.json`);
+  let problem: string;
+  try {
+    const text = readFileSync(path, 'utf8');
+    problem = settingsProblem(text) ?? '';
+    if (problem === '') return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    problem = `cannot be read (${code ?? (error as Error).message})`;
+  }
+  const aside = join(home, `${SETTINGS_NAME}.damaged-${new Date(now).toISOString().replace(/[:.]/g, '-')}.json`);
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    throw new DataFolderUnusable(
+      `The settings file ${path} ${problem}, and it could not be moved aside ` +
+        `(${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). ` +
+        `Give your user read and write access to ${home} (or remove the file), then start the companion again. ` +
+        'Nothing was changed; the usage journal is intact.',
+    );
+  }
+  return (
+    `The settings file ${path} ${problem}. It was moved to ${aside} and the companion started signed out, ` +
+    'with no license and nothing granted: sign in again. The usage journal was kept.'
+  );
+}
+
+function settingsProblem(text: string): string | null {
+  if (text.trim() === '') return 'is empty';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return `is not valid JSON (${(error as Error).message})`;
+  }
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+    ? null
+    : 'does not hold settings (it is not a JSON object)';
 }

@@ -57,6 +57,8 @@ interface SyncEvents {
   notifications(notifications: Notification[]): void;
   plans(plans: PlansResponse): void;
   usageAnswered(rejected: RejectedUsage[], invalid: InvalidUsage[]): void;
+  /** The server has seen this device's journal further than it now reaches: restored from an older copy. */
+  journalBehind(seq: number, highestSeq: number): void;
 }
 
 export interface SyncWorld {
@@ -235,6 +237,7 @@ export class Sync {
       batch.length > 0;
       batch = journal.nextBatch(MAX_BATCH_EVENTS, account)
     ) {
+      const seq = journal.durableSeq;
       const answer = await this.world.client.sendUsage(
         token,
         batch.map((entry) => ({
@@ -243,7 +246,7 @@ export class Sync {
           units: entry.units,
           occurredAt: new Date(entry.at).toISOString(),
         })),
-        this.world.deviceId,
+        { deviceId: this.world.deviceId, seq },
       );
       // A refused batch as a whole (the server answers event by event, so this is not about one
       // event) settles nothing: every event stays in the journal and is sent again later.
@@ -269,6 +272,12 @@ export class Sync {
       // The leases learn what left the journal first: a crash before the verdicts are written only
       // ever makes them under-count what is left (lease-book.ts).
       this.world.leases?.noteSettled(settledUnits(batch, verdicts));
+      const highestSeq = answer.value.journal?.highestSeq ?? 0;
+      if (highestSeq > seq) {
+        // Before the verdicts are written, so they are numbered past what the server has seen.
+        journal.continueAfter(highestSeq);
+        this.world.events.journalBehind(seq, highestSeq);
+      }
       // Settle first (durably), then raise the server counts, so no unit is ever counted by both.
       await journal.recordVerdicts(verdicts);
       this.world.usage.mergeCounts(answer.value.period, counts);

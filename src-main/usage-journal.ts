@@ -1,14 +1,25 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFile, type FileHandle, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SecretCipher } from './secrets.ts';
 
 /**
  * The device's usage journal: every consumption is written here, and fsync'd, before the host app
- * hears "yes". It is an append-only file of tab-separated lines:
- *   C <key> <operation> <units> <at> <account>   a consumption, not yet answered by the server
- *     (<account> is the account that was signed in when it was recorded; it is only ever sent with
- *     that account's session. Lines written before accounts were recorded have no <account>: they
- *     go with whichever account syncs first, as they always did.)
- *   S <key> <a|d|r>                    the server's verdict: accepted, duplicate (counted before) or rejected
+ * hears "yes". It is an append-only file of tab-separated lines, each ending in its place in the
+ * journal and a MAC:
+ *   C <key> <operation> <units> <at> <account> <prev> <seq> <mac>   a consumption, not yet answered
+ *     (<account> is the account signed in when it was recorded; it is only sent with that account's session)
+ *   S <key> <a|d|r> <prev> <seq> <mac>   the server's verdict: accepted, duplicate (counted before) or rejected
+ * <seq> numbers every line the device ever wrote (it keeps growing across compactions), <prev> is the
+ * <seq> of the line before it, and <mac> is an HMAC-SHA256 of the rest of the line under a key that
+ * only the companion holds (sealed by the secret cipher — safeStorage where there is one). A separate
+ * head record (`usage-journal.head`, rewritten in place and fsync'd after every journal write, before
+ * anything is acknowledged) holds the key and the journal's first and last <seq>. So at open an
+ * edited or inserted line fails its MAC, a line removed from the middle breaks the <prev> links, and
+ * a file cut short or replaced by an older copy ends before the head's last <seq>. What cannot be
+ * verified is moved to `usage-journal.damaged.tsv` and reported (`problems`), never sent; what
+ * verifies is kept and synced. Rolling back both files together is consistent here; the server,
+ * which keeps the highest <seq> each device sent (sync.ts sends `durableSeq`), catches that.
  * Concurrent writes are grouped: while one fsync runs, new lines queue and go down together in the
  * next write + fsync (group commit), so throughput grows with concurrency instead of paying one
  * file rewrite per event. A line cut short by a crash has no newline and is dropped at open.
@@ -40,6 +51,10 @@ interface QueuedWrite {
 /** Settled history older than this many lines is dropped when the journal is compacted at open. */
 const SETTLED_KEYS_KEPT = 200_000;
 
+const JOURNAL_FILE = 'usage-journal.tsv';
+const HEAD_FILE = 'usage-journal.head';
+const DAMAGED_FILE = 'usage-journal.damaged.tsv';
+
 export class UsageJournal {
   private readonly pendingByKey = new Map<string, { entry: UsageEntry; durable: Promise<void>; isDurable: boolean }>();
   private readonly settled = new Map<string, Verdict>();
@@ -48,48 +63,78 @@ export class UsageJournal {
   private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | null = null;
   private closed = false;
-  /** Lines found at open that could not be read as usage: moved to `usage-journal.damaged.tsv`, not sent. */
-  damagedLines = 0;
+  /** The <seq> of the last line queued (the next line links to it). */
+  private lastSeq: number;
+  /** The next line is numbered after this, at least (continueAfter). */
+  private skipTo = 0;
+  /** The <seq> of the last line the head covers: what the server is told the journal holds. */
+  durableSeq: number;
+  /** What was found at open that could not be verified or is missing: said to the user, never sent. */
+  readonly problems: string[] = [];
 
   private constructor(
     private readonly file: FileHandle,
+    private readonly head: JournalHead,
     readonly path: string,
-  ) {}
+  ) {
+    this.lastSeq = head.last;
+    this.durableSeq = head.last;
+  }
 
-  /** Opens (and compacts) the journal in `dir`. The caller holds the data folder's owner lock. */
-  static async open(dir: string): Promise<UsageJournal> {
-    const path = join(dir, 'usage-journal.tsv');
+  /** Opens, verifies and compacts the journal in `dir`. The caller holds the data folder's owner lock. */
+  static async open(dir: string, cipher: SecretCipher): Promise<UsageJournal> {
+    const path = join(dir, JOURNAL_FILE);
     const lines = await readJournal(path);
+    const headPath = join(dir, HEAD_FILE);
+    const stored = await readHead(headPath, cipher);
+    const verified = verifyJournal(lines, stored);
+
     const pending = new Map<string, UsageEntry>();
     const settled = new Map<string, Verdict>();
-    const damaged: string[] = [];
-    for (const line of lines) {
+    for (const line of verified.lines) {
       const [kind, key = '', ...rest] = line.split('\t');
-      const consumption = kind === 'C' ? parseConsumption(key, rest) : null;
-      if (consumption) {
+      if (kind === 'C') {
+        const consumption = parseConsumption(key, rest) as UsageEntry;
         if (!settled.has(key)) pending.set(key, consumption);
-      } else if (kind === 'C') {
-        damaged.push(line);
-      } else if (kind === 'S' && rest.length === 1) {
-        const verdict = VERDICT_BY_CODE[rest[0] ?? ''];
-        if (verdict) {
-          pending.delete(key);
-          settled.set(key, verdict);
-        } else damaged.push(line);
-      } else if (line !== '') {
-        damaged.push(line);
+      } else if (kind === 'S') {
+        pending.delete(key);
+        settled.set(key, VERDICT_BY_CODE[rest[0] ?? ''] as Verdict);
       }
     }
-    // Lines that cannot be read as usage are never sent; they are kept aside (not silently
-    // dropped) and reported by the caller.
-    if (damaged.length > 0) {
-      await appendFile(join(dir, DAMAGED_FILE), damaged.map((line) => `${line}\n`).join(''), { mode: 0o600 });
+    const journalName = `the usage journal (${path})`;
+    const problems: string[] = [];
+    if (verified.damaged.length > 0) {
+      // Never sent: kept aside (not silently dropped) for the user and support to see.
+      await appendFile(join(dir, DAMAGED_FILE), verified.damaged.map((line) => `${line}\n`).join(''), { mode: 0o600 });
+      const count = verified.damaged.length;
+      const why = stored
+        ? 'could not be verified (edited, inserted or damaged)'
+        : `could not be verified: its head record (${HEAD_FILE}) is missing or damaged`;
+      problems.push(
+        `${count} line${count === 1 ? '' : 's'} of ${journalName} ${why}; the usage in ${count === 1 ? 'it' : 'them'} ` +
+          `(${verified.damagedUnits} unit${verified.damagedUnits === 1 ? '' : 's'}) was not sent. ` +
+          `${count === 1 ? 'It is' : 'They are'} kept in ${DAMAGED_FILE}.`,
+      );
     }
-    // Rewrite the journal with only what still matters, atomically (write, fsync, rename, fsync dir).
+    if (verified.missing > 0) {
+      problems.push(
+        `${journalName} is missing ${verified.missing} record${verified.missing === 1 ? '' : 's'} it wrote ` +
+          '(cut short, lines removed, or replaced by an older copy): the usage in them cannot be recovered on this device.',
+      );
+    }
+
+    // Rewrite the journal with only what still matters, atomically (write, fsync, rename, fsync dir),
+    // renumbered after every <seq> ever used so a <seq> never names two lines.
+    const key = stored?.key ?? randomBytes(32);
+    const base = Math.max(stored?.last ?? 0, verified.highestSeq);
     const keptSettled = [...settled].slice(-SETTLED_KEYS_KEPT);
-    const compacted =
-      keptSettled.map(([key, verdict]) => `S\t${key}\t${VERDICT_CODES[verdict]}\n`).join('') +
-      [...pending.values()].map(consumeLine).join('');
+    const bodies = [
+      OPENED,
+      ...keptSettled.map(([entryKey, verdict]) => verdictBody(entryKey, verdict)),
+      ...[...pending.values()].map(consumeBody),
+    ];
+    let seq = base;
+    const compacted = bodies.map((body) => sealLine(key, body, seq, ++seq)).join('');
     const temporary = `${path}.tmp`;
     const scratch = await open(temporary, 'w', 0o600);
     await scratch.writeFile(compacted);
@@ -97,11 +142,14 @@ export class UsageJournal {
     await scratch.close();
     await rename(temporary, path);
     await syncDirectory(dir);
+    // A crash here leaves the old head: the new file starts right after its last <seq>, which the
+    // next open accepts (verifyJournal), so compaction never looks like tampering.
+    const head = await JournalHead.create(headPath, key, cipher, base, seq);
 
-    const journal = new UsageJournal(await open(path, 'a', 0o600), path);
-    for (const [key, verdict] of keptSettled) journal.settled.set(key, verdict);
+    const journal = new UsageJournal(await open(path, 'a', 0o600), head, path);
+    for (const [entryKey, verdict] of keptSettled) journal.settled.set(entryKey, verdict);
     for (const entry of pending.values()) journal.track(entry, Promise.resolve(), true);
-    journal.damagedLines = damaged.length;
+    journal.problems.push(...problems);
     return journal;
   }
 
@@ -114,7 +162,7 @@ export class UsageJournal {
     if (this.pendingByKey.has(entry.key) || this.settled.has(entry.key)) {
       return Promise.reject(new Error(`Usage ${entry.key} is already recorded.`));
     }
-    const durable = this.write(consumeLine(entry));
+    const durable = this.write([consumeBody(entry)]);
     const tracked = this.track(entry, durable, false);
     durable.then(
       () => {
@@ -129,11 +177,20 @@ export class UsageJournal {
   async recordVerdicts(results: ReadonlyArray<{ key: string; verdict: Verdict }>): Promise<void> {
     const known = results.filter((result) => this.pendingByKey.has(result.key));
     if (known.length === 0) return;
-    await this.write(known.map(({ key, verdict }) => `S\t${key}\t${VERDICT_CODES[verdict]}\n`).join(''));
+    await this.write(known.map(({ key, verdict }) => verdictBody(key, verdict)));
     for (const { key, verdict } of known) {
       this.untrack(key);
       this.settled.set(key, verdict);
     }
+  }
+
+  /**
+   * The server has seen this device's journal reach `seq`, beyond what this journal holds (it was
+   * restored from an older copy): number on from there, so the next lines are not mistaken for the
+   * lost ones and the server is not told "behind" again. The link (<prev>) to the last line stays.
+   */
+  continueAfter(seq: number): void {
+    this.skipTo = Math.max(this.skipTo, seq);
   }
 
   /** Where a key stands, and (while pending) when it is durable. */
@@ -176,6 +233,7 @@ export class UsageJournal {
     this.closed = true;
     await this.flushing;
     await this.file.close();
+    await this.head.close();
   }
 
   private track(entry: UsageEntry, durable: Promise<void>, isDurable: boolean) {
@@ -198,50 +256,174 @@ export class UsageJournal {
     else units?.delete(operation);
   }
 
-  private write(text: string): Promise<void> {
+  /** Numbers and seals the lines now, so their order in the file is the order they were queued. */
+  private write(bodies: string[]): Promise<void> {
+    let text = '';
+    for (const body of bodies) {
+      const prev = this.lastSeq;
+      this.lastSeq = Math.max(prev, this.skipTo) + 1;
+      text += sealLine(this.head.key, body, prev, this.lastSeq);
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ text, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
 
-  /** Group commit: everything queued while the previous fsync ran goes down in one write + fsync. */
+  /**
+   * Group commit: everything queued while the previous fsync ran goes down in one write + fsync,
+   * then the head record says where the journal now ends (fsync'd too) before anyone is answered:
+   * an acknowledged line is always covered by the head, so cutting it off is always detected.
+   */
   private async flush(): Promise<void> {
+    // The head of one group is fsync'd while the next group's lines are: each head is written only
+    // after its own lines are durable, and heads one after another (never two slots torn at once).
+    let heads: Promise<void> = Promise.resolve();
     while (this.queue.length > 0) {
       // Let requests already on their way (answers just went out) join this group: one more
       // turn of the event loop costs microseconds, a second fsync costs milliseconds.
       await new Promise((resolve) => setImmediate(resolve));
       const group = this.queue;
       this.queue = [];
+      const last = this.lastSeq;
       try {
         await this.file.appendFile(group.map((write) => write.text).join(''));
         await this.file.datasync();
-        for (const write of group) write.resolve();
       } catch (error) {
         for (const write of group) write.reject(error);
+        continue;
       }
+      heads = heads
+        .then(() => this.head.write(last))
+        .then(
+          () => {
+            this.durableSeq = Math.max(this.durableSeq, last);
+            for (const write of group) write.resolve();
+          },
+          (error: unknown) => {
+            for (const write of group) write.reject(error);
+          },
+        );
     }
+    await heads;
     this.flushing = null;
+    // Lines queued while the last head was written.
+    if (this.queue.length > 0) this.flushing = this.flush();
   }
 }
 
-const DAMAGED_FILE = 'usage-journal.damaged.tsv';
 const KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
 const OPERATION_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 const ACCOUNT_PATTERN = /^[A-Za-z0-9_-]{0,128}$/;
+const SEQ_PATTERN = /^[0-9]{1,15}$/;
 
 /** A consumption line's fields, or null when they are not what this journal writes. */
 function parseConsumption(key: string, fields: string[]): UsageEntry | null {
-  if (fields.length !== 3 && fields.length !== 4) return null;
+  if (fields.length !== 4) return null;
   const [operation = '', units = '', at = '', account = ''] = fields;
   if (!KEY_PATTERN.test(key) || !OPERATION_PATTERN.test(operation) || !ACCOUNT_PATTERN.test(account)) return null;
   if (!/^[1-9][0-9]{0,8}$/.test(units) || !/^[0-9]{1,16}$/.test(at)) return null;
   return { key, operation, units: Number(units), at: Number(at), account };
 }
 
-function consumeLine(entry: UsageEntry): string {
-  const account = entry.account === '' ? '' : `\t${entry.account}`;
-  return `C\t${entry.key}\t${entry.operation}\t${entry.units}\t${entry.at}${account}\n`;
+/** Whether a verified body is one this journal writes (a MAC'd line is, unless the key leaked). */
+function wellFormed(body: string): boolean {
+  const [kind, key = '', ...rest] = body.split('\t');
+  if (kind === 'C') return parseConsumption(key, rest) !== null;
+  if (kind === 'S') return rest.length === 1 && VERDICT_BY_CODE[rest[0] ?? ''] !== undefined;
+  return body === OPENED;
+}
+
+/** The first line of every compacted journal: it links the new file to the head it replaces. */
+const OPENED = 'O';
+
+function consumeBody(entry: UsageEntry): string {
+  return `C\t${entry.key}\t${entry.operation}\t${entry.units}\t${entry.at}\t${entry.account}`;
+}
+
+function verdictBody(key: string, verdict: Verdict): string {
+  return `S\t${key}\t${VERDICT_CODES[verdict]}`;
+}
+
+function lineMac(key: Buffer, unsealed: string): string {
+  return createHmac('sha256', key).update(`tollgate-usage-journal:${unsealed}`).digest('base64url');
+}
+
+function sealLine(key: Buffer, body: string, prev: number, seq: number): string {
+  const unsealed = `${body}\t${prev}\t${seq}`;
+  return `${unsealed}\t${lineMac(key, unsealed)}\n`;
+}
+
+function sameMac(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A line's body and place when its MAC verifies under `key`; null otherwise. */
+function openLine(key: Buffer, line: string): { body: string; prev: number; seq: number } | null {
+  const cut = line.lastIndexOf('\t');
+  if (cut < 0) return null;
+  const unsealed = line.slice(0, cut);
+  if (!sameMac(lineMac(key, unsealed), line.slice(cut + 1))) return null;
+  const fields = unsealed.split('\t');
+  const [prev = '', seq = ''] = fields.slice(-2);
+  if (!SEQ_PATTERN.test(prev) || !SEQ_PATTERN.test(seq)) return null;
+  return { body: fields.slice(0, -2).join('\t'), prev: Number(prev), seq: Number(seq) };
+}
+
+/** The units a consumption line claims (for reporting what was not sent), 0 when it claims none. */
+function claimedUnits(line: string): number {
+  const [kind, , , units = ''] = line.split('\t');
+  return kind === 'C' && /^[0-9]{1,9}$/.test(units) ? Number(units) : 0;
+}
+
+interface Verified {
+  /** Bodies of the lines that verify and link up, in file order. */
+  lines: string[];
+  damaged: string[];
+  damagedUnits: number;
+  /** Records the head (or the links) say were written and are not in the file. */
+  missing: number;
+  /** The highest <seq> the file or head mentions: numbering continues after it. */
+  highestSeq: number;
+}
+
+/** Checks every line's MAC and link against the head (pure: the file's lines in, the verdict out). */
+function verifyJournal(lines: string[], head: HeadRecord | null): Verified {
+  const result: Verified = { lines: [], damaged: [], damagedUnits: 0, missing: 0, highestSeq: head?.last ?? 0 };
+  const reject = (line: string) => {
+    result.damaged.push(line);
+    result.damagedUnits += claimedUnits(line);
+  };
+  let linked = head?.base ?? 0;
+  let firstVerified = true;
+  let unverifiedSinceLink = 0;
+  for (const line of lines) {
+    if (line === '') continue;
+    const seqField = line.split('\t').at(-2) ?? '';
+    if (SEQ_PATTERN.test(seqField)) result.highestSeq = Math.max(result.highestSeq, Number(seqField));
+    const opened = head ? openLine(head.key, line) : null;
+    if (!opened || !wellFormed(opened.body)) {
+      reject(line);
+      unverifiedSinceLink += 1;
+      continue;
+    }
+    // A compaction that finished without its new head: the file starts right after the old head's end.
+    if (firstVerified && head && opened.prev === head.last) linked = head.last;
+    firstVerified = false;
+    if (opened.prev < linked) {
+      // A genuine line out of its place (copied again, or from an older copy of the journal).
+      reject(line);
+      continue;
+    }
+    result.missing += Math.max(0, opened.prev - linked - unverifiedSinceLink);
+    linked = opened.seq;
+    unverifiedSinceLink = 0;
+    result.lines.push(opened.body);
+  }
+  if (head) result.missing += Math.max(0, head.last - linked - unverifiedSinceLink);
+  return result;
 }
 
 async function readJournal(path: string): Promise<string[]> {
@@ -253,9 +435,103 @@ async function readJournal(path: string): Promise<string[]> {
     throw error;
   }
   const lines = text.split('\n');
-  // The last piece has no newline: a write the crash cut short (or nothing). It was never acknowledged.
+  // The last piece has no newline: a write the crash cut short (or nothing). It was never
+  // acknowledged (the head is written after the fsync), so the head does not count it either.
   lines.pop();
   return lines;
+}
+
+// ── The head record ───────────────────────────────────────────────────────────────────────────
+
+interface HeadRecord {
+  key: Buffer;
+  /** The <prev> of the file's first line. */
+  base: number;
+  /** The <seq> of the last line acknowledged. */
+  last: number;
+}
+
+/** Two fixed-size slots written alternately in place: a torn write spoils one, the other still holds. */
+const SLOT_BYTES = 512;
+
+function headMac(key: Buffer, base: number, last: number): string {
+  return createHmac('sha256', key).update(`tollgate-usage-journal-head:${base}:${last}`).digest('base64url');
+}
+
+/** The newest slot that verifies, or null when there is no head (or none we can trust). */
+async function readHead(path: string, cipher: SecretCipher): Promise<HeadRecord | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  let newest: HeadRecord | null = null;
+  for (let offset = 0; offset < bytes.length; offset += SLOT_BYTES) {
+    const record = slotRecord(bytes.subarray(offset, offset + SLOT_BYTES).toString('utf8'), cipher);
+    if (record && (!newest || record.last > newest.last)) newest = record;
+  }
+  return newest;
+}
+
+function slotRecord(text: string, cipher: SecretCipher): HeadRecord | null {
+  try {
+    const slot = JSON.parse(text) as { scheme?: unknown; key?: unknown; base?: unknown; last?: unknown; mac?: unknown };
+    const { scheme, base, last, mac } = slot;
+    if (scheme !== cipher.scheme || typeof slot.key !== 'string' || typeof mac !== 'string') return null;
+    if (!Number.isSafeInteger(base) || !Number.isSafeInteger(last)) return null;
+    const key = Buffer.from(cipher.open(slot.key), 'base64');
+    if (key.length !== 32 || !sameMac(headMac(key, base as number, last as number), mac)) return null;
+    return { key, base: base as number, last: last as number };
+  } catch {
+    return null;
+  }
+}
+
+class JournalHead {
+  private writes = 0;
+
+  private constructor(
+    private readonly file: FileHandle,
+    readonly key: Buffer,
+    private readonly sealedKey: string,
+    private readonly scheme: SecretCipher['scheme'],
+    private readonly base: number,
+    /** The <seq> the head says the journal ends at. */
+    readonly last: number,
+  ) {}
+
+  /** Replaces the head atomically (both slots), then keeps it open for in-place updates. */
+  static async create(path: string, key: Buffer, cipher: SecretCipher, base: number, last: number) {
+    const sealedKey = cipher.seal(key.toString('base64'));
+    const slot = slotBytes(key, sealedKey, cipher.scheme, base, last);
+    const temporary = `${path}.tmp`;
+    const scratch = await open(temporary, 'w', 0o600);
+    await scratch.writeFile(Buffer.concat([slot, slot]));
+    await scratch.sync();
+    await scratch.close();
+    await rename(temporary, path);
+    await syncDirectory(join(path, '..'));
+    return new JournalHead(await open(path, 'r+'), key, sealedKey, cipher.scheme, base, last);
+  }
+
+  async write(last: number): Promise<void> {
+    this.writes += 1;
+    const slot = slotBytes(this.key, this.sealedKey, this.scheme, this.base, last);
+    await this.file.write(slot, 0, SLOT_BYTES, (this.writes % 2) * SLOT_BYTES);
+    await this.file.datasync();
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
+
+function slotBytes(key: Buffer, sealedKey: string, scheme: string, base: number, last: number): Buffer {
+  const text = JSON.stringify({ scheme, key: sealedKey, base, last, mac: headMac(key, base, last) });
+  if (text.length >= SLOT_BYTES) throw new Error('The usage journal head record does not fit its slot.');
+  return Buffer.from(`${text.padEnd(SLOT_BYTES - 1)}\n`);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -31,7 +31,8 @@ export class UsageSnapshotCache {
     currentPeriod: string,
   ) {
     const stored = store.get(KEY) as StoredUsage | undefined;
-    this.snapshot = stored
+    // An edited or damaged snapshot is not read: the server's next answer brings the counts back.
+    this.snapshot = isStoredUsage(stored)
       ? { period: stored.period, used: stored.used, apiCalls: stored.apiCalls ?? null }
       : { period: currentPeriod, used: {}, apiCalls: null };
   }
@@ -80,4 +81,12 @@ export class UsageSnapshotCache {
     this.unsaved = false;
     this.store.set(KEY, this.snapshot);
   }
+}
+
+function isStoredUsage(value: StoredUsage | undefined): value is StoredUsage {
+  if (typeof value !== 'object' || value === null || typeof value.period !== 'string') return false;
+  const { used } = value;
+  if (typeof used !== 'object' || used === null || Array.isArray(used)) return false;
+  if (!Object.values(used).every((count) => Number.isSafeInteger(count) && count >= 0)) return false;
+  return value.apiCalls === undefined || value.apiCalls === null || typeof value.apiCalls === 'object';
 }

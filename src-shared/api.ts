@@ -190,6 +190,12 @@ export const UsageEventsBody = z.strictObject({
   events: z.array(z.unknown()).min(1).max(MAX_BATCH_EVENTS),
   /** The sending device: its events are spent first from the units its leases hold (POST /v1/leases). */
   deviceId: DeviceId.optional(),
+  /**
+   * Where the sending device's usage journal stands (its last durable line's <seq>): the server
+   * keeps the highest per account and device, and answers it, so a journal restored from an older
+   * copy is noticed (docs/security.md, "The usage journal").
+   */
+  journal: z.strictObject({ deviceId: z.string().min(1).max(200), seq: z.number().int().min(0) }).optional(),
 });
 
 /** Why a batch event was not counted: a decision code, or the event itself is unusable. */
@@ -213,6 +219,8 @@ export type UsageEventResult = z.infer<typeof UsageEventResult>;
 export const UsageEventsResponse = z.object({
   period: Period,
   results: z.array(UsageEventResult),
+  /** With a `journal` in the request: the highest <seq> this device has ever sent for this account. */
+  journal: z.object({ highestSeq: z.number().int() }).optional(),
 });
 export type UsageEventsResponse = z.infer<typeof UsageEventsResponse>;
 

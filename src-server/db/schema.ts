@@ -149,7 +149,20 @@ interface CoreTables {
   signing_keys: SigningKeysTable;
 }
 
-export interface Database extends CoreTables, PaymentsTables {}
+/** The highest usage-journal <seq> a device sent for an account (012_journal_heads). */
+interface JournalHeadsTable {
+  account_id: string;
+  device_id: string;
+  /** bigint: PostgreSQL returns it as a string. */
+  seq: number | string;
+  updated_at: number;
+}
+
+interface JournalTables {
+  journal_heads: JournalHeadsTable;
+}
+
+export interface Database extends CoreTables, PaymentsTables, JournalTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;

@@ -28,6 +28,28 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, dialect, catalog, now } = app.tollgate;
   const store = { db, dialect, catalog };
 
+  /** Keeps the highest journal <seq> of (account, device); returns it, the one just sent included. */
+  async function raiseJournalHead(account: string, journal: { deviceId: string; seq: number }, at: number) {
+    const before = await db
+      .selectFrom('journal_heads')
+      .select('seq')
+      .where('account_id', '=', account)
+      .where('device_id', '=', journal.deviceId)
+      .executeTakeFirst();
+    // Only ever raised: racing requests of one device leave the highest.
+    await db
+      .insertInto('journal_heads')
+      .values({ account_id: account, device_id: journal.deviceId, seq: journal.seq, updated_at: at })
+      .onConflict((conflict) =>
+        conflict
+          .columns(['account_id', 'device_id'])
+          .doUpdateSet((eb) => ({ seq: eb.ref('excluded.seq'), updated_at: eb.ref('excluded.updated_at') }))
+          .where('journal_heads.seq', '<', (eb) => eb.ref('excluded.seq')),
+      )
+      .execute();
+    return Math.max(Number(before?.seq ?? 0), journal.seq);
+  }
+
   function knownOperation(operation: string): void {
     if (!(operation in catalog.operations)) {
       throw new ApiError('UNKNOWN_OPERATION', `Metered operations: ${Object.keys(catalog.operations).join(', ')}.`);
@@ -101,7 +123,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
           results[index] = { ...eventResult(outcome), index };
         });
       }
-      return { period: periodOf(at), results: results as UsageEventResult[] };
+      const journal = request.body.journal
+        ? { highestSeq: await raiseJournalHead(accountOf(request).id, request.body.journal, at) }
+        : undefined;
+      return { period: periodOf(at), results: results as UsageEventResult[], ...(journal ? { journal } : {}) };
     },
   );
 

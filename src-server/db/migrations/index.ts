@@ -3,6 +3,7 @@ import * as core from './001_core.ts';
 import * as payments from './002_payments.ts';
 import * as analytics from './003_analytics.ts';
 import * as leases from './005_leases.ts';
+import * as journalHeads from './012_journal_heads.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '002_payments': payments,
   '003_analytics': analytics,
   '005_leases': leases,
+  '012_journal_heads': journalHeads,
 };

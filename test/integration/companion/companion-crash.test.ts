@@ -103,6 +103,8 @@ async function crashRun(run: number): Promise<void> {
   await eventually(async () => (await host.call('usage.get')).operations.ai_operations?.pending === 0, 60_000);
   host.close();
   await companion.kill('SIGTERM');
+  // A crash is not tampering: the restarted companion found its journal whole (nothing reported).
+  expect(companion.output(), `run ${run}: journal reported after a crash`).not.toMatch(/usage journal/);
 
   const used = await serverUsedOf(account, 'ai_operations');
   // Ask the server about every key ever attempted: those it already had come back "duplicate".

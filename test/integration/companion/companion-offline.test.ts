@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Companion } from '../../../src-main/companion.ts';
@@ -131,6 +132,47 @@ describe('offline', () => {
     await proxy.up();
     expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
     expect(await check('compliance_check')).toEqual({ ok: true, value: { allowed: true, code: 'OK' } });
+  });
+
+  it('does not honour the cached license when the time record is deleted, until the server answers', async () => {
+    const home = join(folder.path, 'time-deleted-home');
+    const { companion } = await professionalSignedIn(home);
+    await companion.close();
+    // The user deletes the trusted-clock record (conf nests `time.highWater` under `time`).
+    const file = join(home, 'companion.json');
+    const settings = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { highWater?: unknown }>;
+    expect(settings.time?.highWater).toBeDefined();
+    delete settings.time;
+    writeFileSync(file, JSON.stringify(settings));
+
+    closing(proxy, (outage) => outage.up());
+    await proxy.down();
+    const env = {
+      TOLLGATE_HOME: home,
+      TOLLGATE_SOCKET: join(folder.path, 'time-deleted.sock'),
+      TOLLGATE_SERVER_URL: proxy.url,
+      TOLLGATE_SYNC_RETRY_MAX_MS: '300',
+    };
+    closing(await startHeadless(env, cli.bin), (child) => child.kill('SIGTERM'));
+    const host = closing(await HostClient.connect(env.TOLLGATE_SOCKET), (client) => client.close());
+    expect(await host.call('gate.check', { feature: 'compliance_check' })).toMatchObject({
+      allowed: false,
+      code: 'CLOCK_TAMPERED',
+    });
+    expect((await host.call('usage.consume', { operation: 'ai_operations' })).decision).toMatchObject({
+      allowed: false,
+      code: 'CLOCK_TAMPERED',
+    });
+    expect((await host.call('license.get')).license).toMatchObject({
+      status: 'invalid',
+      problem: { code: 'CLOCK_TAMPERED', message: expect.stringMatching(/record of the time is missing/) },
+    });
+
+    await proxy.up();
+    await eventually(async () => {
+      const gate = await host.call('gate.check', { feature: 'compliance_check' });
+      return gate.allowed && gate;
+    }, 60_000);
   });
 
   it('spends offline only what its quota lease holds, so another device using the account meanwhile never makes the server refuse it', async () => {

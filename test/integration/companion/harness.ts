@@ -177,12 +177,22 @@ export async function bundleCli(): Promise<{ bin: string; remove(): void }> {
   return { bin, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Starts `tollgate --headless` and resolves once its host socket answers. */
-export async function startHeadless(env: CompanionEnv, bin = TOLLGATE_BIN): Promise<CompanionProcess> {
-  const child: ChildProcess = spawn(process.execPath, [bin, '--headless'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Starts `tollgate --headless` and resolves once its host socket answers. `asUser`: run it as that
+ * user (tests run as root; a file a user cannot read is only unreadable to someone else).
+ */
+export async function startHeadless(env: CompanionEnv, bin = TOLLGATE_BIN, asUser?: string): Promise<CompanionProcess> {
+  const command = asUser
+    ? ['setpriv', `--reuid=${asUser}`, `--regid=${asUser === 'nobody' ? 'nogroup' : asUser}`, '--clear-groups']
+    : [];
+  const child: ChildProcess = spawn(
+    command[0] ?? process.execPath,
+    [...command.slice(1), ...(asUser ? [process.execPath] : []), bin, '--headless'],
+    {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {

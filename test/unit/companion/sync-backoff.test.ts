@@ -48,7 +48,7 @@ async function offlineSync(random: () => number) {
     throw new TypeError('fetch failed');
   });
   const clock = () => Date.now();
-  const journal = await UsageJournal.open(dir);
+  const journal = await UsageJournal.open(dir, plaintextCipher);
   // The sync view as the companion keeps it: each status report folded in by the real reducer.
   const view = createMainStore('https://billing.example.com', clock());
   const sync = new Sync({
@@ -75,6 +75,7 @@ async function offlineSync(random: () => number) {
       notifications: () => undefined,
       plans: () => undefined,
       usageAnswered: () => undefined,
+      journalBehind: () => undefined,
     },
   });
   close = async () => {
