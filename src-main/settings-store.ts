@@ -10,14 +10,19 @@ export interface SettingsStore {
   delete(key: string): void;
 }
 
+/**
+ * The settings file's name and mode, one for electron-store and `conf` alike: it may hold the
+ * session (sealed only where an OS keychain exists), so it is owner-only in both.
+ */
+export const SETTINGS_FILE = { name: 'companion', configFileMode: 0o600 } as const;
+
 /** The companion's settings file (`companion.json`) in its data folder, under plain Node. */
 export function openNodeStore(home: string): SettingsStore {
   const conf = new Conf<Record<string, unknown>>({
     cwd: home,
-    configName: 'companion',
+    configName: SETTINGS_FILE.name,
     projectName: 'tollgate',
-    // It may hold the session (sealed only where an OS keychain exists): owner-only.
-    configFileMode: 0o600,
+    configFileMode: SETTINGS_FILE.configFileMode,
   });
   return {
     get: (key) => conf.get(key),
