@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Companion } from '../../../src-main/companion.ts';
@@ -8,7 +8,7 @@ import { openNodeStore } from '../../../src-main/settings-store.ts';
 import { startWebServer, type WebServer } from '../../../src-main/web-server.ts';
 import { WEB_BRIDGE } from '../../../src-shared/web-bridge.ts';
 import { signUp, startTestServer, type TestServer } from '../../support/server.ts';
-import { openTestCompanion, tempDir } from './harness.ts';
+import { openTestCompanion, tempDir, webSessionCookie } from './harness.ts';
 
 /** Issue 12, item 7: transport hygiene in the companion. */
 
@@ -56,6 +56,7 @@ describe('--web opens billing pages through the same allow-list as Electron', ()
   let server: TestServer;
   let companion: Companion;
   let web: WebServer;
+  let session: string;
   beforeAll(async () => {
     // A server whose checkout links point at a host outside the allow-list (neither Stripe nor itself).
     server = await startTestServer({
@@ -72,6 +73,7 @@ describe('--web opens billing pages through the same allow-list as Electron', ()
     // No openExternal: as in --web, where the page opens the URL main answers with.
     companion = await openTestCompanion({ home: join(folder.path, 'home'), serverUrl: server.url });
     web = await startWebServer({ staticDir: site, dispatch: companion.dispatch, state: companion.state });
+    session = await webSessionCookie(web.pageUrl);
   });
   afterAll(async () => {
     await web?.close();
@@ -83,10 +85,11 @@ describe('--web opens billing pages through the same allow-list as Electron', ()
   const rpc = async (method: string, params: unknown) => {
     const response = await fetch(`${web.origin}${WEB_BRIDGE.rpcPath}${method}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${web.token}`, 'content-type': 'application/json' },
+      headers: { cookie: session, 'content-type': 'application/json' },
       body: JSON.stringify(params),
     });
-    return response.json();
+    // biome-ignore lint/suspicious/noExplicitAny: the test asserts on the Result's shape.
+    return (await response.json()) as any;
   };
 
   it('a checkout link to a host outside the allow-list is refused, and its URL never reaches the page', async () => {
@@ -98,6 +101,76 @@ describe('--web opens billing pages through the same allow-list as Electron', ()
     expect(JSON.stringify(checkout)).not.toMatch(/"url"/);
     const portal = await rpc('billing.portal', {});
     expect(portal).toMatchObject({ ok: false, error: { code: 'URL_NOT_ALLOWED' } });
+  });
+});
+
+describe('the --web link', () => {
+  it('is a one-time code: it buys an HttpOnly SameSite=Strict cookie once; the token is never printed nor on a command line', async () => {
+    const folder = tempDir('tollgate-web-link-');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src-main', 'cli.ts'), '--web'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: folder.path,
+        TOLLGATE_HOME: folder.path,
+        TOLLGATE_SOCKET: join(folder.path, 'companion.sock'),
+        TOLLGATE_SERVER_URL: 'http://127.0.0.1:9',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let output = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      const pageUrl = await new Promise<string>((resolve, reject) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /Open the companion: (\S+)/.exec(output);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`companion exited (${code}):\n${output}`)));
+      });
+      const origin = new URL(pageUrl).origin;
+      // Without the cookie the API and the event stream refuse.
+      expect((await fetch(`${origin}${WEB_BRIDGE.rpcPath}state.get`, { method: 'POST', body: '{}' })).status).toBe(401);
+      expect((await fetch(`${origin}${WEB_BRIDGE.eventsPath}`)).status).toBe(401);
+
+      const first = await fetch(pageUrl, { redirect: 'manual' });
+      expect(first.status).toBe(303);
+      expect(first.headers.get('location')).toBe('/');
+      const sessionCookie = first.headers.getSetCookie().find((cookie) => cookie.startsWith('tollgate_web=')) ?? '';
+      expect(sessionCookie).toContain('HttpOnly');
+      expect(sessionCookie).toContain('SameSite=Strict');
+      const session = sessionCookie.split(';')[0] as string;
+      const token = session.slice('tollgate_web='.length);
+      expect(token.length).toBeGreaterThanOrEqual(40);
+
+      // The same link again (a second browser, someone who read it off the screen): refused.
+      const again = await fetch(pageUrl, { redirect: 'manual' });
+      expect(again.status).toBe(403);
+      expect(again.headers.getSetCookie()).toEqual([]);
+      expect(await again.text()).toContain('already used');
+
+      const state = await fetch(`${origin}${WEB_BRIDGE.rpcPath}state.get`, {
+        method: 'POST',
+        headers: { cookie: session, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(state.status).toBe(200);
+      expect(await state.json()).toMatchObject({ ok: true });
+
+      expect(output).not.toContain(token);
+      expect(pageUrl).not.toContain(token);
+      const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+      expect(cmdline).toContain('--web');
+      expect(cmdline).not.toContain(token);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      folder.remove();
+    }
   });
 });
 
