@@ -58,6 +58,19 @@ function ensureDashboardBuild(): void {
   if (build.status !== 0) console.log('The dashboard did not build; /admin will say so. The rest works.');
 }
 
+/**
+ * A newcomer has no Stripe account: the local stack takes fake payments on the server's own test
+ * checkout page. Chosen here, out loud, never by the server on its own (it would give plans away).
+ */
+function paymentsEnv(): Record<string, string> {
+  if (process.env.TOLLGATE_PAYMENTS || process.env.STRIPE_SECRET_KEY) return {};
+  console.log(
+    'Payments: the local test provider (TOLLGATE_PAYMENTS=local): checkout is a test page, nothing is charged. ' +
+      'Set STRIPE_SECRET_KEY for Stripe test mode (docs/stripe.md).',
+  );
+  return { TOLLGATE_PAYMENTS: 'local' };
+}
+
 function startServer(admin: string): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src-server', 'cli.ts')], {
     cwd: REPO_ROOT,
@@ -65,6 +78,7 @@ function startServer(admin: string): Promise<string> {
       // The development vendor key: the companion pins its public half (vendor.config.json).
       TOLLGATE_LICENSE_SIGNING_KEY: join(REPO_ROOT, 'dev-keys', 'license-signing.dev.jwk.json'),
       ...process.env,
+      ...paymentsEnv(),
       TOLLGATE_PORT: serverPort,
       TOLLGATE_ADMIN_TOKEN: admin,
     },

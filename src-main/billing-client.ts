@@ -35,11 +35,27 @@ type Call<R extends ServerRouteName> = {
 } & (RouteBody<R> extends undefined ? { body?: undefined } : { body: RouteBody<R> }) &
   (RouteQuery<R> extends undefined ? { query?: undefined } : { query: RouteQuery<R> });
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Passwords, sessions and licenses cross this connection: https://, or plain http:// only to this
+ * machine. Throws an error naming the setting to fix.
+ */
+export function requireSecureServerUrl(url: URL): void {
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) return;
+  throw new Error(
+    `The billing server URL "${url.href}" must use https:// (plain http:// only for 127.0.0.1, localhost ` +
+      'or [::1]): fix --server or TOLLGATE_SERVER_URL.',
+  );
+}
+
 export class BillingClient {
   constructor(
     readonly serverUrl: string,
     private readonly fetchImpl: Fetch = fetch,
-  ) {}
+  ) {
+    requireSecureServerUrl(new URL(serverUrl));
+  }
 
   signUp(email: string, password: string) {
     return this.call('signUp', { body: { email, password } });

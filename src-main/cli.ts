@@ -321,6 +321,8 @@ async function runUntilStopped(config: CompanionConfig, mode: 'headless' | 'web'
     console.log('Warning: no OS keychain here; the session is stored unencrypted in the data folder.');
   }
   if (web) {
+    // The link's code works once (web-server.ts): printing it or passing it to the opener gives
+    // nobody the session token.
     console.log(`Open the companion: ${web.pageUrl}`);
     // A desktop without a browser (a server, CI) still has the URL printed above.
     if (openPage) await open(web.pageUrl).catch(() => undefined);

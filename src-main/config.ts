@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { requireSecureServerUrl } from './billing-client.ts';
 import type { SyncTiming } from './sync.ts';
 
 /**
@@ -30,11 +31,13 @@ export function resolveConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): CompanionConfig {
   const serverUrl = flags.server ?? env.TOLLGATE_SERVER_URL ?? DEFAULT_SERVER_URL;
+  let parsed: URL;
   try {
-    new URL(serverUrl);
+    parsed = new URL(serverUrl);
   } catch {
     throw new Error(`The billing server URL "${serverUrl}" is not a URL (set --server or TOLLGATE_SERVER_URL).`);
   }
+  requireSecureServerUrl(parsed);
   const timing: Partial<SyncTiming> = {};
   const interval = Number(env.TOLLGATE_SYNC_INTERVAL_MS);
   if (Number.isInteger(interval) && interval > 0) timing.intervalMs = interval;

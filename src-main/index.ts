@@ -11,7 +11,7 @@ import { applyOpenAtLogin, OPEN_AT_LOGIN_KEY } from './login-item.ts';
 import { announceNotices } from './os-notices.ts';
 import { runCompanion } from './run-companion.ts';
 import { cipherFor } from './secrets.ts';
-import type { SettingsStore } from './settings-store.ts';
+import { SETTINGS_FILE, type SettingsStore } from './settings-store.ts';
 import { subscribeThrottled } from './state.ts';
 import { showTray } from './tray.ts';
 import { trayModel } from './tray-model.ts';
@@ -57,7 +57,7 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 function openElectronStore(home: string): SettingsStore {
-  const store = new ElectronStore<Record<string, unknown>>({ cwd: home, name: 'companion' });
+  const store = new ElectronStore<Record<string, unknown>>({ cwd: home, ...SETTINGS_FILE });
   return {
     get: (key) => store.get(key),
     set: (key, value) => store.set(key, value),

@@ -79,12 +79,15 @@ export function createHandlers(world: HandlerWorld): Handlers {
     return answer.ok ? ok(answer.value) : answer;
   };
 
+  /**
+   * Checked on every surface, also where main opens nothing itself (--web: the page opens the URL
+   * it is answered with), so a server answer never sends the user to a page outside the allow-list.
+   */
   const openOutside = async (url: string): Promise<void> => {
-    if (!world.openExternal) return;
     if (!isAllowedExternalUrl(url, world.serverUrl)) {
       throw new MethodError('URL_NOT_ALLOWED', `Refusing to open ${url}: not a billing page Tollgate trusts.`);
     }
-    await world.openExternal(url);
+    await world.openExternal?.(url);
   };
 
   /**

@@ -3,7 +3,8 @@ import type { SettingsStore } from './settings-store.ts';
 
 /**
  * Secrets at rest (the access and refresh tokens). In Electron they are sealed with `safeStorage`
- * (the OS keychain); where that is unavailable — headless Linux without a keyring, plain Node —
+ * (the OS keychain); where that is unavailable — Linux without a keyring (safeStorage's
+ * `basic_text` backend), plain Node —
  * they are stored as plaintext and the state says so, so the UI and `tollgate status` can warn.
  */
 export interface SecretCipher {
@@ -23,10 +24,15 @@ export interface SafeStorageLike {
   isEncryptionAvailable(): boolean;
   encryptString(text: string): Buffer;
   decryptString(encrypted: Buffer): string;
+  /** Linux only: which store the key lives in ('gnome_libsecret', 'kwallet5', … or 'basic_text'). */
+  getSelectedStorageBackend?(): string;
 }
 
 export function cipherFor(safeStorage: SafeStorageLike | null): SecretCipher {
   if (!safeStorage?.isEncryptionAvailable()) return plaintextCipher;
+  // Linux without a keyring: Electron "encrypts" with a password hard-coded in Chromium, which
+  // protects nothing. Stored as what it is — plaintext — so the state and the UI say so.
+  if (safeStorage.getSelectedStorageBackend?.() === 'basic_text') return plaintextCipher;
   return {
     scheme: 'safeStorage',
     seal: (text) => safeStorage.encryptString(text).toString('base64'),

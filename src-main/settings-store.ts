@@ -2,8 +2,6 @@ import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import Conf from 'conf';
 
-const SETTINGS_NAME = 'companion';
-
 /**
  * The key-value store main-process services persist into: electron-store in Electron, `conf` (the
  * library under electron-store, same API) under plain Node. Services receive it as an argument.
@@ -14,14 +12,19 @@ export interface SettingsStore {
   delete(key: string): void;
 }
 
+/**
+ * The settings file's name and mode, one for electron-store and `conf` alike: it may hold the
+ * session (sealed only where an OS keychain exists), so it is owner-only in both.
+ */
+export const SETTINGS_FILE = { name: 'companion', configFileMode: 0o600 } as const;
+
 /** The companion's settings file (`companion.json`) in its data folder, under plain Node. */
 export function openNodeStore(home: string): SettingsStore {
   const conf = new Conf<Record<string, unknown>>({
     cwd: home,
-    configName: SETTINGS_NAME,
+    configName: SETTINGS_FILE.name,
     projectName: 'tollgate',
-    // It may hold the session (sealed only where an OS keychain exists): owner-only.
-    configFileMode: 0o600,
+    configFileMode: SETTINGS_FILE.configFileMode,
   });
   return {
     get: (key) => conf.get(key),
@@ -45,7 +48,7 @@ export class DataFolderUnusable extends Error {
  * clock unconfirmed — so nothing is granted on its word. Returns what to tell the user, or null.
  */
 export function setAsideDamagedSettings(home: string, now: number): string | null {
-  const path = join(home, `${SETTINGS_NAME}.json`);
+  const path = join(home, `${SETTINGS_FILE.name}.json`);
   let problem: string;
   try {
     const text = readFileSync(path, 'utf8');
@@ -56,7 +59,7 @@ export function setAsideDamagedSettings(home: string, now: number): string | nul
     if (code === 'ENOENT') return null;
     problem = `cannot be read (${code ?? (error as Error).message})`;
   }
-  const aside = join(home, `${SETTINGS_NAME}.damaged-${new Date(now).toISOString().replace(/[:.]/g, '-')}.json`);
+  const aside = join(home, `${SETTINGS_FILE.name}.damaged-${new Date(now).toISOString().replace(/[:.]/g, '-')}.json`);
   try {
     renameSync(path, aside);
   } catch (error) {

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyReply } from 'fastify';
 import {
@@ -17,8 +18,10 @@ import { type MainStore, subscribeThrottled } from './state.ts';
 
 /**
  * --web mode: the renderer in the system browser, talking to main over loopback HTTP as
- * src-shared/contract.ts WEB_BRIDGE describes. 127.0.0.1 on a random port; every API request needs
- * the per-run token; every request needs our own Host header (a DNS-rebinding page has another).
+ * src-shared/web-bridge.ts WEB_BRIDGE describes. 127.0.0.1 on a random port; every API request needs
+ * the per-run token, which only the HttpOnly SameSite=Strict cookie carries (given once, for the
+ * opened URL's one-time code); every request needs our own Host header (a DNS-rebinding page has
+ * another).
  * The built page is served by @fastify/static (its path checks keep requests inside `staticDir`).
  */
 
@@ -43,10 +46,9 @@ export interface WebServerOptions {
 }
 
 export interface WebServer {
-  /** Open this in the browser: the token is in the fragment, so it never reaches a request log. */
+  /** Open this in the browser, once: its one-time code becomes the session cookie. */
   pageUrl: string;
   origin: string;
-  token: string;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,8 @@ const refusal = (code: CompanionFailure['code'], message: string) => err<Compani
 
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const token = randomBytes(32).toString('base64url');
+  // The code is spent by the first visit, so the printed or opened URL is worthless afterwards.
+  let code: string | null = randomBytes(24).toString('base64url');
   const streams = new Set<ServerResponse>();
   let allowedHosts = new Set<string>();
 
@@ -85,6 +89,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     return reply.code(405).send(refusal('METHOD_NOT_ALLOWED', 'Not allowed.'));
   });
 
+  await app.register(fastifyCookie);
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
     if (!allowedHosts.has(request.headers.host ?? '')) {
@@ -93,11 +98,35 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
 
   const unauthorized = (reply: FastifyReply) =>
-    reply.code(401).send(refusal('UNAUTHORIZED', 'Missing or wrong token.'));
+    reply.code(401).send(refusal('UNAUTHORIZED', 'Missing or wrong session: open the companion again from its link.'));
+  const hasSession = (request: { cookies: Record<string, string | undefined> }) =>
+    hasToken(request.cookies[WEB_BRIDGE.sessionCookie]);
+
+  // The opened URL: `/?code=…`. The first visit with the code gets the cookies and goes on to `/`.
+  app.get<{ Querystring: Record<string, string | undefined> }>('/', async (request, reply) => {
+    const given = request.query[WEB_BRIDGE.codeParam];
+    if (given === undefined) return reply.sendFile('index.html');
+    const expected = code;
+    const valid =
+      expected !== null &&
+      Buffer.byteLength(given) === Buffer.byteLength(expected) &&
+      timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+    if (!valid) {
+      return reply
+        .code(403)
+        .type('text/plain; charset=utf-8')
+        .send('This link was already used. Open the companion again from the URL it prints now, or restart it.');
+    }
+    code = null;
+    const cookie = { path: '/', sameSite: 'strict', secure: false } as const;
+    return reply
+      .setCookie(WEB_BRIDGE.sessionCookie, token, { ...cookie, httpOnly: true })
+      .setCookie(WEB_BRIDGE.pageCookie, '1', cookie)
+      .redirect('/', 303);
+  });
 
   app.all<{ Params: { method: string } }>(`${WEB_BRIDGE.rpcPath}:method`, async (request, reply) => {
-    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    if (!hasToken(bearer)) return unauthorized(reply);
+    if (!hasSession(request)) return unauthorized(reply);
     if (request.method !== 'POST') return reply.code(405).send(refusal('METHOD_NOT_ALLOWED', 'Use POST.'));
     const { method } = request.params;
     if (!RENDERER_METHODS.has(method)) {
@@ -106,8 +135,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     return reply.send(await options.dispatch(method as MethodName, request.body ?? {}));
   });
 
-  app.get<{ Querystring: Record<string, string | undefined> }>(WEB_BRIDGE.eventsPath, (request, reply) => {
-    if (!hasToken(request.query[WEB_BRIDGE.tokenParam])) return unauthorized(reply);
+  app.get(WEB_BRIDGE.eventsPath, (request, reply) => {
+    if (!hasSession(request)) return unauthorized(reply);
     // A stream of its own: Fastify hands over the raw response.
     reply.hijack();
     const response = reply.raw;
@@ -128,6 +157,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     root: resolve(options.staticDir),
     // no-store comes from SECURITY_HEADERS: a rebuilt UI is never served stale.
     cacheControl: false,
+    // `/` is the route above (the code exchange); the rest of the page is served from here.
+    index: false,
     etag: false,
     lastModified: false,
     dotfiles: 'deny',
@@ -139,8 +170,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const origin = `http://127.0.0.1:${port}`;
   return {
     origin,
-    token,
-    pageUrl: `${origin}/#${WEB_BRIDGE.tokenParam}=${token}`,
+    pageUrl: `${origin}/?${WEB_BRIDGE.codeParam}=${code}`,
     async close() {
       for (const stream of streams) stream.end();
       await app.close();

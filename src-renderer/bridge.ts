@@ -26,21 +26,9 @@ export interface Connection {
   onLink(listener: (status: LinkStatus) => void): void;
 }
 
-const TOKEN_KEY = 'tollgate.webToken';
-
-/**
- * The --web token arrives in the fragment once. It is kept in sessionStorage (so a reload keeps
- * working, and it dies with the tab) and removed from the address bar, where it would otherwise be
- * copied, bookmarked or shown on a screen share.
- */
-function takeWebToken(): string | null {
-  const fromFragment = new URLSearchParams(window.location.hash.slice(1)).get(WEB_BRIDGE.tokenParam);
-  if (fromFragment) {
-    window.sessionStorage.setItem(TOKEN_KEY, fromFragment);
-    window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}`);
-    return fromFragment;
-  }
-  return window.sessionStorage.getItem(TOKEN_KEY);
+/** Opened from the companion's --web link: its code was exchanged for the (HttpOnly) session cookie. */
+function openedFromCompanion(): boolean {
+  return document.cookie.split('; ').some((cookie) => cookie.startsWith(`${WEB_BRIDGE.pageCookie}=`));
 }
 
 /** A failure this page words itself, with one of Tollgate's codes (src-shared/error-codes.ts). */
@@ -55,7 +43,7 @@ function isResult(body: unknown): body is { ok: boolean } {
   return typeof body === 'object' && body !== null && typeof (body as { ok?: unknown }).ok === 'boolean';
 }
 
-function webConnection(token: string): Connection {
+function webConnection(): Connection {
   const linkListeners: ((status: LinkStatus) => void)[] = [];
   const report = (status: LinkStatus) => {
     for (const listener of linkListeners) listener(status);
@@ -66,7 +54,8 @@ function webConnection(token: string): Connection {
       try {
         const response = await fetch(`${WEB_BRIDGE.rpcPath}${method}`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          // Same origin: the HttpOnly session cookie goes with it.
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify(params),
         });
         const body: unknown = await response.json().catch(() => null);
@@ -78,8 +67,7 @@ function webConnection(token: string): Connection {
       }
     },
     onState(listener) {
-      const url = `${WEB_BRIDGE.eventsPath}?${WEB_BRIDGE.tokenParam}=${encodeURIComponent(token)}`;
-      const events = new EventSource(url);
+      const events = new EventSource(WEB_BRIDGE.eventsPath);
       events.onopen = () => report('connected');
       events.onerror = () => report(events.readyState === EventSource.CLOSED ? 'lost' : 'connecting');
       events.onmessage = (event: MessageEvent<string>) => listener(JSON.parse(event.data) as CompanionState);
@@ -100,6 +88,5 @@ export function selectConnection(): Connection | null {
   if (window.tollgate) {
     return { bridge: window.tollgate, transport: 'electron', onLink: (listener) => listener('connected') };
   }
-  const token = takeWebToken();
-  return token ? webConnection(token) : null;
+  return openedFromCompanion() ? webConnection() : null;
 }

@@ -1,5 +1,11 @@
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, isLoopbackUrl, loadConfig, type PaymentsMode } from './config.ts';
 import { startServer } from './server.ts';
+
+const PAYMENTS: Record<PaymentsMode, string> = {
+  stripe: 'Stripe',
+  local: 'local test provider, FAKE',
+  disabled: 'disabled, set STRIPE_SECRET_KEY or TOLLGATE_PAYMENTS=local',
+};
 
 /** `npm run server` / `tollgate-server`: configuration from the environment (docs/operations.md). */
 async function main(): Promise<void> {
@@ -15,7 +21,16 @@ async function main(): Promise<void> {
   }
   const server = await startServer(config);
   const store = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
-  console.log(`tollgate-server listening on ${server.url} (${store}); API docs at ${server.url}/docs`);
+  console.log(
+    `tollgate-server listening on ${server.url} (${store}; payments: ${PAYMENTS[config.payments]}); ` +
+      `API docs at ${server.url}/docs`,
+  );
+  if (config.payments === 'local') {
+    console.error(
+      `tollgate-server: WARNING: payments are FAKE (TOLLGATE_PAYMENTS=local): anyone who opens a checkout on ` +
+        `${config.publicUrl} gets the paid plan without paying.${isLoopbackUrl(config.publicUrl) ? '' : ' This server is not on loopback (TOLLGATE_FORCE_LOCAL_PAYMENTS=1).'}`,
+    );
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

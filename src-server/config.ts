@@ -39,12 +39,35 @@ const Env = z.object({
   TOLLGATE_PAST_DUE_GRACE_DAYS: days.default(7),
   TOLLGATE_OFFLINE_GRACE_DAYS: days.default(7),
   TOLLGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TOLLGATE_PAYMENTS: z
+    .enum(['stripe', 'local'], {
+      error: 'expected stripe or local (leave unset: Stripe when STRIPE_SECRET_KEY is set)',
+    })
+    .optional(),
+  TOLLGATE_FORCE_LOCAL_PAYMENTS: z
+    .enum(['0', '1', 'false', 'true'], { error: 'expected 1 or 0' })
+    .transform((value) => value === '1' || value === 'true')
+    .default(false),
   STRIPE_SECRET_KEY: nonEmpty.optional(),
   STRIPE_WEBHOOK_SECRET: nonEmpty.optional(),
   STRIPE_API_BASE: httpUrl.optional(),
 });
 
 type LogLevel = z.infer<typeof Env>['TOLLGATE_LOG_LEVEL'];
+
+/**
+ * Who takes payments: Stripe, the local test provider (fake: nothing is charged, chosen only
+ * explicitly), or nobody — then checkout answers PAYMENTS_DISABLED rather than giving plans away.
+ */
+export type PaymentsMode = 'stripe' | 'local' | 'disabled';
+
+const LOOPBACK_HOSTNAMES = new Set(['localhost', '[::1]']);
+
+/** Is this URL's host this machine only (127.0.0.0/8, ::1, localhost)? */
+export function isLoopbackUrl(url: string): boolean {
+  const { hostname } = new URL(url);
+  return LOOPBACK_HOSTNAMES.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
 
 export interface Config {
   port: number;
@@ -67,6 +90,7 @@ export interface Config {
   pastDueGraceMs: number;
   offlineGraceMs: number;
   logLevel: LogLevel;
+  payments: PaymentsMode;
   stripe: { secretKey: string | null; webhookSecret: string | null; apiBase: string | null };
 }
 
@@ -103,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       );
     }
   }
+  const publicUrl = (e.TOLLGATE_PUBLIC_URL ?? `http://${e.TOLLGATE_HOST}:${e.TOLLGATE_PORT}`).replace(/\/$/, '');
   const dataDir = isAbsolute(e.TOLLGATE_DATA_DIR) ? e.TOLLGATE_DATA_DIR : join(cwd, e.TOLLGATE_DATA_DIR);
   return {
     port: e.TOLLGATE_PORT,
@@ -111,16 +136,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseUrl: e.TOLLGATE_DATABASE_URL ?? null,
     redisUrl: e.TOLLGATE_REDIS_URL ?? null,
     adminToken: e.TOLLGATE_ADMIN_TOKEN ?? null,
-    publicUrl: (e.TOLLGATE_PUBLIC_URL ?? `http://${e.TOLLGATE_HOST}:${e.TOLLGATE_PORT}`).replace(/\/$/, ''),
+    publicUrl,
     catalog,
     licenseSigningKey,
     pastDueGraceMs: e.TOLLGATE_PAST_DUE_GRACE_DAYS * DAY_MS,
     offlineGraceMs: e.TOLLGATE_OFFLINE_GRACE_DAYS * DAY_MS,
     logLevel: e.TOLLGATE_LOG_LEVEL,
+    payments: paymentsMode(e, publicUrl),
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY ?? null,
       webhookSecret: e.STRIPE_WEBHOOK_SECRET ?? null,
       apiBase: e.STRIPE_API_BASE ?? null,
     },
   };
+}
+
+function paymentsMode(e: z.infer<typeof Env>, publicUrl: string): PaymentsMode {
+  const invalid = (line: string) => new ConfigError(`Invalid configuration:\n  ${line}`);
+  if (e.TOLLGATE_PAYMENTS === 'local') {
+    if (e.STRIPE_SECRET_KEY) {
+      throw invalid('TOLLGATE_PAYMENTS: local (fake payments) and STRIPE_SECRET_KEY are both set: unset one of them.');
+    }
+    if (!isLoopbackUrl(publicUrl) && !e.TOLLGATE_FORCE_LOCAL_PAYMENTS) {
+      throw invalid(
+        `TOLLGATE_PAYMENTS: local gives paid plans away (its test checkout charges nothing), and ${publicUrl} ` +
+          'is not a loopback address. Set STRIPE_SECRET_KEY for real payments, or TOLLGATE_FORCE_LOCAL_PAYMENTS=1 ' +
+          'if this server is a test environment.',
+      );
+    }
+    return 'local';
+  }
+  if (e.TOLLGATE_PAYMENTS === 'stripe' && !e.STRIPE_SECRET_KEY) {
+    throw invalid('TOLLGATE_PAYMENTS: stripe needs STRIPE_SECRET_KEY (docs/stripe.md).');
+  }
+  return e.STRIPE_SECRET_KEY ? 'stripe' : 'disabled';
 }

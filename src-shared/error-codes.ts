@@ -31,6 +31,10 @@ export const PROBLEM_CODES = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal error' },
   UNAVAILABLE: { status: 503, title: 'The service is temporarily unavailable' },
+  /** The server has no payment provider configured (neither Stripe nor TOLLGATE_PAYMENTS=local). */
+  PAYMENTS_DISABLED: { status: 503, title: 'This server takes no payments: its operator has not configured them' },
+  /** A local test checkout completed without the session or one-time link that opened it (or cross-site). */
+  CHECKOUT_FORBIDDEN: { status: 403, title: 'Only the account that opened this test checkout may complete it' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

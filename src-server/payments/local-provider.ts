@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { CheckoutReturn } from '../../src-shared/api.ts';
 import { type Catalog, findTier } from '../../src-shared/catalog.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
@@ -8,10 +8,16 @@ import type { ProviderSubscription } from './subscription-state.ts';
 import type { InvoiceRecord, SubscriptionStore } from './subscription-store.ts';
 
 /**
- * The embedded default when no Stripe key is set: a test payment provider inside the server. Its
- * checkout is a page this server serves, clearly labelled as a test, and every outcome — paying,
- * changing plan, cancelling, a period ending — is handed to SubscriptionStore.apply as an event,
- * the same path a verified Stripe webhook takes. Nothing is charged, ever.
+ * A test payment provider inside the server, chosen only explicitly (TOLLGATE_PAYMENTS=local; see
+ * config.ts). Its checkout is a page this server serves, clearly labelled as a test, and every
+ * outcome — paying, changing plan, cancelling, a period ending — is handed to
+ * SubscriptionStore.apply as an event, the same path a verified Stripe webhook takes. Nothing is
+ * charged, ever.
+ *
+ * Who may complete a checkout: the account that opened it (its bearer session, the API route), or
+ * the one browser that opened its link. The link carries a one-time code; the first visit with it
+ * turns it into an HttpOnly SameSite=Strict cookie scoped to this checkout, and the page's form
+ * carries a second secret. A cross-site form POST carries neither, and a leaked link is already used.
  */
 
 export interface LocalCheckout {
@@ -25,10 +31,27 @@ export interface LocalCheckout {
   paid: boolean;
   /** Where its pages send the customer afterwards (see CheckoutReturn). */
   returnTo: CheckoutReturn;
+  /** SHA-256 of the link's one-time code; null once a browser has used it. */
+  linkCodeHash: Buffer | null;
+  /** SHA-256 of the cookie given to the browser that used the code; null until then. */
+  browserKeyHash: Buffer | null;
+  /** The hidden field of the page's form, checked beside the cookie. */
+  formToken: string;
+}
+
+/** What the browser that opened a checkout link holds: its cookie value and the form's token. */
+export interface CheckoutBrowser {
+  checkout: LocalCheckout;
+  browserKey: string;
 }
 
 /** An unpaid test checkout is forgotten after a day, like an expired Stripe session. */
 const CHECKOUT_TTL_MS = 24 * 3600 * 1000;
+
+const secret = () => randomBytes(24).toString('base64url');
+const digest = (text: string) => createHash('sha256').update(text).digest();
+const sameHash = (text: string | undefined, hash: Buffer | null) =>
+  typeof text === 'string' && hash !== null && timingSafeEqual(digest(text), hash);
 
 function addCycle(start: number, cycle: Plan['cycle']): number {
   const date = new Date(start);
@@ -68,6 +91,7 @@ export class LocalProvider implements PaymentProvider {
   ): Promise<{ url: string; sessionId: string }> {
     const now = this.now();
     for (const [id, old] of this.checkouts) if (now - old.createdAt > CHECKOUT_TTL_MS) this.checkouts.delete(id);
+    const linkCode = secret();
     const checkout: LocalCheckout = {
       // Unguessable: the id in the URL is what lets the browser complete this checkout.
       id: `local_cs_${randomBytes(18).toString('base64url')}`,
@@ -78,13 +102,39 @@ export class LocalProvider implements PaymentProvider {
       createdAt: now,
       paid: false,
       returnTo,
+      linkCodeHash: digest(linkCode),
+      browserKeyHash: null,
+      formToken: secret(),
     };
     this.checkouts.set(checkout.id, checkout);
-    return { url: `${this.publicUrl()}/billing/test-checkout/${checkout.id}`, sessionId: checkout.id };
+    return {
+      url: `${this.publicUrl()}/billing/test-checkout/${checkout.id}?code=${linkCode}`,
+      sessionId: checkout.id,
+    };
   }
 
   findCheckout(id: string): LocalCheckout | undefined {
     return this.checkouts.get(id);
+  }
+
+  /** The first visit with the link's code: the code is spent and this browser gets its key. */
+  redeemLinkCode(id: string, code: string | undefined): CheckoutBrowser | null {
+    const checkout = this.checkouts.get(id);
+    if (!checkout || !sameHash(code, checkout.linkCodeHash)) return null;
+    const browserKey = secret();
+    checkout.linkCodeHash = null;
+    checkout.browserKeyHash = digest(browserKey);
+    return { checkout, browserKey };
+  }
+
+  /** Is this the browser that redeemed the link (the cookie it was given)? */
+  isOpeningBrowser(checkout: LocalCheckout, browserKey: string | undefined): boolean {
+    return sameHash(browserKey, checkout.browserKeyHash);
+  }
+
+  /** Was this POST made by the checkout's own page (its form's hidden token)? */
+  isOwnForm(checkout: LocalCheckout, formToken: string | undefined): boolean {
+    return sameHash(formToken, digest(checkout.formToken));
   }
 
   /** The test page's "Pay (test)": starts the subscription through the store, as a webhook would. */

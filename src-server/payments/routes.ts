@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type Stripe from 'stripe';
@@ -18,17 +19,26 @@ import { accountOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { entitledPlan, subscriptionView } from '../plans/subscriptions.ts';
 import { KeyedQueue } from './keyed-queue.ts';
-import { LocalProvider } from './local-provider.ts';
+import { type LocalCheckout, LocalProvider } from './local-provider.ts';
 import { classifyPlanChange } from './plan-change.ts';
 import { type PaymentProvider, PaymentProviderError } from './provider.ts';
 import { createStripeClient } from './stripe-client.ts';
 import { StripeProvider } from './stripe-provider.ts';
 import { type BillingEffect, SubscriptionStore } from './subscription-store.ts';
-import { checkoutPage, donePage, paidPage, TEST_PAGE_CSP, unknownCheckoutPage } from './test-checkout-page.ts';
+import {
+  checkoutPage,
+  donePage,
+  paidPage,
+  refusedCheckoutPage,
+  TEST_PAGE_CSP,
+  unknownCheckoutPage,
+} from './test-checkout-page.ts';
 
 /**
  * Billing routes (checkout, portal, plan change, cancel/resume), the Stripe webhook, and the local
- * provider's test pages. Stripe is used when STRIPE_SECRET_KEY is set; otherwise the local provider.
+ * provider's test pages. The provider is config.payments: Stripe (STRIPE_SECRET_KEY), the local
+ * test provider (only when TOLLGATE_PAYMENTS=local), or none — then every billing action answers
+ * PAYMENTS_DISABLED, so a server nobody configured never hands out paid plans.
  */
 
 /** Stripe's own default: a signature older than five minutes is a replay. */
@@ -39,12 +49,31 @@ const LOCAL_SWEEP_MS = 60_000;
 export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, db, dialect, catalog, now } = app.tollgate;
   const store = new SubscriptionStore(db, dialect, catalog, now);
-  const stripe = config.stripe.secretKey
-    ? createStripeClient(config.stripe.secretKey, config.stripe.apiBase ?? undefined)
-    : null;
+  const stripe =
+    config.payments === 'stripe' && config.stripe.secretKey
+      ? createStripeClient(config.stripe.secretKey, config.stripe.apiBase ?? undefined)
+      : null;
   const stripeProvider = stripe ? new StripeProvider(stripe, store, catalog, () => config.publicUrl) : null;
-  const localProvider = stripe ? null : new LocalProvider(store, catalog, () => config.publicUrl, now);
-  const provider: PaymentProvider = (stripeProvider ?? localProvider) as PaymentProvider;
+  const localProvider =
+    config.payments === 'local' ? new LocalProvider(store, catalog, () => config.publicUrl, now) : null;
+  const configured: PaymentProvider | null = stripeProvider ?? localProvider;
+  const providerName = configured?.name ?? 'none';
+  const provider = (): PaymentProvider => {
+    if (configured) return configured;
+    throw new ApiError(
+      'PAYMENTS_DISABLED',
+      'This server is not configured to take payments. Its operator sets STRIPE_SECRET_KEY (and ' +
+        'STRIPE_WEBHOOK_SECRET) for Stripe, or TOLLGATE_PAYMENTS=local for the fake test checkout on a ' +
+        'local development server (docs/stripe.md).',
+    );
+  };
+  if (localProvider) {
+    app.log.warn(
+      'TOLLGATE_PAYMENTS=local: payments are FAKE — the test checkout grants paid plans without charging anything',
+    );
+  } else if (!configured) {
+    app.log.warn('payments are disabled (no STRIPE_SECRET_KEY, TOLLGATE_PAYMENTS unset): checkout is refused');
+  }
 
   const rowOf = async (accountId: string): Promise<SubscriptionRow> => {
     let row = await store.row(accountId);
@@ -68,7 +97,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
       if (error instanceof PaymentProviderError) throw new ApiError('BAD_REQUEST', error.message);
       const stripeError = error as { type?: string; code?: string; requestId?: string };
       request.log.error(
-        { provider: provider.name, type: stripeError.type, code: stripeError.code, requestId: stripeError.requestId },
+        { provider: providerName, type: stripeError.type, code: stripeError.code, requestId: stripeError.requestId },
         'payment provider request failed',
       );
       throw new ApiError('UNAVAILABLE', 'The payment provider did not answer as expected; try again shortly.');
@@ -107,7 +136,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
         );
       }
       const returnTo = request.body.returnTo ?? 'browser';
-      const session = await guarded(request, () => provider.checkout(account, row, { tier, cycle }, returnTo));
+      const session = await guarded(request, () => provider().checkout(account, row, { tier, cycle }, returnTo));
       return { kind: 'checkout' as const, url: session.url, sessionId: session.sessionId };
     },
   );
@@ -128,7 +157,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
       const account = accountOf(request);
       const row = await rowOf(account.id);
       const returnTo = request.body?.returnTo ?? 'browser';
-      return guarded(request, () => provider.portal(account, row, returnTo));
+      return guarded(request, () => provider().portal(account, row, returnTo));
     },
   );
 
@@ -158,7 +187,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new ApiError('BAD_REQUEST', 'To go back to free, cancel: the plan ends with the paid period.');
       }
       const change = classifyPlanChange(catalog, { tier: row.tier as typeof plan.tier, cycle: row.cycle }, plan);
-      await guarded(request, () => provider.changePlan(account, row, plan, change));
+      await guarded(request, () => provider().changePlan(account, row, plan, change));
       return { effective: change.effective, subscription: view(await rowOf(account.id)) };
     },
   );
@@ -174,7 +203,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
         const account = accountOf(request);
         const row = await rowOf(account.id);
         if (!live(row)) throw new ApiError('BAD_REQUEST', 'There is no paid subscription to cancel or resume.');
-        await guarded(request, () => provider.setCancelAtPeriodEnd(account, row, cancel));
+        await guarded(request, () => provider().setCancelAtPeriodEnd(account, row, cancel));
         return { subscription: view(await rowOf(account.id)) };
       },
     );
@@ -298,24 +327,46 @@ async function stripeWebhookRoute(
   );
 }
 
+/** The cookie naming the browser that opened a test checkout link (scoped to that checkout's path). */
+const CHECKOUT_COOKIE = 'tollgate_test_checkout';
+
 /** The local provider's clearly labelled test checkout and portal pages. */
 async function localPages(scope: FastifyInstance, local: LocalProvider): Promise<void> {
-  const { catalog } = scope.tollgate;
-  // The test checkout is a plain HTML form: accept its urlencoded post (the body itself is unused).
+  const { catalog, config } = scope.tollgate;
+  await scope.register(fastifyCookie);
   scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
-    done(null, body),
+    done(null, new URLSearchParams(String(body))),
   );
+  const checkoutPath = (id: string) => `/billing/test-checkout/${id}`;
+  const tierName = (checkout: LocalCheckout) => findTier(catalog, checkout.plan.tier).name;
+  const resultPage = (reply: FastifyReply, checkout: LocalCheckout) => {
+    const appLink = checkout.returnTo === 'app' ? checkoutReturnLink('success', checkout.id) : null;
+    return html(
+      reply,
+      checkout.paid ? paidPage(tierName(checkout), appLink) : checkoutPage(checkout, tierName(checkout)),
+    );
+  };
 
   // Pages for people, not API routes: kept out of the OpenAPI document.
   scope.get(
     '/billing/test-checkout/:id',
     { config: { access: 'public' }, schema: { hide: true } },
     async (request, reply) => {
-      const checkout = local.findCheckout((request.params as { id: string }).id);
+      const { id } = request.params as { id: string };
+      const checkout = local.findCheckout(id);
       if (!checkout) return html(reply.code(404), unknownCheckoutPage());
-      const tierName = findTier(catalog, checkout.plan.tier).name;
-      const appLink = checkout.returnTo === 'app' ? checkoutReturnLink('success', checkout.id) : null;
-      return html(reply, checkout.paid ? paidPage(tierName, appLink) : checkoutPage(checkout, tierName));
+      if (local.isOpeningBrowser(checkout, request.cookies[CHECKOUT_COOKIE])) return resultPage(reply, checkout);
+      const redeemed = local.redeemLinkCode(id, (request.query as { code?: string }).code);
+      if (!redeemed) return html(reply.code(403), refusedCheckoutPage());
+      // Rendered at once, not redirected: a redirect after a cross-site start would drop a Strict cookie.
+      reply.setCookie(CHECKOUT_COOKIE, redeemed.browserKey, {
+        path: checkoutPath(id),
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: config.publicUrl.startsWith('https:'),
+        maxAge: 24 * 3600,
+      });
+      return resultPage(reply, redeemed.checkout);
     },
   );
 
@@ -323,11 +374,46 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
     '/billing/test-checkout/:id/pay',
     { config: { access: 'public' }, schema: { hide: true } },
     async (request, reply) => {
-      const checkout = local.findCheckout((request.params as { id: string }).id);
+      const { id } = request.params as { id: string };
+      const checkout = local.findCheckout(id);
       if (!checkout) return html(reply.code(404), unknownCheckoutPage());
+      const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+      // The SameSite=Strict cookie is what a cross-site POST lacks; the form token is what a page
+      // that only knows the URL lacks. Sec-Fetch-Site refuses a cross-site request outright.
+      const crossSite = ['cross-site', 'same-site'].includes(String(request.headers['sec-fetch-site']));
+      if (
+        crossSite ||
+        !local.isOpeningBrowser(checkout, request.cookies[CHECKOUT_COOKIE]) ||
+        !local.isOwnForm(checkout, form.get('token') ?? undefined)
+      ) {
+        request.log.warn({ checkout: checkout.id, crossSite }, 'test checkout completion refused');
+        return html(reply.code(403), refusedCheckoutPage());
+      }
       await local.pay(checkout.id);
       // Post/redirect/get: reloading the result page never posts the payment again.
-      return reply.code(303).header('location', `/billing/test-checkout/${checkout.id}`).send();
+      return reply.code(303).header('location', checkoutPath(checkout.id)).send();
+    },
+  );
+
+  // The session that opened the checkout may complete it through the API (scripts, tests, a CLI).
+  scope.post(
+    '/v1/billing/test-checkout/:id/pay',
+    {
+      config: { access: 'housekeeping' },
+      schema: {
+        tags: ['billing'],
+        summary: 'Local test provider only: complete a test checkout opened by this account (nothing is charged)',
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const checkout = local.findCheckout(id);
+      if (!checkout) throw new ApiError('NOT_FOUND', 'This test checkout is unknown or expired.');
+      if (checkout.accountId !== accountOf(request).id) {
+        throw new ApiError('CHECKOUT_FORBIDDEN', 'This test checkout was opened by another account.');
+      }
+      const paid = await local.pay(checkout.id);
+      return { paid: true, tier: paid.plan.tier, cycle: paid.plan.cycle };
     },
   );
 

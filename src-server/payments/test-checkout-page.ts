@@ -49,7 +49,7 @@ function page(title: string, body: string, testBanner = true): string {
 </head>
 <body>
 <main>
-${testBanner ? '<p class="banner" role="note">Test checkout — no real payment. This server has no Stripe key; nothing is charged.</p>' : ''}
+${testBanner ? '<p class="banner" role="note">Test checkout — no real payment. This server runs the local test provider (TOLLGATE_PAYMENTS=local); nothing is charged.</p>' : ''}
 ${body}
 </main>
 </body>
@@ -72,6 +72,7 @@ ${setupFee}
 <dt>Due today</dt><dd>${money(total, checkout.currency)}</dd>
 </dl>
 <form method="post" action="/billing/test-checkout/${escapeHtml(checkout.id)}/pay">
+<input type="hidden" name="token" value="${escapeHtml(checkout.formToken)}">
 <button type="submit">Pay (test)</button>
 </form>
 <p><a href="/billing/done?checkout=canceled${checkout.returnTo === 'app' ? '&amp;app=1' : ''}">Cancel and go back</a></p>`,
@@ -104,5 +105,14 @@ export function unknownCheckoutPage(): string {
   return page(
     'Test checkout not found',
     '<h1>Test checkout not found</h1><p role="alert">This test checkout is unknown or expired. Start again from the app.</p>',
+  );
+}
+
+/** Not the browser that opened the checkout's link (a used or missing code, a cross-site post). */
+export function refusedCheckoutPage(): string {
+  return page(
+    'Test checkout refused',
+    '<h1>Test checkout refused</h1><p role="alert">Only the browser that opened this checkout from the app can ' +
+      'complete it, and its link works once. Start the checkout again from the app.</p>',
   );
 }

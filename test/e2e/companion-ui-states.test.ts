@@ -376,8 +376,10 @@ describe('notices and white label', () => {
 });
 
 describe('--web bridge', () => {
-  it('reads the token from the fragment, hides it from the address bar and sends it on every request', async () => {
+  it('opened from the companion (its page cookie), calls the bridge with no token the page could read', async () => {
     const page = await newPage();
+    // What the companion's one-time link leaves behind: the readable marker (the session cookie is HttpOnly).
+    await page.context().addCookies([{ name: 'tollgate_web_page', value: '1', url: site.url }]);
     const errors = watchConsole(page);
     const seen: { path: string; auth: string | undefined }[] = [];
     await page.route('**/api/**', async (route) => {
@@ -393,21 +395,23 @@ describe('--web bridge', () => {
       }
       await route.fulfill({ json: { ok: false, error: { code: 'INVALID_CREDENTIALS', message: 'no' } } });
     });
-    await page.goto(`${site.url}#token=t0k3n-abc`);
+    await page.goto(site.url);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    expect(page.url()).toBe(site.url);
     await page.getByLabel('Email').fill('ada@example.com');
     await page.getByLabel('Password').fill('secret');
     await page.getByRole('button', { name: 'Sign in', exact: true }).last().click();
     await page.getByText('Wrong email or password.').waitFor();
-    expect(seen).toContainEqual({ path: '/api/events?token=t0k3n-abc', auth: undefined });
-    expect(seen).toContainEqual({ path: '/api/rpc/auth.signIn', auth: 'Bearer t0k3n-abc' });
+    expect(seen).toContainEqual({ path: '/api/events', auth: undefined });
+    expect(seen).toContainEqual({ path: '/api/rpc/auth.signIn', auth: undefined });
+    expect(await page.evaluate('document.cookie')).toBe('tollgate_web_page=1');
 
-    // A reload keeps working from sessionStorage, though the token left the URL.
+    // A reload keeps working: the cookies stay with the browser.
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    expect(seen.filter((request) => request.path === '/api/events?token=t0k3n-abc').length).toBeGreaterThanOrEqual(2);
+    expect(seen.filter((request) => request.path === '/api/events').length).toBeGreaterThanOrEqual(2);
     expect(errors).toEqual([]);
+    // The browser's pages may share one cookie jar: the next test starts without the marker.
+    await page.context().clearCookies();
   });
 
   it('without a bridge or token, says to open the window from the companion and requests nothing', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../support/databases.ts';
 import { request, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
+import { payTestCheckout } from '../../support/test-checkout.ts';
 
 /**
  * The analytics read what the payments code really writes: customers buy through the embedded
@@ -17,17 +18,18 @@ for (const dialect of testDialects()) {
     const admin = (path: string) => request(server.url, 'GET', path, undefined, { token: ADMIN_TOKEN });
 
     beforeAll(async () => {
-      server = await startTestServer({ dialect, now: () => clock, env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN } });
+      server = await startTestServer({
+        dialect,
+        now: () => clock,
+        env: { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN, TOLLGATE_PAYMENTS: 'local' },
+      });
     });
     afterAll(() => server?.stop());
 
     async function buy(account: TestAccount, tier: string, cycle: string): Promise<void> {
       const checkout = await account.post('/v1/billing/checkout', { tier, cycle });
       expect(checkout.status).toBe(200);
-      const paid = await request(server.url, 'POST', `${new URL(checkout.body.url).pathname}/pay`, undefined, {
-        raw: 'confirm=1',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      });
+      const paid = await payTestCheckout(checkout.body.url);
       expect(paid.status).toBe(200);
     }
 

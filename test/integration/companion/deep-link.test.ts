@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Companion, CompanionOptions } from '../../../src-main/companion.ts';
 import { deepLinkInArgs, followDeepLink, parseDeepLink } from '../../../src-main/deep-link.ts';
 import { setPlan, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
+import { openTestCheckout, submitTestCheckout } from '../../support/test-checkout.ts';
 import { openTestCompanion, tempDir } from './harness.ts';
 
 // The user pays in the browser and Checkout sends them to tollgate://checkout/success: the running
@@ -14,7 +15,7 @@ let server: TestServer;
 const open: Companion[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ env: { TOLLGATE_PAYMENTS: 'local' } });
 });
 
 afterAll(async () => {
@@ -101,11 +102,11 @@ describe('the server hands the user back to the app only when the app asked', ()
       openExternal: async (url) => void opened.push(url),
     });
     const checkoutUrl = opened[0] as string;
-    const page = await (await fetch(checkoutUrl)).text();
-    expect(page).toContain('href="/billing/done?checkout=canceled&amp;app=1"');
-    const paid = await fetch(`${checkoutUrl}/pay`, { method: 'POST', redirect: 'follow' });
-    const links = appLinks(await paid.text());
-    const sessionId = checkoutUrl.split('/').pop() as string;
+    const visit = await openTestCheckout(checkoutUrl);
+    expect(visit.body).toContain('href="/billing/done?checkout=canceled&amp;app=1"');
+    const paid = await submitTestCheckout(checkoutUrl, visit);
+    const links = appLinks(paid.body);
+    const sessionId = new URL(checkoutUrl).pathname.split('/').pop() as string;
     expect(links).toEqual([`tollgate://checkout/success?session=${sessionId}`]);
 
     const link = parseDeepLink(links[0]);
@@ -118,9 +119,9 @@ describe('the server hands the user back to the app only when the app asked', ()
     const opened: string[] = [];
     await waitingCheckout('local-browser', { openExternal: async (url) => void opened.push(url) });
     const checkoutUrl = opened[0] as string;
-    expect(await (await fetch(checkoutUrl)).text()).toContain('href="/billing/done?checkout=canceled"');
-    const paid = await fetch(`${checkoutUrl}/pay`, { method: 'POST', redirect: 'follow' });
-    expect(appLinks(await paid.text())).toEqual([]);
+    const visit = await openTestCheckout(checkoutUrl);
+    expect(visit.body).toContain('href="/billing/done?checkout=canceled"');
+    expect(appLinks((await submitTestCheckout(checkoutUrl, visit)).body)).toEqual([]);
   });
 
   it('the return page (Stripe’s success and cancel URLs) links back only with app=1, never with a forged session', async () => {

@@ -276,3 +276,11 @@ export async function outageProxy(targetUrl: string) {
     },
   };
 }
+
+/** Opens the --web link once, as the browser does: the session cookie its one-time code buys. */
+export async function webSessionCookie(pageUrl: string): Promise<string> {
+  const answer = await fetch(pageUrl, { redirect: 'manual' });
+  const session = answer.headers.getSetCookie().find((cookie) => cookie.startsWith('tollgate_web='));
+  if (answer.status !== 303 || !session) throw new Error(`the --web link gave no session (${answer.status})`);
+  return session.split(';')[0] as string;
+}

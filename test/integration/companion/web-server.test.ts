@@ -5,13 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Companion } from '../../../src-main/companion.ts';
 import { startWebServer, type WebServer } from '../../../src-main/web-server.ts';
 import { CompanionState, WEB_BRIDGE } from '../../../src-shared/contract.ts';
-import { openTestCompanion, tempDir } from './harness.ts';
+import { openTestCompanion, tempDir, webSessionCookie } from './harness.ts';
 
 // --web mode's loopback bridge: only our page, only with the per-run token, only under our Host name.
 
 const folder = tempDir('tollgate-web-');
 let companion: Companion;
 let web: WebServer;
+let session: string;
 
 beforeAll(async () => {
   const site = join(folder.path, 'site');
@@ -25,6 +26,7 @@ beforeAll(async () => {
     dispatch: (method, params) => companion.dispatch(method, params),
     state: companion.state,
   });
+  session = await webSessionCookie(web.pageUrl);
 });
 
 afterAll(async () => {
@@ -64,13 +66,13 @@ function raw(
 const rpc = (method: string, body: unknown, headers: Record<string, string> = {}) =>
   raw(`${WEB_BRIDGE.rpcPath}${method}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${web.token}`, 'content-type': 'application/json', ...headers },
+    headers: { cookie: session, 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
 
 describe('--web bridge', () => {
-  it('serves the page on 127.0.0.1 with a strict CSP, and hands the token over in the fragment only', async () => {
-    expect(web.pageUrl).toBe(`${web.origin}/#${WEB_BRIDGE.tokenParam}=${web.token}`);
+  it('serves the page on 127.0.0.1 with a strict CSP', async () => {
+    expect(web.pageUrl).toMatch(new RegExp(`^${web.origin}/\\?code=[\\w-]{30,}$`));
     const page = await raw('/');
     expect(page.status).toBe(200);
     expect(page.body).toContain('<title>Tollgate</title>');
@@ -86,9 +88,10 @@ describe('--web bridge', () => {
   );
 
   it('refuses RPC without the token or with a wrong one', async () => {
-    expect((await rpc('state.get', {}, { authorization: '' })).status).toBe(401);
-    expect((await rpc('state.get', {}, { authorization: 'Bearer nope' })).status).toBe(401);
-    expect((await raw(`${WEB_BRIDGE.eventsPath}?${WEB_BRIDGE.tokenParam}=nope`)).status).toBe(401);
+    expect((await rpc('state.get', {}, { cookie: '' })).status).toBe(401);
+    expect((await rpc('state.get', {}, { cookie: 'tollgate_web=nope' })).status).toBe(401);
+    expect((await raw(WEB_BRIDGE.eventsPath)).status).toBe(401);
+    expect((await raw(WEB_BRIDGE.eventsPath, { headers: { cookie: 'tollgate_web=nope' } })).status).toBe(401);
   });
 
   it('answers renderer methods with Results and refuses host-only or unknown ones', async () => {
@@ -110,7 +113,7 @@ describe('--web bridge', () => {
   });
 
   it('refuses a body that is not JSON, or too large, with a Result naming INVALID_PARAMS', async () => {
-    const headers = { authorization: `Bearer ${web.token}`, 'content-type': 'application/json' };
+    const headers = { cookie: session, 'content-type': 'application/json' };
     const broken = await raw(`${WEB_BRIDGE.rpcPath}gate.check`, { method: 'POST', headers, body: '{"feature":' });
     expect(broken.status).toBe(400);
     expect(JSON.parse(broken.body)).toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } });
@@ -125,7 +128,7 @@ describe('--web bridge', () => {
   });
 
   it('answers a GET of the API with 405 and a POST elsewhere with 405', async () => {
-    const get = await raw(`${WEB_BRIDGE.rpcPath}state.get`, { headers: { authorization: `Bearer ${web.token}` } });
+    const get = await raw(`${WEB_BRIDGE.rpcPath}state.get`, { headers: { cookie: session } });
     expect(get.status).toBe(405);
     expect((await raw('/index.html', { method: 'POST', body: '{}' })).status).toBe(405);
   });
@@ -152,7 +155,7 @@ describe('--web bridge', () => {
     const url = new URL(web.origin);
     const first = await new Promise<string>((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port: url.port, path: `${WEB_BRIDGE.eventsPath}?${WEB_BRIDGE.tokenParam}=${web.token}` },
+        { host: '127.0.0.1', port: url.port, path: WEB_BRIDGE.eventsPath, headers: { cookie: session } },
         (res) => {
           expect(res.headers['content-type']).toBe('text/event-stream');
           res.on('data', (chunk: Buffer) => {

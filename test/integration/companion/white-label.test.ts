@@ -16,7 +16,7 @@ let server: TestServer;
 const closing = closeAfterEach();
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ env: { TOLLGATE_PAYMENTS: 'local' } });
 });
 
 afterAll(async () => {

@@ -5,10 +5,11 @@ import { defaultCatalog } from '../../../src-shared/catalog.ts';
 import { type LaunchedBrowser, launchChromium, screenshot, watchConsole } from '../../support/browser.ts';
 import { testDialects } from '../../support/databases.ts';
 import { request, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
+import { payTestCheckout, submitTestCheckout } from '../../support/test-checkout.ts';
 
 /**
- * The embedded default (no STRIPE_SECRET_KEY): the server's own clearly labelled test checkout,
- * completing through the same apply path as a Stripe webhook.
+ * The local test provider (TOLLGATE_PAYMENTS=local): the server's own clearly labelled test
+ * checkout, completing through the same apply path as a Stripe webhook.
  */
 
 const DAY_MS = 86_400_000;
@@ -29,20 +30,14 @@ async function signInAgain(server: TestServer, account: TestAccount): Promise<Te
   };
 }
 
-async function payOnTestPage(server: TestServer, url: string) {
-  const path = new URL(url).pathname;
-  return request(server.url, 'POST', `${path}/pay`, undefined, {
-    raw: 'confirm=1',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-}
+const LOCAL = { TOLLGATE_PAYMENTS: 'local' };
 
 for (const dialect of testDialects()) {
   describe(`local test provider (${dialect})`, () => {
     let server: TestServer;
     let clock = Date.UTC(2026, 0, 10, 12);
     beforeAll(async () => {
-      server = await startTestServer({ dialect, now: () => clock });
+      server = await startTestServer({ dialect, now: () => clock, env: LOCAL });
     });
     afterAll(() => server.stop());
 
@@ -69,21 +64,27 @@ for (const dialect of testDialects()) {
       expect(checkout.status).toBe(200);
       expect(checkout.body.url.startsWith(`${server.url}/billing/test-checkout/local_cs_`)).toBe(true);
 
-      const page = await request(server.url, 'GET', new URL(checkout.body.url).pathname);
-      expect(page.status).toBe(200);
-      expect(page.headers.get('content-type')).toContain('text/html');
-      expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
-      expect(page.body).toContain('Test checkout — no real payment');
-      expect(page.body).toContain('>Pay (test)</button>');
-      expect(page.body).toContain('$49.00');
-      expect(page.body).not.toMatch(/<script|src=|https?:\/\//);
+      const response = await fetch(checkout.body.url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/html');
+      expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+      const cookie = response.headers.getSetCookie()[0] ?? '';
+      const body = await response.text();
+      expect(body).toContain('Test checkout — no real payment');
+      expect(body).toContain('>Pay (test)</button>');
+      expect(body).toContain('$49.00');
+      expect(body).not.toMatch(/<script|src=|https?:\/\//);
       expect((await me(account)).tier).toBe('free');
 
-      // fetch follows the 303 to the result page, as a browser does.
-      const paid = await payOnTestPage(server, checkout.body.url);
+      // The browser that opened the link pays; pressing Pay again is a redelivery.
+      const visit = {
+        cookie: cookie.split(';')[0] as string,
+        formToken: /name="token" value="([^"]+)"/.exec(body)?.[1] ?? null,
+      };
+      const paid = await submitTestCheckout(checkout.body.url, visit);
       expect(paid.status).toBe(200);
       expect(paid.body).toContain('Test payment recorded');
-      expect((await payOnTestPage(server, checkout.body.url)).body).toContain('Test payment recorded');
+      expect((await submitTestCheckout(checkout.body.url, visit)).body).toContain('Test payment recorded');
 
       expect(await me(account)).toMatchObject({
         tier: 'professional',
@@ -98,7 +99,7 @@ for (const dialect of testDialects()) {
     it('upgrade now (prorated, setup fee once), downgrade at period end, cancel then free', async () => {
       let account = await signUp(server.url);
       const checkout = await account.post('/v1/billing/checkout', { tier: 'professional', cycle: 'monthly' });
-      await payOnTestPage(server, checkout.body.url);
+      await payTestCheckout(checkout.body.url);
 
       clock += 10 * DAY_MS;
       account = await signInAgain(server, account);
@@ -131,7 +132,7 @@ for (const dialect of testDialects()) {
     it('a period end settled twice at once (sweep and request racing) renews once', async () => {
       const account = await signUp(server.url);
       const checkout = await account.post('/v1/billing/checkout', { tier: 'professional', cycle: 'monthly' });
-      await payOnTestPage(server, checkout.body.url);
+      await payTestCheckout(checkout.body.url);
       clock += 33 * DAY_MS;
       // Two settlers holding the same stale row: what the minute sweep and a request can both have.
       const store = new SubscriptionStore(server.db, server.database.dialect, defaultCatalog, () => clock);
@@ -154,7 +155,7 @@ for (const dialect of testDialects()) {
       expect(custom.body.kind).toBe('contact_sales');
       const unknown = await request(server.url, 'GET', '/billing/test-checkout/local_cs_nope');
       expect(unknown.status).toBe(404);
-      expect((await payOnTestPage(server, `${server.url}/billing/test-checkout/local_cs_nope`)).status).toBe(404);
+      expect((await payTestCheckout(`${server.url}/billing/test-checkout/local_cs_nope`)).status).toBe(404);
     });
   });
 }
@@ -163,7 +164,7 @@ describe('local test checkout in Chromium', () => {
   let server: TestServer;
   let chromium: LaunchedBrowser;
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ env: LOCAL });
     chromium = await launchChromium();
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src-server/config.ts';
+import { ConfigError, isLoopbackUrl, loadConfig } from '../../../src-server/config.ts';
 import { defaultCatalog } from '../../../src-shared/catalog.ts';
 
 describe('server configuration', () => {
@@ -80,5 +80,39 @@ describe('server configuration', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...defaultCatalog, currency: 'dollars' }));
     expect(() => loadConfig({ TOLLGATE_CATALOG: bad })).toThrow(/TOLLGATE_CATALOG[\s\S]*currency/);
+  });
+
+  it('takes payments from Stripe with a key, fakes them only when asked, and otherwise takes none', () => {
+    expect(loadConfig({}).payments).toBe('disabled');
+    expect(loadConfig({ STRIPE_SECRET_KEY: 'sk_test_x' }).payments).toBe('stripe');
+    expect(loadConfig({ TOLLGATE_PAYMENTS: 'local' }).payments).toBe('local');
+    expect(loadConfig({ TOLLGATE_PAYMENTS: 'local', TOLLGATE_PUBLIC_URL: 'http://localhost:3000' }).payments).toBe(
+      'local',
+    );
+    expect(
+      loadConfig({
+        TOLLGATE_PAYMENTS: 'local',
+        TOLLGATE_PUBLIC_URL: 'https://billing.example.com',
+        TOLLGATE_FORCE_LOCAL_PAYMENTS: '1',
+      }).payments,
+    ).toBe('local');
+    // Listening on every interface with no public URL is not loopback either.
+    expect(() => loadConfig({ TOLLGATE_PAYMENTS: 'local', TOLLGATE_HOST: '0.0.0.0' })).toThrow(
+      /TOLLGATE_FORCE_LOCAL_PAYMENTS=1/,
+    );
+  });
+
+  it.each([
+    ['http://127.0.0.1:8787', true],
+    ['http://127.45.0.9', true],
+    ['http://localhost:1', true],
+    ['http://[::1]:8787', true],
+    ['http://0.0.0.0:8787', false],
+    ['http://127.0.0.1.evil.example', false],
+    ['http://localhost.evil.example', false],
+    ['https://billing.example.com', false],
+    ['http://10.0.0.1', false],
+  ])('%s is loopback: %s', (url, loopback) => {
+    expect(isLoopbackUrl(url)).toBe(loopback);
   });
 });
