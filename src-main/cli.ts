@@ -8,7 +8,7 @@ import { type CompanionConfig, resolveConfig } from './config.ts';
 import { HostClient, HostError } from './host-client.ts';
 import { defaultSocketPath, SocketInUse } from './host-socket.ts';
 import { CompanionAlreadyRunning } from './owner-lock.ts';
-import { builtRenderer } from './renderer-dir.ts';
+import { webRenderer } from './renderer-dir.ts';
 import { runCompanion } from './run-companion.ts';
 import { plaintextCipher } from './secrets.ts';
 import { DataFolderUnusable, openNodeStore } from './settings-store.ts';
@@ -283,10 +283,12 @@ function describeStatus(
 async function runUntilStopped(config: CompanionConfig, mode: 'headless' | 'web', openPage: boolean): Promise<number> {
   let webStaticDir: string | undefined;
   if (mode === 'web') {
-    const built = builtRenderer();
+    const built = webRenderer();
     if (!built) {
       console.error(
-        'The companion UI is not built: run `npm run build` (or start it with `npm run companion -- --web`).',
+        process.env.TOLLGATE_RENDERER_DIR
+          ? `TOLLGATE_RENDERER_DIR (${process.env.TOLLGATE_RENDERER_DIR}) holds no built companion UI (index.html): point it at a build, or unset it.`
+          : 'The companion UI is not built: run `npm run build` (or start it with `npm run companion -- --web`).',
       );
       return 1;
     }

@@ -18,3 +18,13 @@ export function builtRenderer(root: string = APP_ROOT): string | null {
   }
   return null;
 }
+
+/**
+ * The renderer --web serves: `TOLLGATE_RENDERER_DIR` when set (a build of the UI kept elsewhere,
+ * e.g. a test's own, so it never races another build of out/), else this app's own build.
+ */
+export function webRenderer(env: NodeJS.ProcessEnv = process.env): string | null {
+  const chosen = env.TOLLGATE_RENDERER_DIR;
+  if (chosen) return existsSync(join(chosen, 'index.html')) ? resolve(chosen) : null;
+  return builtRenderer();
+}

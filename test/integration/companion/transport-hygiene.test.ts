@@ -7,6 +7,7 @@ import { cipherFor, type SafeStorageLike } from '../../../src-main/secrets.ts';
 import { openNodeStore } from '../../../src-main/settings-store.ts';
 import { startWebServer, type WebServer } from '../../../src-main/web-server.ts';
 import { WEB_BRIDGE } from '../../../src-shared/web-bridge.ts';
+import { buildRenderer } from '../../support/renderer-site.ts';
 import { signUp, startTestServer, type TestServer } from '../../support/server.ts';
 import { openTestCompanion, tempDir, webSessionCookie } from './harness.ts';
 
@@ -107,6 +108,9 @@ describe('--web opens billing pages through the same allow-list as Electron', ()
 describe('the --web link', () => {
   it('is a one-time code: it buys an HttpOnly SameSite=Strict cookie once; the token is never printed nor on a command line', async () => {
     const folder = tempDir('tollgate-web-link-');
+    // Its own build of the UI: out/web is rebuilt by the browser tests running beside this one.
+    const ui = join(folder.path, 'ui');
+    await buildRenderer(ui);
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src-main', 'cli.ts'), '--web'], {
       cwd: ROOT,
       env: {
@@ -115,6 +119,7 @@ describe('the --web link', () => {
         TOLLGATE_HOME: folder.path,
         TOLLGATE_SOCKET: join(folder.path, 'companion.sock'),
         TOLLGATE_SERVER_URL: 'http://127.0.0.1:9',
+        TOLLGATE_RENDERER_DIR: ui,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
