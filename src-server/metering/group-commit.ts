@@ -1,7 +1,9 @@
 import type SqliteDatabase from 'better-sqlite3';
-import type { Kysely } from 'kysely';
-import { onSqliteFile } from '../db/connection.ts';
+import { type Kysely, sql } from 'kysely';
+import { onSqliteFile, postgresPoolOf } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
+import { runAsync, type StatementRunner, type Steps, transactionRunner } from '../db/statements.ts';
+import { inTransaction, retryable } from '../db/transactions.ts';
 
 interface Pending {
   work: () => unknown;
@@ -68,4 +70,113 @@ export function groupCommit<T>(db: Kysely<Database>, file: SqliteDatabase.Databa
       );
     });
   });
+}
+
+interface PostgresJob {
+  accountId: string;
+  steps: (runner: StatementRunner) => Steps<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+interface PostgresQueue {
+  jobs: PostgresJob[];
+  inFlight: number;
+  scheduled: boolean;
+}
+const postgresQueues = new WeakMap<Kysely<Database>, PostgresQueue>();
+/** Jobs one shared transaction takes at most, so one group never holds its locks for long. */
+const JOBS_PER_GROUP = 128;
+
+/**
+ * Group commit on PostgreSQL: the consumes and batches waiting when a transaction can start run in
+ * one transaction, one after another, each in its own savepoint — one that fails rolls back only
+ * itself — and share one COMMIT (synchronous_commit stays on: nobody is answered before it). The
+ * jobs run in account order and each locks its counters in operation order, so two groups always
+ * take their row locks in the same order and never deadlock on each other. A job that lost a race
+ * (a deadlock or serialization failure of its own, a guard that failed) is run again alone, in a
+ * transaction of its own, after the group commits. Half the pool may run groups at once; the rest
+ * stays free for sign-in lookups and reads.
+ */
+export function groupCommitPostgres<T>(
+  db: Kysely<Database>,
+  accountId: string,
+  steps: (runner: StatementRunner) => Steps<T>,
+): Promise<T> {
+  let queue = postgresQueues.get(db);
+  if (!queue) {
+    queue = { jobs: [], inFlight: 0, scheduled: false };
+    postgresQueues.set(db, queue);
+  }
+  const found = queue;
+  return new Promise<T>((resolve, reject) => {
+    found.jobs.push({ accountId, steps, resolve: resolve as (value: unknown) => void, reject });
+    schedule(db, found);
+  });
+}
+
+function groupsAtOnce(db: Kysely<Database>): number {
+  return Math.max(1, Math.floor((postgresPoolOf(db)?.options.max ?? 2) / 2));
+}
+
+function schedule(db: Kysely<Database>, queue: PostgresQueue): void {
+  if (queue.scheduled || queue.jobs.length === 0 || queue.inFlight >= groupsAtOnce(db)) return;
+  queue.scheduled = true;
+  // Wait for the rest of this turn of the event loop: whatever arrived with this job joins it.
+  setImmediate(() => {
+    queue.scheduled = false;
+    const jobs = queue.jobs.splice(0, JOBS_PER_GROUP);
+    if (jobs.length === 0) return;
+    queue.inFlight += 1;
+    runGroup(db, jobs).finally(() => {
+      queue.inFlight -= 1;
+      schedule(db, queue);
+    });
+    schedule(db, queue);
+  });
+}
+
+/** One job in a transaction of its own (retried as transactions.ts does). */
+function runAlone(db: Kysely<Database>, job: PostgresJob): Promise<void> {
+  return inTransaction(db, (trx) => runAsync(job.steps(transactionRunner(db, 'postgres', trx)))).then(
+    job.resolve,
+    job.reject,
+  );
+}
+
+async function runGroup(db: Kysely<Database>, jobs: PostgresJob[]): Promise<void> {
+  if (jobs.length === 1) return runAlone(db, jobs[0] as PostgresJob);
+  const ordered = [...jobs].sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
+  const answers: (() => void)[] = [];
+  const again: PostgresJob[] = [];
+  try {
+    await db.transaction().execute(async (trx) => {
+      const runner = transactionRunner(db, 'postgres', trx);
+      for (const job of ordered) {
+        await sql`savepoint tollgate_job`.execute(trx);
+        let value: unknown;
+        try {
+          value = await runAsync(job.steps(runner));
+        } catch (error) {
+          // If the connection itself is gone this throws too, and the whole group fails below.
+          await sql`rollback to savepoint tollgate_job`.execute(trx);
+          if (retryable(error)) again.push(job);
+          else answers.push(() => job.reject(error));
+          continue;
+        }
+        await sql`release savepoint tollgate_job`.execute(trx);
+        answers.push(() => job.resolve(value));
+      }
+    });
+  } catch (error) {
+    // Nothing of the group was committed. A race lost at commit is run again job by job; anything
+    // else (the database went away) fails them all, each answered 503 by the error handler.
+    if (retryable(error)) {
+      await Promise.all(ordered.map((job) => runAlone(db, job)));
+    } else {
+      for (const job of ordered) job.reject(error);
+    }
+    return;
+  }
+  for (const answer of answers) answer();
+  for (const job of again) await runAlone(db, job);
 }
