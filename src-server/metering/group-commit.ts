@@ -1,8 +1,9 @@
 import type SqliteDatabase from 'better-sqlite3';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { PoolClient } from 'pg';
 import { onSqliteFile, postgresPoolOf } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
-import { runAsync, type StatementRunner, type Steps, transactionRunner } from '../db/statements.ts';
+import { postgresRunner, runAsync, type StatementRunner, type Steps, transactionRunner } from '../db/statements.ts';
 import { inTransaction, retryable } from '../db/transactions.ts';
 
 interface Pending {
@@ -144,38 +145,52 @@ function runAlone(db: Kysely<Database>, job: PostgresJob): Promise<void> {
 }
 
 async function runGroup(db: Kysely<Database>, jobs: PostgresJob[]): Promise<void> {
-  if (jobs.length === 1) return runAlone(db, jobs[0] as PostgresJob);
+  const pool = postgresPoolOf(db);
+  if (jobs.length === 1 || !pool) {
+    for (const job of jobs) await runAlone(db, job);
+    return;
+  }
   const ordered = [...jobs].sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
   const answers: (() => void)[] = [];
   const again: PostgresJob[] = [];
+  let client: PoolClient | undefined;
+  let broken: Error | undefined;
   try {
-    await db.transaction().execute(async (trx) => {
-      const runner = transactionRunner(db, 'postgres', trx);
-      for (const job of ordered) {
-        await sql`savepoint tollgate_job`.execute(trx);
-        let value: unknown;
-        try {
-          value = await runAsync(job.steps(runner));
-        } catch (error) {
-          // If the connection itself is gone this throws too, and the whole group fails below.
-          await sql`rollback to savepoint tollgate_job`.execute(trx);
-          if (retryable(error)) again.push(job);
-          else answers.push(() => job.reject(error));
-          continue;
-        }
-        await sql`release savepoint tollgate_job`.execute(trx);
-        answers.push(() => job.resolve(value));
+    client = await pool.connect();
+    const connection = client;
+    const runner = postgresRunner(db, connection);
+    await connection.query('BEGIN');
+    for (const job of ordered) {
+      await connection.query('SAVEPOINT tollgate_job');
+      let value: unknown;
+      try {
+        value = await runAsync(job.steps(runner));
+      } catch (error) {
+        // If the connection itself is gone this throws too, and the whole group fails below.
+        await connection.query('ROLLBACK TO SAVEPOINT tollgate_job');
+        if (retryable(error)) again.push(job);
+        else answers.push(() => job.reject(error));
+        continue;
       }
-    });
+      await connection.query('RELEASE SAVEPOINT tollgate_job');
+      answers.push(() => job.resolve(value));
+    }
+    await connection.query('COMMIT');
   } catch (error) {
+    broken = error as Error;
+    await client?.query('ROLLBACK').catch(() => undefined);
     // Nothing of the group was committed. A race lost at commit is run again job by job; anything
     // else (the database went away) fails them all, each answered 503 by the error handler.
+    client?.release(retryable(error) ? undefined : broken);
+    client = undefined;
     if (retryable(error)) {
       await Promise.all(ordered.map((job) => runAlone(db, job)));
     } else {
       for (const job of ordered) job.reject(error);
     }
     return;
+  } finally {
+    client?.release();
   }
   for (const answer of answers) answer();
   for (const job of again) await runAlone(db, job);
