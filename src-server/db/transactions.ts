@@ -15,8 +15,7 @@ export class RetryTransaction extends Error {
   override readonly name = 'RetryTransaction';
 }
 
-/** Whether a failed transaction should simply run again. */
-export function retryable(error: unknown): boolean {
+function retryable(error: unknown): boolean {
   if (error instanceof RetryTransaction) return true;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && (RETRYABLE_PG_CODES.has(code) || code.startsWith('SQLITE_BUSY'));

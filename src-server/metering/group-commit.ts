@@ -4,7 +4,8 @@ import type { PoolClient } from 'pg';
 import { onSqliteFile, postgresPoolOf } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import { postgresRunner, runAsync, type StatementRunner, type Steps, transactionRunner } from '../db/statements.ts';
-import { inTransaction, retryable } from '../db/transactions.ts';
+import { inTransaction } from '../db/transactions.ts';
+import { storageUnavailable } from '../http/errors.ts';
 
 interface Pending {
   work: () => unknown;
@@ -90,13 +91,15 @@ const JOBS_PER_GROUP = 128;
 
 /**
  * Group commit on PostgreSQL: the consumes and batches waiting when a transaction can start run in
- * one transaction, one after another, each in its own savepoint — one that fails rolls back only
- * itself — and share one COMMIT (synchronous_commit stays on: nobody is answered before it). The
- * jobs run in account order and each locks its counters in operation order, so two groups always
- * take their row locks in the same order and never deadlock on each other. A job that lost a race
- * (a deadlock or serialization failure of its own, a guard that failed) is run again alone, in a
- * transaction of its own, after the group commits. Half the pool may run groups at once; the rest
- * stays free for sign-in lookups and reads.
+ * one transaction, one after another on one connection, and share one COMMIT (synchronous_commit
+ * stays on: nobody is answered before it). The jobs run in account order and each locks its
+ * counters in operation order, so two groups always take their row locks in the same order and
+ * never deadlock on each other. Failing is rare (a race lost to another process, a bad row), so no
+ * savepoint is paid for on the way: when any job fails, the whole group is rolled back and every
+ * job runs again alone in a transaction of its own — the one that fails fails by itself, the others
+ * are stored as if it never happened. A lost connection fails them all (503), since nothing of
+ * theirs was committed. Half the pool may run groups at once; the rest stays free for sign-in
+ * lookups and reads.
  */
 export function groupCommitPostgres<T>(
   db: Kysely<Database>,
@@ -113,6 +116,12 @@ export function groupCommitPostgres<T>(
     found.jobs.push({ accountId, steps, resolve: resolve as (value: unknown) => void, reject });
     schedule(db, found);
   });
+}
+
+/** The connection itself is gone or the database cannot serve: running the jobs again would not help. */
+function storageLost(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return storageUnavailable(error) !== null && code !== '40001' && code !== '40P01';
 }
 
 function groupsAtOnce(db: Kysely<Database>): number {
@@ -151,47 +160,34 @@ async function runGroup(db: Kysely<Database>, jobs: PostgresJob[]): Promise<void
     return;
   }
   const ordered = [...jobs].sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
-  const answers: (() => void)[] = [];
-  const again: PostgresJob[] = [];
+  const values: unknown[] = [];
   let client: PoolClient | undefined;
-  let broken: Error | undefined;
   try {
     client = await pool.connect();
-    const connection = client;
-    const runner = postgresRunner(db, connection);
-    await connection.query('BEGIN');
-    for (const job of ordered) {
-      await connection.query('SAVEPOINT tollgate_job');
-      let value: unknown;
-      try {
-        value = await runAsync(job.steps(runner));
-      } catch (error) {
-        // If the connection itself is gone this throws too, and the whole group fails below.
-        await connection.query('ROLLBACK TO SAVEPOINT tollgate_job');
-        if (retryable(error)) again.push(job);
-        else answers.push(() => job.reject(error));
-        continue;
-      }
-      await connection.query('RELEASE SAVEPOINT tollgate_job');
-      answers.push(() => job.resolve(value));
-    }
-    await connection.query('COMMIT');
+    const runner = postgresRunner(db, client);
+    await client.query('BEGIN');
+    for (const job of ordered) values.push(await runAsync(job.steps(runner)));
+    await client.query('COMMIT');
   } catch (error) {
-    broken = error as Error;
-    await client?.query('ROLLBACK').catch(() => undefined);
-    // Nothing of the group was committed. A race lost at commit is run again job by job; anything
-    // else (the database went away) fails them all, each answered 503 by the error handler.
-    client?.release(retryable(error) ? undefined : broken);
-    client = undefined;
-    if (retryable(error)) {
-      await Promise.all(ordered.map((job) => runAlone(db, job)));
-    } else {
+    const lost = storageLost(error);
+    if (client) {
+      if (!lost) await client.query('ROLLBACK').catch(() => undefined);
+      client.release(lost ? (error as Error) : undefined);
+      client = undefined;
+    }
+    if (lost) {
+      // The database went away: nothing of the group was committed; each is answered 503.
       for (const job of ordered) job.reject(error);
+    } else {
+      // A job failed or lost a race, and with it the whole transaction: run each job again alone,
+      // so the one that fails fails by itself and the others are stored as if it never happened.
+      await Promise.all(ordered.map((job) => runAlone(db, job)));
     }
     return;
   } finally {
     client?.release();
   }
-  for (const answer of answers) answer();
-  for (const job of again) await runAlone(db, job);
+  ordered.forEach((job, i) => {
+    job.resolve(values[i]);
+  });
 }
