@@ -88,6 +88,8 @@ interface PostgresQueue {
 const postgresQueues = new WeakMap<Kysely<Database>, PostgresQueue>();
 /** Jobs one shared transaction takes at most, so one group never holds its locks for long. */
 const JOBS_PER_GROUP = 128;
+/** Batches with more events than this run in a transaction of their own. */
+const GROUPED_EVENTS_MAX = 64;
 
 /**
  * Group commit on PostgreSQL: the consumes and batches waiting when a transaction can start run in
@@ -98,12 +100,14 @@ const JOBS_PER_GROUP = 128;
  * savepoint is paid for on the way: when any job fails, the whole group is rolled back and every
  * job runs again alone in a transaction of its own — the one that fails fails by itself, the others
  * are stored as if it never happened. A lost connection fails them all (503), since nothing of
- * theirs was committed. Half the pool may run groups at once; the rest stays free for sign-in
+ * theirs was committed. A batch of more than 64 events keeps a transaction of its own. Half the
+ * pool may run groups at once; the rest stays free for sign-in
  * lookups and reads.
  */
 export function groupCommitPostgres<T>(
   db: Kysely<Database>,
   accountId: string,
+  events: number,
   steps: (runner: StatementRunner) => Steps<T>,
 ): Promise<T> {
   let queue = postgresQueues.get(db);
@@ -113,7 +117,14 @@ export function groupCommitPostgres<T>(
   }
   const found = queue;
   return new Promise<T>((resolve, reject) => {
-    found.jobs.push({ accountId, steps, resolve: resolve as (value: unknown) => void, reject });
+    const job = { accountId, steps, resolve: resolve as (value: unknown) => void, reject };
+    // A large batch already spreads one commit over many events; grouped, it would only make the
+    // consumes beside it wait for its statements.
+    if (events > GROUPED_EVENTS_MAX) {
+      runAlone(db, job);
+      return;
+    }
+    found.jobs.push(job);
     schedule(db, found);
   });
 }

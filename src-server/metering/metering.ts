@@ -106,7 +106,7 @@ export async function recordUsage(
     const work = file.transaction(() => runSync(meter(runner, store.catalog, accountId, plan, requests, now)));
     return retrying(() => groupCommit(store.db, file, work));
   }
-  return groupCommitPostgres(store.db, accountId, (runner) =>
+  return groupCommitPostgres(store.db, accountId, requests.length, (runner) =>
     meter(runner, store.catalog, accountId, plan, requests, now),
   );
 }
