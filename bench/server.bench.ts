@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { sql } from 'kysely';
@@ -21,6 +22,9 @@ import { type BenchRow, percentile, report } from './report.ts';
  * POST from its own process, driven by the same client. A third row per database shows what the
  * metering itself costs without HTTP: recordUsage called in this process, 64 at a time.
  * Targets (issue 3): single consume ≥ 3,000 requests/s and batch ingest ≥ 20,000 events/s on SQLite.
+ * Issue 14 adds the realistic rows: 64 clients spread over 1,000 accounts and both operations
+ * (the rows above hammer one account's counter), once against one server process and once against
+ * two on the same database, each beside its ceiling, with p50/p99 and the load average.
  */
 
 const WARMUP_MS = 1000;
@@ -199,6 +203,69 @@ async function bareHttpBaseline(): Promise<BenchRow[]> {
   return rows;
 }
 
+const SPREAD_ACCOUNTS = 1000;
+
+/**
+ * `count` signed-in accounts on an unlimited custom plan, written straight into the database (1,000
+ * sign-ups would mostly measure scrypt): each with a session whose access token is returned.
+ */
+async function seedAccounts(handle: DatabaseHandle, template: string, count: number): Promise<string[]> {
+  const { db } = handle;
+  const subscription = await db
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('account_id', '=', template)
+    .executeTakeFirstOrThrow();
+  const now = Date.now();
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i += 100) {
+    const ids = Array.from({ length: Math.min(100, count - i) }, () => `acct_bench_${randomUUID()}`);
+    const batchTokens = ids.map(() => `tga_${randomBytes(32).toString('base64url')}`);
+    await db
+      .insertInto('accounts')
+      .values(ids.map((id) => ({ id, email: `${id}@bench.test`, password_hash: 'none', created_at: now })))
+      .execute();
+    await db
+      .insertInto('subscriptions')
+      .values(ids.map((id) => ({ ...subscription, account_id: id })))
+      .execute();
+    await db
+      .insertInto('sessions')
+      .values(
+        ids.map((id, j) => ({
+          id: randomUUID(),
+          account_id: id,
+          access_token_hash: createHash('sha256')
+            .update(batchTokens[j] as string)
+            .digest('hex'),
+          access_expires_at: now + 3600_000,
+          refresh_token_hash: randomUUID(),
+          refresh_expires_at: now + 3600_000,
+          created_at: now,
+          revoked_at: null,
+        })),
+      )
+      .execute();
+    tokens.push(...batchTokens);
+  }
+  return tokens;
+}
+
+/** 64 clients, each request for a random one of the accounts and a random operation. */
+function spreadLoad(urls: URL[], tokens: string[], prefix: string): Promise<Load> {
+  return load(64, (n) =>
+    post(
+      urls[n % urls.length] as URL,
+      tokens[Math.floor(Math.random() * tokens.length)] as string,
+      JSON.stringify({
+        operation: n % 2 === 0 ? 'ai_operations' : 'data_processing',
+        units: 1,
+        idempotencyKey: `${prefix}-${n}`,
+      }),
+    ),
+  );
+}
+
 async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
   const database = await createTestDatabase(dialect);
   const server = await spawnTestServer({ database });
@@ -229,7 +296,43 @@ async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
         p99Ms: percentile(result.latenciesMs, 99),
         failures: result.failures,
         ...(dialect === 'sqlite' ? { target: '≥ 3,000 req/s', pass: result.perSecond >= 3000 } : {}),
+        ...(dialect === 'postgres' && clients === 64
+          ? { target: '≥ 2,000 req/s', pass: result.perSecond >= 2000 }
+          : {}),
+        loadAverage: loadavg()[0],
       });
+    }
+
+    const tokens = await seedAccounts(handle, account.id, SPREAD_ACCOUNTS);
+    const spread = await spreadLoad([consumeUrl], tokens, `s1-${Date.now()}`);
+    rows.push({
+      name: `${dialect}: consume, 64 clients over ${SPREAD_ACCOUNTS} accounts, both operations`,
+      value: spread.perSecond,
+      unit: 'req/s',
+      ceiling: await bareInserts(handle, Math.max(1000, Math.round(spread.perSecond * 2)), 1),
+      p50Ms: percentile(spread.latenciesMs, 50),
+      p99Ms: percentile(spread.latenciesMs, 99),
+      failures: spread.failures,
+      loadAverage: loadavg()[0],
+      ...(dialect === 'postgres' ? { target: '≥ 3,000 req/s, p99 < 100 ms', pass: spread.perSecond >= 3000 } : {}),
+    });
+    const second = await spawnTestServer({ database });
+    try {
+      const both = await spreadLoad([consumeUrl, new URL('/v1/usage/consume', second.url)], tokens, `s2-${Date.now()}`);
+      rows.push({
+        name: `${dialect}: consume, two server processes, 64 clients over ${SPREAD_ACCOUNTS} accounts`,
+        value: both.perSecond,
+        unit: 'req/s',
+        ceiling: await bareInserts(handle, Math.max(1000, Math.round(both.perSecond * 2)), 1),
+        p50Ms: percentile(both.latenciesMs, 50),
+        p99Ms: percentile(both.latenciesMs, 99),
+        failures: both.failures,
+        loadAverage: loadavg()[0],
+        target: '≥ one process',
+        pass: both.perSecond >= spread.perSecond,
+      });
+    } finally {
+      await second.kill('SIGTERM');
     }
 
     const direct = await inProcessConsumes(handle, account.id, 64);
@@ -239,6 +342,7 @@ async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
       value: direct,
       unit: 'consumes/s',
       ceiling: directCeiling,
+      ...(dialect === 'postgres' ? { target: '≥ 5,000/s', pass: direct >= 5000 } : {}),
     });
 
     const prefix = `b-${Date.now()}`;
@@ -268,6 +372,8 @@ async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
       p99Ms: percentile(batch.latenciesMs, 99),
       failures: batch.failures,
       ...(dialect === 'sqlite' ? { target: '≥ 20,000 events/s', pass: batch.perSecond >= 20_000 } : {}),
+      ...(dialect === 'postgres' ? { target: '≥ 50,000 events/s', pass: batch.perSecond >= 50_000 } : {}),
+      loadAverage: loadavg()[0],
     });
   } finally {
     await handle.destroy();

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Account, Session } from '../../src-shared/api.ts';
-import { onSqliteFile, sqliteFileOf } from '../db/connection.ts';
+import { onSqliteFile, postgresPoolOf, sqliteFileOf } from '../db/connection.ts';
 import type { AccountRow, Database, SubscriptionRow } from '../db/schema.ts';
 import { ApiError } from '../http/errors.ts';
 
@@ -138,6 +138,27 @@ function sqliteLookup(db: Kysely<Database>, file: NonNullable<ReturnType<typeof 
   return lookup;
 }
 
+const postgresLookups = new WeakMap<object, (hash: string, now: number) => Promise<AccessTokenRow | undefined>>();
+
+/** On PostgreSQL a named prepared statement: parsed and planned once per connection, not per request. */
+function postgresLookup(db: Kysely<Database>, pool: NonNullable<ReturnType<typeof postgresPoolOf>>) {
+  let lookup = postgresLookups.get(pool);
+  if (!lookup) {
+    const compiled = accessTokenQuery(db, HASH_SLOT, 0).compile();
+    const hashFirst = compiled.parameters[0] === HASH_SLOT;
+    lookup = async (hash, now) =>
+      (
+        await pool.query<AccessTokenRow>({
+          name: 'tollgate_access_token',
+          text: compiled.sql,
+          values: hashFirst ? [hash, now] : [now, hash],
+        })
+      ).rows[0];
+    postgresLookups.set(pool, lookup);
+  }
+  return lookup;
+}
+
 /**
  * The account an access token belongs to, with its subscription (one query: every signed-in route
  * needs both), or null when the token is unknown, expired or revoked. Nothing is cached: a
@@ -150,10 +171,13 @@ export async function accountForAccessToken(
 ): Promise<{ account: AuthenticatedAccount; subscription: SubscriptionRow } | null> {
   const hash = tokenHash(accessToken);
   const file = sqliteFileOf(db);
+  const pool = file ? undefined : postgresPoolOf(db);
   const row = file
     ? // Outside any Kysely transaction: no uncommitted writes can be read.
       await onSqliteFile(db, file, () => sqliteLookup(db, file)(hash, now))
-    : await accessTokenQuery(db, hash, now).executeTakeFirst();
+    : pool
+      ? await postgresLookup(db, pool)(hash, now)
+      : await accessTokenQuery(db, hash, now).executeTakeFirst();
   if (!row) return null;
   const { email, created_at, session_id, ...subscription } = row;
   return {

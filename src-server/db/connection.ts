@@ -37,6 +37,33 @@ export function sqliteFileOf(db: Kysely<Database>): SqliteDatabase.Database | un
 
 const PG_INT8 = 20;
 
+const postgresPools = new WeakMap<Kysely<Database>, pg.Pool>();
+
+/**
+ * The pg pool under a PostgreSQL Kysely instance (undefined on SQLite), for the metering hot path
+ * that runs named prepared statements on one connection (metering/pg-group-commit.ts).
+ */
+export function postgresPoolOf(db: Kysely<Database>): pg.Pool | undefined {
+  return postgresPools.get(db);
+}
+
+/** Connections each server process opens at most (docs/operations.md, "PostgreSQL sizing"). */
+const DEFAULT_POOL_SIZE = 10;
+const CONNECT_TIMEOUT_MS = 5000;
+
+/** `?pool_max=N` in TOLLGATE_DATABASE_URL sets the pool size; the rest of the URL goes to pg. */
+function poolSettings(url: string): { connectionString: string; max: number } {
+  const parsed = new URL(url);
+  const given = parsed.searchParams.get('pool_max');
+  if (given === null) return { connectionString: url, max: DEFAULT_POOL_SIZE };
+  const max = Number(given);
+  if (!Number.isInteger(max) || max < 1 || max > 1000) {
+    throw new Error(`TOLLGATE_DATABASE_URL: pool_max=${given} must be a whole number from 1 to 1000`);
+  }
+  parsed.searchParams.delete('pool_max');
+  return { connectionString: parsed.toString(), max };
+}
+
 /**
  * Opens the configured database (PostgreSQL when TOLLGATE_DATABASE_URL is set, else the SQLite
  * file in the data folder) and brings its schema up to date.
@@ -101,7 +128,17 @@ function openPostgres(url: string): DatabaseHandle {
         ? (value: string) => Number(value)
         : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
-  const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  const { connectionString, max } = poolSettings(url);
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    types,
+    // While the database is unreachable a request waits this long for a connection, then is answered
+    // 503 (http/errors.ts) instead of hanging until the client gives up.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A failover that drops packets instead of closing the socket is noticed by TCP keepalive.
+    keepAlive: true,
+  });
   // pg re-emits an idle client's error on the pool, and an 'error' event nobody listens to ends the
   // process: one PostgreSQL restart would otherwise take every server process down with it.
   let report = (error: Error) => {
@@ -110,7 +147,15 @@ function openPostgres(url: string): DatabaseHandle {
     );
   };
   pool.on('error', (error) => report(error));
+  // A connection in use (checked out for a query or a transaction) is off the pool's listener, and
+  // pg emits its 'error' on the client too (57P01 when the server shuts down): without a listener of
+  // its own that event ends the process. The query in flight already fails with the same error
+  // (answered 503) and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  postgresPools.set(db, pool);
   return {
     db,
     dialect: 'postgres',

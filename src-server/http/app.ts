@@ -26,7 +26,13 @@ import { installAccess } from './access.ts';
 import { installApiCallWindows } from './api-call-window.ts';
 import type { ServerContext } from './context.ts';
 import { docsRoutes } from './docs-routes.ts';
-import { ApiError, type ProblemBody, problemBody } from './errors.ts';
+import {
+  ApiError,
+  type ProblemBody,
+  problemBody,
+  storageUnavailable,
+  UNAVAILABLE_RETRY_AFTER_SECONDS,
+} from './errors.ts';
 import { installRateLimits } from './rate-limit.ts';
 
 /**
@@ -140,8 +146,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await installRateLimits(app, redis);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = toProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    const unavailable = storageUnavailable(error);
+    const problem = toProblem(unavailable ?? error);
+    if (unavailable) request.log.warn({ err: error }, 'database unavailable; answered 503');
+    else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (problem.status === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -2,19 +2,12 @@ import type { ConsumeResult, UsageEventResult } from '../../src-shared/api.ts';
 import type { Catalog } from '../../src-shared/catalog.ts';
 import { periodOf } from '../../src-shared/period.ts';
 import { sqliteFileOf } from '../db/connection.ts';
-import {
-  runAsync,
-  runSync,
-  type StatementRunner,
-  type Steps,
-  sqliteRunner,
-  transactionRunner,
-} from '../db/statements.ts';
-import { inTransaction, RetryTransaction, retrying } from '../db/transactions.ts';
+import { runSync, type StatementRunner, type Steps, sqliteRunner } from '../db/statements.ts';
+import { RetryTransaction, retrying } from '../db/transactions.ts';
 import type { EntitledPlan } from '../plans/subscriptions.ts';
 import { bumpCounter, type CounterState, lockCounters } from './counters.ts';
 import { decideUsage, limitOf, type StoredAnswer, type UsageOutcome, type UsageRequest } from './decision.ts';
-import { groupCommit } from './group-commit.ts';
+import { groupCommit, groupCommitPostgres } from './group-commit.ts';
 import { expireLeases, spendFromLeases } from './leases.ts';
 import { insertEvents, seenKeys } from './ledger.ts';
 import { recordThresholds } from './notifications.ts';
@@ -30,7 +23,8 @@ import { expireHolds, type MeteringStore } from './reservations.ts';
  * limit (the guard fails and the transaction is retried).
  *
  * The statements are written once (counters.ts, ledger.ts, reservations.ts, notifications.ts) and
- * run synchronously on SQLite inside a group commit, or as promises in a PostgreSQL transaction.
+ * run synchronously on SQLite inside a group commit, or as promises in a PostgreSQL group commit
+ * (group-commit.ts: consumes that arrive together share one transaction, each in its own savepoint).
  */
 
 function* meter(
@@ -123,10 +117,8 @@ export async function recordUsage(
     );
     return retrying(() => groupCommit(store.db, file, work));
   }
-  return inTransaction(store.db, (trx) =>
-    runAsync(
-      meter(transactionRunner(store.db, store.dialect, trx), store.catalog, accountId, plan, requests, now, deviceId),
-    ),
+  return groupCommitPostgres(store.db, accountId, requests.length, (runner) =>
+    meter(runner, store.catalog, accountId, plan, requests, now, deviceId),
   );
 }
 

@@ -5,7 +5,7 @@ import { entitledPlan, loadSubscription } from '../../../src-server/plans/subscr
 import { testDialects } from '../../support/databases.ts';
 import { setPlan, signUp, startTestServer, type TestServer, testLimits } from '../../support/server.ts';
 
-// On SQLite, consumes that arrive together share one transaction (group commit): one of them
+// Consumes that arrive together share one transaction (group commit, on both databases): one of them
 // failing must roll back only itself, and the others must be stored and counted.
 for (const dialect of testDialects()) {
   describe(`consumes arriving together (${dialect})`, () => {
@@ -33,9 +33,13 @@ for (const dialect of testDialects()) {
           { idempotencyKey: null as unknown as string, operation: 'ai_operations', units: 5 },
         ),
         consume({ idempotencyKey: 'together-3', operation: 'ai_operations', units: 3 }),
+        // Over the limit beside accepted ones: refused and stored as refused, nothing else changes.
+        consume({ idempotencyKey: 'together-4', operation: 'ai_operations', units: 1000 }),
       ]);
 
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const refused = results[3] as PromiseFulfilledResult<Awaited<ReturnType<typeof consume>>>;
+      expect(refused.value[0]?.eventStatus).toBe('rejected');
       const me = await account.get('/v1/me');
       expect(me.body.usage.operations.ai_operations.used).toBe(5);
       const stored = await db
@@ -44,7 +48,7 @@ for (const dialect of testDialects()) {
         .where('account_id', '=', account.id)
         .orderBy('idempotency_key')
         .execute();
-      expect(stored.map((row) => row.idempotency_key)).toEqual(['together-1', 'together-3']);
+      expect(stored.map((row) => row.idempotency_key)).toEqual(['together-1', 'together-3', 'together-4']);
     });
   });
 }
