@@ -39,6 +39,14 @@ const Env = z.object({
   TOLLGATE_PAST_DUE_GRACE_DAYS: days.default(7),
   TOLLGATE_OFFLINE_GRACE_DAYS: days.default(7),
   TOLLGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TOLLGATE_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'expected an smtp:// or smtps:// URL' }).optional(),
+  TOLLGATE_MAIL_FROM: nonEmpty.default('Tollgate <billing@localhost>'),
+  TOLLGATE_OUTBOX_LEASE_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int({ error: 'expected whole seconds' })
+    .min(1, { error: 'expected at least 1 second' })
+    .max(3600, { error: 'expected at most 3600 seconds' })
+    .default(60),
   STRIPE_SECRET_KEY: nonEmpty.optional(),
   STRIPE_WEBHOOK_SECRET: nonEmpty.optional(),
   STRIPE_API_BASE: httpUrl.optional(),
@@ -68,6 +76,12 @@ export interface Config {
   offlineGraceMs: number;
   logLevel: LogLevel;
   stripe: { secretKey: string | null; webhookSecret: string | null; apiBase: string | null };
+  /**
+   * Outbound email and webhooks (src-server/outbox): the SMTP server (null: emails wait in the outbox
+   * until one is set), the sender address, and how long a worker holds a message it is sending
+   * before another may take it over (longer than any send takes).
+   */
+  outbox: { smtpUrl: string | null; mailFrom: string; leaseMs: number };
 }
 
 export class ConfigError extends Error {
@@ -121,6 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       secretKey: e.STRIPE_SECRET_KEY ?? null,
       webhookSecret: e.STRIPE_WEBHOOK_SECRET ?? null,
       apiBase: e.STRIPE_API_BASE ?? null,
+    },
+    outbox: {
+      smtpUrl: e.TOLLGATE_SMTP_URL ?? null,
+      mailFrom: e.TOLLGATE_MAIL_FROM,
+      leaseMs: e.TOLLGATE_OUTBOX_LEASE_SECONDS * 1000,
     },
   };
 }

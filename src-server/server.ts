@@ -4,6 +4,7 @@ import { createDatabase, type DatabaseHandle } from './db/connection.ts';
 import { buildApp } from './http/app.ts';
 import { loadLicenseKey } from './licensing/signing-key.ts';
 import { expireHeldReservations } from './metering/reservations.ts';
+import { startOutbox } from './outbox/start.ts';
 
 interface RunningServer {
   app: FastifyInstance;
@@ -49,6 +50,9 @@ export async function startServer(config: Config, options: { now?: () => number 
       );
     }, RESERVATION_SWEEP_MS);
     sweeper.unref();
+    // The one place the outbox worker (emails, webhooks) starts; close() stops it after the HTTP
+    // server, waiting for a delivery in flight to be recorded.
+    const outbox = startOutbox({ config, database, now, log });
     const running = app;
     return {
       app: running,
@@ -58,6 +62,7 @@ export async function startServer(config: Config, options: { now?: () => number 
       close: async () => {
         clearInterval(sweeper);
         await running.close();
+        await outbox.stop();
         await database.destroy();
       },
     };
