@@ -33,7 +33,7 @@ export const GIVE_UP_AFTER_MS = 3 * 24 * 3600_000;
  */
 export function nextAttemptAt(createdAt: number, attempts: number, now: number, random = Math.random): number | null {
   const base = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
-  const at = now + base / 2 + random() * (base / 2);
+  const at = Math.round(now + base / 2 + random() * (base / 2));
   return at - createdAt > GIVE_UP_AFTER_MS ? null : at;
 }
 
