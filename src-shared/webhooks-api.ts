@@ -11,7 +11,7 @@ export const WebhookEndpointBody = z.object({
   description: z.string().max(200).optional(),
 });
 
-export const WebhookEndpoint = z.object({
+const WebhookEndpoint = z.object({
   id: z.string(),
   url: z.string(),
   description: z.string().nullable(),

@@ -8,7 +8,7 @@ import type { EmailEventType } from './enqueue.ts';
  * is the same message, which mail servers and clients dedupe on (docs/operations.md, "Email").
  */
 
-export interface OutgoingEmail {
+interface OutgoingEmail {
   messageId: string;
   to: string;
   subject: string;

@@ -13,7 +13,7 @@ import { compiledOnce, type StatementRunner, type Steps, slot, statement } from 
  */
 
 /** Events sent to the vendor's webhook endpoints (docs/webhooks.md). */
-export const WEBHOOK_EVENT_TYPES = [
+const WEBHOOK_EVENT_TYPES = [
   'customer.created',
   'subscription.changed',
   'usage.threshold_reached',
@@ -27,7 +27,7 @@ type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 const EMAIL_EVENT_TYPES = ['usage.threshold_reached', 'subscription.changed', 'payment.failed'] as const;
 export type EmailEventType = (typeof EMAIL_EVENT_TYPES)[number];
 
-export type OutboxEventType = WebhookEventType | EmailEventType;
+type OutboxEventType = WebhookEventType | EmailEventType;
 
 export interface OutboxEvent {
   accountId: string;

@@ -4,9 +4,9 @@
  * written in the same transaction as the event it reports, and sent by the worker (worker.ts).
  */
 
-export type OutboxChannel = 'email' | 'webhook';
+type OutboxChannel = 'email' | 'webhook';
 /** `pending` until sent; `delivered` once the receiver accepted it; `failed` after three days of retries. */
-export type OutboxStatus = 'pending' | 'delivered' | 'failed';
+type OutboxStatus = 'pending' | 'delivered' | 'failed';
 
 interface WebhookEndpointsTable {
   id: string;

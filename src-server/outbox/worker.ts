@@ -24,7 +24,7 @@ const WEBHOOK_TIMEOUT_MS = 10_000;
 const FIRST_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 6 * 3600_000;
 /** Retries stop three days after the event. */
-export const GIVE_UP_AFTER_MS = 3 * 24 * 3600_000;
+const GIVE_UP_AFTER_MS = 3 * 24 * 3600_000;
 
 /**
  * When to try again after `attempts` failed tries: exponential from 30 s, capped at 6 h, with
