@@ -67,6 +67,15 @@ for (const dialect of testDialects()) {
       const user = await signUp(server.url);
       expect((await user.post('/v1/admin/webhooks/endpoints', { url: receiverUrl })).status).toBe(403);
       expect((await user.get('/v1/admin/webhooks/deliveries')).status).toBe(403);
+      const openapi = (await request(server.url, 'GET', '/openapi.json')).body;
+      expect(Object.keys(openapi.paths)).toEqual(
+        expect.arrayContaining([
+          '/v1/admin/webhooks/endpoints',
+          '/v1/admin/webhooks/endpoints/{id}',
+          '/v1/admin/webhooks/deliveries',
+          '/v1/admin/webhooks/deliveries/{id}/replay',
+        ]),
+      );
     });
 
     it('signs deliveries, retries after a failure, replays from the log; sequence tells stale from fresh', async () => {
