@@ -22,6 +22,8 @@ const config: KnipConfig = {
   // ioreg (macOS) and reg (Windows) give the machine identity (src-main/device-id.ts).
   // mount and umount (util-linux) give the SQLite full-disk test a small tmpfs of its own.
   ignoreBinaries: ['mcs', 'mono', 'ioreg', 'reg', 'mount', 'umount'],
+  // Type packages of the test SMTP server (test/integration/outbox/smtp.ts), which knip cannot tie to their imports.
+  ignoreDependencies: ['@types/mailparser', '@types/smtp-server'],
 };
 
 export default config;

@@ -48,6 +48,14 @@ const Env = z.object({
     .enum(['0', '1', 'false', 'true'], { error: 'expected 1 or 0' })
     .transform((value) => value === '1' || value === 'true')
     .default(false),
+  TOLLGATE_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'expected an smtp:// or smtps:// URL' }).optional(),
+  TOLLGATE_MAIL_FROM: nonEmpty.default('Tollgate <billing@localhost>'),
+  TOLLGATE_OUTBOX_LEASE_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int({ error: 'expected whole seconds' })
+    .min(1, { error: 'expected at least 1 second' })
+    .max(3600, { error: 'expected at most 3600 seconds' })
+    .default(60),
   STRIPE_SECRET_KEY: nonEmpty.optional(),
   STRIPE_WEBHOOK_SECRET: nonEmpty.optional(),
   STRIPE_API_BASE: httpUrl.optional(),
@@ -92,6 +100,12 @@ export interface Config {
   logLevel: LogLevel;
   payments: PaymentsMode;
   stripe: { secretKey: string | null; webhookSecret: string | null; apiBase: string | null };
+  /**
+   * Outbound email and webhooks (src-server/outbox): the SMTP server (null: emails wait in the outbox
+   * until one is set), the sender address, and how long a worker holds a message it is sending
+   * before another may take it over (longer than any send takes).
+   */
+  outbox: { smtpUrl: string | null; mailFrom: string; leaseMs: number };
 }
 
 export class ConfigError extends Error {
@@ -147,6 +161,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       secretKey: e.STRIPE_SECRET_KEY ?? null,
       webhookSecret: e.STRIPE_WEBHOOK_SECRET ?? null,
       apiBase: e.STRIPE_API_BASE ?? null,
+    },
+    outbox: {
+      smtpUrl: e.TOLLGATE_SMTP_URL ?? null,
+      mailFrom: e.TOLLGATE_MAIL_FROM,
+      leaseMs: e.TOLLGATE_OUTBOX_LEASE_SECONDS * 1000,
     },
   };
 }

@@ -5,6 +5,7 @@ import { buildApp } from './http/app.ts';
 import { loadLicenseKey } from './licensing/signing-key.ts';
 import { expireHeldLeases } from './metering/leases.ts';
 import { expireHeldReservations } from './metering/reservations.ts';
+import { startOutbox } from './outbox/start.ts';
 
 interface RunningServer {
   app: FastifyInstance;
@@ -51,6 +52,9 @@ export async function startServer(config: Config, options: { now?: () => number 
       expireHeldLeases(database, now()).catch((error) => app?.log.warn({ err: error }, 'lease sweep failed'));
     }, RESERVATION_SWEEP_MS);
     sweeper.unref();
+    // The one place the outbox worker (emails, webhooks) starts; close() stops it after the HTTP
+    // server, waiting for a delivery in flight to be recorded.
+    const outbox = startOutbox({ config, database, now, log });
     const running = app;
     return {
       app: running,
@@ -60,6 +64,7 @@ export async function startServer(config: Config, options: { now?: () => number 
       close: async () => {
         clearInterval(sweeper);
         await running.close();
+        await outbox.stop();
         await database.destroy();
       },
     };

@@ -21,12 +21,18 @@ export const PROBLEM_CODES = {
   NOT_FOUND: { status: 404, title: 'No such resource' },
   RESERVATION_NOT_FOUND: { status: 404, title: 'No such reservation for this account' },
   NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification for this account' },
+  /** A webhook endpoint id that is not registered (or was deleted). */
+  WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, title: 'No such webhook endpoint' },
+  /** A delivery log id that does not exist. */
+  DELIVERY_NOT_FOUND: { status: 404, title: 'No such delivery' },
   EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
   RESERVATION_SETTLED: { status: 409, title: 'The reservation was already settled the other way' },
   RESERVATION_EXPIRED: { status: 409, title: 'The reservation expired and its units were released' },
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Send application/json' },
   UNKNOWN_OPERATION: { status: 422, title: 'The catalog does not meter this operation' },
+  /** Webhooks go only to http:// or https:// URLs. */
+  WEBHOOK_URL_NOT_ALLOWED: { status: 422, title: 'A webhook endpoint must be an http:// or https:// URL' },
   NOTHING_TO_ANALYZE: { status: 422, title: 'The text is empty' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal error' },

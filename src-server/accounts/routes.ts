@@ -23,7 +23,7 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const session = await signUp(db, request.body.email, request.body.password, now());
+      const session = await signUp(db, app.tollgate.dialect, request.body.email, request.body.password, now());
       return reply.code(201).send(session);
     },
   );

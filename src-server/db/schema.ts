@@ -1,4 +1,5 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { OutboxTables } from '../outbox/tables.ts';
 import type { PaymentsTables } from '../payments/tables.ts';
 
 /**
@@ -162,7 +163,7 @@ interface JournalTables {
   journal_heads: JournalHeadsTable;
 }
 
-export interface Database extends CoreTables, PaymentsTables, JournalTables {}
+export interface Database extends CoreTables, PaymentsTables, JournalTables, OutboxTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;

@@ -20,6 +20,7 @@ import { leaseRoutes } from '../metering/lease-routes.ts';
 import { notificationRoutes } from '../metering/notification-routes.ts';
 import { operationRoutes } from '../metering/operation-routes.ts';
 import { usageRoutes } from '../metering/routes.ts';
+import { outboxRoutes } from '../outbox/routes.ts';
 import { paymentsRoutes } from '../payments/routes.ts';
 import { planRoutes } from '../plans/routes.ts';
 import { installAccess } from './access.ts';
@@ -51,6 +52,7 @@ const routePlugins: FastifyPluginAsyncZod[] = [
   operationRoutes,
   paymentsRoutes,
   analyticsRoutes,
+  outboxRoutes,
 ];
 
 interface AppDeps {

@@ -6,6 +6,7 @@ import { NOTICE_THRESHOLDS } from '../../src-shared/notices.ts';
 import type { Database, NotificationRow, NotificationsTable } from '../db/schema.ts';
 import { compiledOnce, type StatementRunner, type Steps, slot, statement } from '../db/statements.ts';
 import { ApiError } from '../http/errors.ts';
+import { enqueueEvent } from '../outbox/enqueue.ts';
 
 /**
  * Usage notifications at 80 % and 100 % of each monthly limit. "Exactly once per threshold per
@@ -77,7 +78,21 @@ export function* recordThresholds(runner: StatementRunner, crossing: ThresholdCr
   const rows = thresholdNotifications(crossing);
   if (rows.length === 0) return;
   const s = compiledOnce(runner, compileNotificationStatements);
-  for (const row of rows) yield runner.changes(s.insert, row);
+  for (const row of rows) {
+    const inserted = (yield runner.changes(s.insert, row)) as number;
+    if (inserted === 1) yield* enqueueEvent(runner, thresholdEvent(row));
+  }
+}
+
+/** The outbox event of a stored notification: the email and the `usage.threshold_reached` webhook. */
+function thresholdEvent(row: NotificationInsert) {
+  const { account_id, operation, period, threshold, used, limit_value, created_at } = row;
+  return {
+    accountId: account_id,
+    type: 'usage.threshold_reached' as const,
+    data: { operation, period, threshold, used, limit: limit_value },
+    now: created_at,
+  };
 }
 
 function message(catalog: Catalog, row: NotificationRow): string {

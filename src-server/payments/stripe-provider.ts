@@ -327,6 +327,7 @@ export class StripeProvider implements PaymentProvider {
         const subscription = idOf(object.parent?.subscription_details?.subscription);
         if (subscription) effect.subscription = await this.readSubscription(subscription);
         if (event.type === 'invoice.paid') effect.invoice = (await this.readInvoice(object.id)) ?? undefined;
+        if (event.type === 'invoice.payment_failed') effect.paymentFailed = await this.paymentFailure(event);
         break;
       }
       case 'charge.refunded':
@@ -334,6 +335,16 @@ export class StripeProvider implements PaymentProvider {
         break;
     }
     return effect;
+  }
+
+  /** What the failed-payment email needs: the customer and a billing portal link to fix the card. */
+  private async paymentFailure(event: Stripe.Event): Promise<BillingEffect['paymentFailed']> {
+    const customerId = StripeProvider.customerOf(event);
+    const session = await this.stripe.billingPortal.sessions.create(
+      { customer: customerId, return_url: `${this.publicUrl()}/billing/done?portal=closed` },
+      { idempotencyKey: `tollgate-portal-failed-${event.id}` },
+    );
+    return { provider: 'stripe', customerId, portalUrl: session.url };
   }
 
   /** The customer an event concerns, so events about one customer are applied one at a time. */

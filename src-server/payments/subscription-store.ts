@@ -4,7 +4,9 @@ import type { BillingCycle } from '../../src-shared/api.ts';
 import type { Catalog, TierId } from '../../src-shared/catalog.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database, SubscriptionRow } from '../db/schema.ts';
+import { runAsync, transactionRunner } from '../db/statements.ts';
 import { inTransaction } from '../db/transactions.ts';
+import { enqueueEvent } from '../outbox/enqueue.ts';
 import {
   classifySubscriptionChange,
   fieldsFromProvider,
@@ -45,6 +47,8 @@ export interface BillingEffect {
   event?: { id: string; type: string };
   subscription?: ProviderSubscription;
   invoice?: InvoiceRecord;
+  /** A payment failed: the customer is emailed this billing portal link to fix the card. */
+  paymentFailed?: { provider: ProviderName; customerId: string; portalUrl: string };
 }
 
 type ApplyOutcome = 'applied' | 'duplicate';
@@ -100,6 +104,7 @@ export class SubscriptionStore {
       }
       if (effect.subscription) await this.applySubscription(trx, effect.subscription);
       if (effect.invoice) await this.recordInvoice(trx, effect.invoice);
+      if (effect.paymentFailed) await this.recordPaymentFailed(trx, effect.paymentFailed);
       return 'applied';
     });
   }
@@ -186,6 +191,30 @@ export class SubscriptionStore {
         mrr_after_cents: change.mrrAfterCents,
       })
       .execute();
+    await runAsync(
+      enqueueEvent(transactionRunner(this.db, this.dialect, trx), {
+        accountId,
+        type: 'subscription.changed',
+        data: { kind: change.kind, from_tier: before.tier, to_tier: fields.tier, status: fields.status },
+        now,
+      }),
+    );
+  }
+
+  private async recordPaymentFailed(
+    trx: Transaction<Database>,
+    failed: NonNullable<BillingEffect['paymentFailed']>,
+  ): Promise<void> {
+    const accountId = await this.resolveAccount(trx, failed.provider, null, failed.customerId);
+    if (!accountId) return;
+    await runAsync(
+      enqueueEvent(transactionRunner(this.db, this.dialect, trx), {
+        accountId,
+        type: 'payment.failed',
+        data: { portalUrl: failed.portalUrl },
+        now: this.now(),
+      }),
+    );
   }
 
   private async recordInvoice(trx: Transaction<Database>, invoice: InvoiceRecord): Promise<void> {

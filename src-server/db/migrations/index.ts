@@ -3,6 +3,7 @@ import * as core from './001_core.ts';
 import * as payments from './002_payments.ts';
 import * as analytics from './003_analytics.ts';
 import * as leases from './005_leases.ts';
+import * as outbox from './007_outbox.ts';
 import * as journalHeads from './012_journal_heads.ts';
 
 /**
@@ -14,5 +15,6 @@ export const migrations: Record<string, Migration> = {
   '002_payments': payments,
   '003_analytics': analytics,
   '005_leases': leases,
+  '007_outbox': outbox,
   '012_journal_heads': journalHeads,
 };

@@ -43,7 +43,7 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       database = await createTestDatabase(dialect);
       handle = await createDatabase({ dataDir: database.dataDir, databaseUrl: database.databaseUrl });
-      const session = await signUp(handle.db, 'statements@example.test', 'a long test password', 1);
+      const session = await signUp(handle.db, handle.dialect, 'statements@example.test', 'a long test password', 1);
       accountId = session.account.id;
     });
     afterAll(async () => {

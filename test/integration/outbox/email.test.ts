@@ -1,0 +1,136 @@
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../../src-server/db/schema.ts';
+import { createTestDatabase, testDialects } from '../../support/databases.ts';
+import {
+  request,
+  signUp,
+  spawnTestServer,
+  startTestServer,
+  type TestServer,
+  uniqueEmail,
+} from '../../support/server.ts';
+import { distinctIds, eventually, startTestSmtp, type TestSmtp } from './smtp.ts';
+
+/**
+ * Customer emails through a real SMTP server: each usage threshold sends exactly one message
+ * (distinct Message-IDs), also when the server is SIGKILLed after the SMTP server received the
+ * message and before the server recorded it as sent — then the restarted server sends it again
+ * with the same Message-ID (at least once, deduplicated by the receiver; nothing lost).
+ */
+
+const consume = (url: string, token: string, key: string, units: number) =>
+  request(url, 'POST', '/v1/usage/consume', { operation: 'ai_operations', units, idempotencyKey: key }, { token });
+
+for (const dialect of testDialects()) {
+  describe(`usage emails (${dialect})`, () => {
+    let smtp: TestSmtp;
+    let server: TestServer;
+    beforeAll(async () => {
+      smtp = await startTestSmtp();
+      server = await startTestServer({
+        dialect,
+        env: { TOLLGATE_SMTP_URL: smtp.url, TOLLGATE_MAIL_FROM: 'Acme Billing <billing@acme.test>' },
+      });
+    });
+    afterAll(async () => {
+      await server.stop();
+      await smtp.close();
+    });
+
+    it('80 % and 100 % of the free limit each email the customer once', async () => {
+      const alice = await signUp(server.url);
+      expect((await consume(server.url, alice.token, 'first-four-units', 4)).status).toBe(200);
+      expect((await consume(server.url, alice.token, 'the-fifth-unit', 1)).status).toBe(200);
+      // The same keys again (a retried sync) cross nothing new.
+      expect((await consume(server.url, alice.token, 'the-fifth-unit', 1)).status).toBe(200);
+      const mine = () => smtp.received.filter((mail) => mail.to === alice.email);
+      await eventually('two emails', () => mine().length >= 2);
+      await eventually('every row recorded', async () => {
+        const pending = await server.db
+          .selectFrom('outbox_messages')
+          .select('id')
+          .where('account_id', '=', alice.id)
+          .where('channel', '=', 'email')
+          .where('status', '!=', 'delivered')
+          .execute();
+        return pending.length === 0;
+      });
+      expect(distinctIds(mine())).toHaveLength(2);
+      // Sent side by side: arrival order is not promised.
+      expect(
+        mine()
+          .map((mail) => mail.subject)
+          .sort(),
+      ).toEqual([
+        'You have used 80 % of your AI operations',
+        `You have used all your AI operations for ${new Date().toISOString().slice(0, 7)}`,
+      ]);
+      expect(mine().find((mail) => mail.subject.includes('80 %'))?.text).toContain('4 of your 5 AI operations');
+    });
+  });
+
+  describe(`an email across a crash between sending and recording (${dialect})`, () => {
+    it('is received, the server is killed, and the restarted server sends the same Message-ID', async () => {
+      const smtp = await startTestSmtp();
+      const database = await createTestDatabase(dialect);
+      const env = { TOLLGATE_SMTP_URL: smtp.url, TOLLGATE_OUTBOX_LEASE_SECONDS: '1' };
+      try {
+        const first = await spawnTestServer({ database, env });
+        const email = uniqueEmail();
+        // Kill the sender the moment its first message has arrived, before the 250 reply.
+        smtp.onMessage = async (mail) => {
+          if (mail.to !== email) return;
+          smtp.onMessage = null;
+          await first.kill('SIGKILL');
+        };
+        const bob = await signUp(first.url, email);
+        expect((await consume(first.url, bob.token, 'four-units-crash', 4)).status).toBe(200);
+        await eventually('the first copy', () => smtp.received.length >= 1);
+        await first.kill('SIGKILL');
+
+        const second = await spawnTestServer({ database, env });
+        try {
+          await eventually('the copy from the restarted server', () => smtp.received.length >= 2);
+          const db = openDatabase(database);
+          try {
+            await eventually('the row recorded as delivered', async () => {
+              const row = await db
+                .selectFrom('outbox_messages')
+                .select('status')
+                .where('channel', '=', 'email')
+                .executeTakeFirst();
+              return row?.status === 'delivered';
+            });
+          } finally {
+            await db.destroy();
+          }
+          const bobs = smtp.received.filter((mail) => mail.to === email);
+          // Two copies reached the SMTP server; they are one message to anyone deduping on Message-ID.
+          expect(bobs.length).toBeGreaterThanOrEqual(2);
+          expect(distinctIds(bobs)).toHaveLength(1);
+          expect(bobs[0]?.subject).toBe('You have used 80 % of your AI operations');
+        } finally {
+          await second.stop();
+        }
+      } finally {
+        await database.cleanup();
+        await smtp.close();
+      }
+    }, 120_000);
+  });
+}
+
+function openDatabase(database: { databaseUrl: string | null; dataDir: string }): Kysely<Database> {
+  if (database.databaseUrl) {
+    return new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.databaseUrl }) }),
+    });
+  }
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({ database: new SqliteDatabase(join(database.dataDir, 'tollgate.sqlite')) }),
+  });
+}
