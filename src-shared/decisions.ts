@@ -95,7 +95,7 @@ const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
 
 function effectivePlan(catalog: Catalog, plan: PlanState): EffectivePlan {
   if (UNTRUSTED_STANDINGS.has(plan.standing)) {
-    return { tier: 'free', limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0 }, features: [] };
+    return { tier: 'free', limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 }, features: [] };
   }
   if (plan.standing !== 'ok') {
     const free = findTier(catalog, 'free');
