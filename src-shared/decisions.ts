@@ -95,7 +95,11 @@ const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
 
 function effectivePlan(catalog: Catalog, plan: PlanState): EffectivePlan {
   if (UNTRUSTED_STANDINGS.has(plan.standing)) {
-    return { tier: 'free', limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 }, features: [] };
+    return {
+      tier: 'free',
+      limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 },
+      features: [],
+    };
   }
   if (plan.standing !== 'ok') {
     const free = findTier(catalog, 'free');
@@ -166,7 +170,27 @@ export function suggestUpgrade(
   currentTier?: TierId,
 ): UpgradeSuggestion | undefined {
   const candidate = cheapestTierAllowing(catalog, request, usage, currentTier);
-  if (!candidate) return undefined;
+  return candidate ? suggestionFor(candidate) : undefined;
+}
+
+/**
+ * The cheapest tier above `currentTier` that allows more than `activeDevices` devices at once, with
+ * its price; undefined when none does. The server's DEVICE_LIMIT_REACHED answer carries it.
+ */
+export function suggestDeviceUpgrade(
+  catalog: Catalog,
+  activeDevices: number,
+  currentTier?: TierId,
+): UpgradeSuggestion | undefined {
+  const ordered = tiersByPrice(catalog);
+  const currentIndex = currentTier === undefined ? -1 : ordered.findIndex((tier) => tier.id === currentTier);
+  const candidate = ordered
+    .slice(currentIndex + 1)
+    .find((tier) => fitsLimit(tier.limits.max_devices, activeDevices, 1));
+  return candidate ? suggestionFor(candidate) : undefined;
+}
+
+function suggestionFor(candidate: Tier): UpgradeSuggestion {
   const negotiated = candidate.prices === 'negotiated';
   return {
     tier: candidate.id,

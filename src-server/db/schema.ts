@@ -118,6 +118,20 @@ interface SigningKeysTable {
   created_at: number;
 }
 
+interface DevicesTable {
+  account_id: string;
+  /** The companion's machine-derived id (src-main/device-id.ts). */
+  device_id: string;
+  name: string;
+  os: string;
+  app_version: string;
+  activated_at: number;
+  last_seen_at: number;
+  /** null while active; set when the user released it or it expired. */
+  released_at: number | null;
+  release_reason: 'released' | 'expired' | null;
+}
+
 interface CoreTables {
   accounts: AccountsTable;
   sessions: SessionsTable;
@@ -127,11 +141,13 @@ interface CoreTables {
   reservations: ReservationsTable;
   notifications: NotificationsTable;
   signing_keys: SigningKeysTable;
+  devices: DevicesTable;
 }
 
 export interface Database extends CoreTables, PaymentsTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
+export type DeviceRow = Selectable<DevicesTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type NewSubscription = Insertable<SubscriptionsTable>;
 export type SubscriptionUpdate = Updateable<SubscriptionsTable>;
