@@ -12,6 +12,7 @@ import {
   SERVER_ROUTES,
   type ServerRouteName,
 } from '../src-shared/routes.ts';
+import type { DeviceDescription } from './device-id.ts';
 
 /**
  * The companion's view of the billing server: the routes of src-shared/routes.ts, nothing else.
@@ -65,8 +66,8 @@ export class BillingClient {
     return this.call('plans', {});
   }
 
-  license(accessToken: string, deviceId: string) {
-    return this.call('license', { query: { deviceId }, accessToken });
+  license(accessToken: string, deviceId: string, description: DeviceDescription) {
+    return this.call('license', { query: { deviceId, ...description }, accessToken });
   }
 
   sendUsage(accessToken: string, events: UsageEvent[]) {

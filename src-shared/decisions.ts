@@ -27,13 +27,23 @@ export const REASON_CODES = [
   'OFFLINE_GRACE_EXPIRED',
   'CLOCK_TAMPERED',
   'LICENSE_INVALID',
+  /** The user released this device from the account: it is refused until reactivated. */
+  'DEVICE_RELEASED',
+  /** The plan's max_devices are all in use: release one or upgrade. */
+  'DEVICE_LIMIT_REACHED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
 /** Why a plan is not in good standing; while it is not, the account gets the free tier. */
 export type StandingProblem = Extract<
   ReasonCode,
-  'SUBSCRIPTION_INACTIVE' | 'LICENSE_EXPIRED' | 'OFFLINE_GRACE_EXPIRED' | 'CLOCK_TAMPERED' | 'LICENSE_INVALID'
+  | 'SUBSCRIPTION_INACTIVE'
+  | 'LICENSE_EXPIRED'
+  | 'OFFLINE_GRACE_EXPIRED'
+  | 'CLOCK_TAMPERED'
+  | 'LICENSE_INVALID'
+  | 'DEVICE_RELEASED'
+  | 'DEVICE_LIMIT_REACHED'
 >;
 
 const ALL_FEATURES = 'all_features';
@@ -91,6 +101,8 @@ const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
   'LICENSE_INVALID',
   'CLOCK_TAMPERED',
   'OFFLINE_GRACE_EXPIRED',
+  'DEVICE_RELEASED',
+  'DEVICE_LIMIT_REACHED',
 ]);
 
 function effectivePlan(catalog: Catalog, plan: PlanState): EffectivePlan {

@@ -15,6 +15,8 @@ export const REASON_CODES = [
   'OFFLINE_GRACE_EXPIRED',
   'CLOCK_TAMPERED',
   'LICENSE_INVALID',
+  'DEVICE_RELEASED',
+  'DEVICE_LIMIT_REACHED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
