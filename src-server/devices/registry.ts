@@ -39,7 +39,7 @@ export type Activation =
  */
 async function deviceDeparted(_trx: Transaction<Database>, _accountId: string, _deviceId: string): Promise<void> {}
 
-export function deviceView(row: DeviceRow): Device {
+function deviceView(row: DeviceRow): Device {
   return {
     deviceId: row.device_id,
     name: row.name,
