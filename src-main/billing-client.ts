@@ -78,6 +78,10 @@ export class BillingClient {
     return this.call('notifications', { accessToken });
   }
 
+  devices(accessToken: string) {
+    return this.call('devices', { accessToken });
+  }
+
   markNotificationRead(accessToken: string, id: string) {
     return this.call('markNotificationRead', { params: { id }, body: {}, accessToken });
   }

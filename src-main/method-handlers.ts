@@ -161,6 +161,15 @@ export function createHandlers(world: HandlerWorld): Handlers {
       await openOutside(answer.value.url);
       return { url: answer.value.url };
     },
+    'devices.list': async () => {
+      const answer = await withToken((token) => client.devices(token));
+      if (!answer.ok) throw new MethodError(answer.error.code, answer.error.message);
+      const { devices, maxDevices } = answer.value;
+      return {
+        devices: devices.map((device) => ({ ...device, thisDevice: device.deviceId === world.deviceId })),
+        maxDevices,
+      };
+    },
     'notifications.dismiss': async ({ id }) => {
       // Marked read here at once, as the server will have it: a read notice still outranks the
       // lower-threshold ones of its operation (src-shared/notices.ts).

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   CheckoutBody,
   CheckoutResponse,
+  DevicesResponse,
   LicenseQuery,
   LicenseResponse,
   MeResponse,
@@ -45,6 +46,7 @@ export const SERVER_ROUTES = {
     response: UsageEventsResponse,
   },
   notifications: { method: 'GET', path: '/v1/notifications', auth: true, response: NotificationsResponse },
+  devices: { method: 'GET', path: '/v1/devices', auth: true, response: DevicesResponse },
   markNotificationRead: {
     method: 'POST',
     path: '/v1/notifications/:id/read',

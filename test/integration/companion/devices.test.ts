@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceIdFor } from '../../../src-main/device-id.ts';
 import { request, setPlan, signUp, startTestServer, type TestServer } from '../../support/server.ts';
-import { closeAfterEach, openTestCompanion, tempDir, VENDOR_TRUST } from './harness.ts';
+import { closeAfterEach, listenHostSocket, openTestCompanion, RawClient, tempDir, VENDOR_TRUST } from './harness.ts';
 
 const folder = tempDir('tollgate-devices-');
 const closing = closeAfterEach();
@@ -78,5 +78,25 @@ describe('devices, seen from the companion', () => {
     expect(second.dispatch('gate.check', { feature: 'basic_processing' })).toMatchObject({
       value: { allowed: false, code: 'DEVICE_LIMIT_REACHED' },
     });
+  });
+
+  it('lists the devices to host apps on the host socket, this one marked, and lets them release none', async () => {
+    const account = await signUp(server.url);
+    await setPlan(server.db, account.id, { tier: 'professional' });
+    await companionOn('machine-other', account);
+    const companion = await companionOn('machine-here', account);
+    const socketPath = `${folder.path}/host-${Date.now()}.sock`;
+    closing(await listenHostSocket(companion, socketPath), (opened) => opened.close());
+    const client = closing(await RawClient.connect(socketPath), (opened) => opened.close());
+    const answer = (await client.request('devices.list', {})) as {
+      result: { devices: { deviceId: string; thisDevice: boolean }[]; maxDevices: number };
+    };
+    expect(answer.result.maxDevices).toBe(3);
+    expect(answer.result.devices.map((d) => [d.deviceId, d.thisDevice]).sort()).toEqual(
+      [
+        [deviceIdFor('machine-here', VENDOR_TRUST.appId), true],
+        [deviceIdFor('machine-other', VENDOR_TRUST.appId), false],
+      ].sort(),
+    );
   });
 });
