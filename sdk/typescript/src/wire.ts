@@ -108,6 +108,34 @@ export function isConsumeOutcome(value: unknown): value is ConsumeOutcome {
   );
 }
 
+/** One of the account's active devices (`devices.list`); `thisDevice` marks the computer asking. */
+export interface DeviceView {
+  deviceId: string;
+  name: string;
+  os: string;
+  appVersion: string;
+  activatedAt: string;
+  lastSeenAt: string;
+  thisDevice: boolean;
+}
+
+export interface Devices {
+  devices: DeviceView[];
+  /** The plan's device limit; -1 is unlimited. */
+  maxDevices: number;
+}
+
+export function isDevices(value: unknown): value is Devices {
+  return (
+    isObject(value) &&
+    typeof value.maxDevices === 'number' &&
+    Array.isArray(value.devices) &&
+    value.devices.every(
+      (device) => isObject(device) && typeof device.deviceId === 'string' && typeof device.thisDevice === 'boolean',
+    )
+  );
+}
+
 export function isUsage(value: unknown): value is Usage {
   return (
     isObject(value) &&

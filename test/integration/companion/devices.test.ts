@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TollgateClient } from '../../../sdk/typescript/src/index.ts';
 import { deviceIdFor } from '../../../src-main/device-id.ts';
 import { request, setPlan, signUp, startTestServer, type TestServer } from '../../support/server.ts';
 import { closeAfterEach, listenHostSocket, openTestCompanion, RawClient, tempDir, VENDOR_TRUST } from './harness.ts';
@@ -97,6 +98,11 @@ describe('devices, seen from the companion', () => {
         [deviceIdFor('machine-here', VENDOR_TRUST.appId), true],
         [deviceIdFor('machine-other', VENDOR_TRUST.appId), false],
       ].sort(),
+    );
+    const sdk = closing(new TollgateClient({ path: socketPath }), (opened) => opened.close());
+    const fromSdk = await sdk.devices();
+    expect(fromSdk.devices.find((device) => device.thisDevice)?.deviceId).toBe(
+      deviceIdFor('machine-here', VENDOR_TRUST.appId),
     );
   });
 });
