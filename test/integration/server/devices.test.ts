@@ -123,6 +123,12 @@ for (const dialect of testDialects()) {
       expect((await licenseFor(account, 'd')).status).toBe(200);
     });
 
+    it('documents the device routes in OpenAPI', async () => {
+      const { body } = await request(server.url, 'GET', '/openapi.json');
+      expect(Object.keys(body.paths['/v1/devices'])).toContain('get');
+      expect(Object.keys(body.paths['/v1/devices/{deviceId}']).sort()).toEqual(['delete', 'patch']);
+    });
+
     it('expires a device not seen for 60 days, freeing its place', async () => {
       const account = await signUp(server.url);
       expect((await licenseFor(account, 'forgotten')).status).toBe(200);
