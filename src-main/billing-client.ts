@@ -82,6 +82,10 @@ export class BillingClient {
     return this.call('devices', { accessToken });
   }
 
+  releaseDevice(accessToken: string, deviceId: string) {
+    return this.call('releaseDevice', { params: { deviceId }, accessToken });
+  }
+
   markNotificationRead(accessToken: string, id: string) {
     return this.call('markNotificationRead', { params: { id }, body: {}, accessToken });
   }

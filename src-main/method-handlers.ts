@@ -170,6 +170,11 @@ export function createHandlers(world: HandlerWorld): Handlers {
         maxDevices,
       };
     },
+    'devices.release': async ({ deviceId }) => {
+      const answer = await withToken((token) => client.releaseDevice(token, deviceId));
+      if (!answer.ok) throw new MethodError(answer.error.code, answer.error.message);
+      return {};
+    },
     'notifications.dismiss': async ({ id }) => {
       // Marked read here at once, as the server will have it: a read notice still outranks the
       // lower-threshold ones of its operation (src-shared/notices.ts).

@@ -212,6 +212,12 @@ export const contract = {
       maxDevices: z.number().int(),
     }),
   },
+  /** Releases another of the account's devices (the window's "Release"; never a host app's). */
+  'devices.release': {
+    surfaces: ['renderer'],
+    params: z.strictObject({ deviceId: z.string().min(1).max(128) }),
+    result: z.object({}),
+  },
   /** Asks for `license.changed` notifications on this host-socket connection. */
   'license.subscribe': {
     surfaces: ['host'],

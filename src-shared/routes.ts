@@ -47,6 +47,7 @@ export const SERVER_ROUTES = {
   },
   notifications: { method: 'GET', path: '/v1/notifications', auth: true, response: NotificationsResponse },
   devices: { method: 'GET', path: '/v1/devices', auth: true, response: DevicesResponse },
+  releaseDevice: { method: 'DELETE', path: '/v1/devices/:deviceId', auth: true, response: Anything },
   markNotificationRead: {
     method: 'POST',
     path: '/v1/notifications/:id/read',
@@ -71,7 +72,7 @@ export const SERVER_ROUTES = {
 } as const satisfies Record<
   string,
   {
-    method: 'GET' | 'POST';
+    method: 'GET' | 'POST' | 'DELETE';
     path: string;
     auth: boolean;
     body?: z.ZodType;

@@ -99,10 +99,28 @@ describe('devices, seen from the companion', () => {
         [deviceIdFor('machine-other', VENDOR_TRUST.appId), false],
       ].sort(),
     );
+    // Releasing is the user's, in the window: the host socket does not offer it.
+    const refused = (await client.request('devices.release', { deviceId: 'x' }, 2)) as { error: { code: number } };
+    expect(refused.error.code).toBe(-32601);
     const sdk = closing(new TollgateClient({ path: socketPath }), (opened) => opened.close());
     const fromSdk = await sdk.devices();
     expect(fromSdk.devices.find((device) => device.thisDevice)?.deviceId).toBe(
       deviceIdFor('machine-here', VENDOR_TRUST.appId),
     );
+  });
+
+  it("releases another device from the window, which frees the plan's place for a new one", async () => {
+    const account = await signUp(server.url);
+    await companionOn('machine-old', account);
+    const here = await companionOn('machine-new', account);
+    expect(here.state.getState().standing.code).toBe('DEVICE_LIMIT_REACHED');
+    const released = await here.dispatch('devices.release', {
+      deviceId: deviceIdFor('machine-old', VENDOR_TRUST.appId),
+    });
+    expect(released).toEqual({ ok: true, value: {} });
+    await here.dispatch('sync.now', {});
+    expect(here.state.getState().standing.code).toBe('OK');
+    const listed = await here.dispatch('devices.list', {});
+    expect(listed).toMatchObject({ ok: true, value: { maxDevices: 1, devices: [{ thisDevice: true }] } });
   });
 });
