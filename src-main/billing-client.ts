@@ -12,6 +12,7 @@ import {
   SERVER_ROUTES,
   type ServerRouteName,
 } from '../src-shared/routes.ts';
+import type { DeviceDescription } from './device-id.ts';
 
 /**
  * The companion's view of the billing server: the routes of src-shared/routes.ts, nothing else.
@@ -81,8 +82,8 @@ export class BillingClient {
     return this.call('plans', {});
   }
 
-  license(accessToken: string, deviceId: string) {
-    return this.call('license', { query: { deviceId }, accessToken });
+  license(accessToken: string, deviceId: string, description: DeviceDescription) {
+    return this.call('license', { query: { deviceId, ...description }, accessToken });
   }
 
   /**
@@ -100,6 +101,14 @@ export class BillingClient {
 
   notifications(accessToken: string) {
     return this.call('notifications', { accessToken });
+  }
+
+  devices(accessToken: string) {
+    return this.call('devices', { accessToken });
+  }
+
+  releaseDevice(accessToken: string, deviceId: string) {
+    return this.call('releaseDevice', { params: { deviceId }, accessToken });
   }
 
   markNotificationRead(accessToken: string, id: string) {

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, release, type } from 'node:os';
+import packageJson from '../package.json' with { type: 'json' };
 
 /**
  * This machine's device id: SHA-256 of the operating system's machine identity and the vendor's
@@ -43,4 +44,19 @@ export function machineIdentity(platform: NodeJS.Platform = process.platform): s
 
 export function deviceIdFor(identity: string, appId: string): string {
   return `dev-${createHash('sha256').update(`${appId}\n${identity}`).digest('hex').slice(0, 32)}`;
+}
+
+/** What the server's device list shows for this machine (sent with every license request). */
+export interface DeviceDescription {
+  deviceName: string;
+  os: string;
+  appVersion: string;
+}
+
+export function describeDevice(): DeviceDescription {
+  return {
+    deviceName: hostname().slice(0, 80) || 'Unnamed device',
+    os: `${type()} ${release()}`.slice(0, 80),
+    appVersion: packageJson.version.slice(0, 40),
+  };
 }

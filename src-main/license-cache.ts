@@ -69,6 +69,13 @@ export class LicenseCache {
     return status;
   }
 
+  /** The server refused this device a license (released, or over max_devices): nothing cached is honoured. */
+  refuse(problem: LicenseProblem): LicenseStatus {
+    this.options.store.delete(TOKEN_KEY);
+    this.status = { kind: 'invalid', token: '', problem };
+    return this.status;
+  }
+
   clear(): void {
     this.options.store.delete(TOKEN_KEY);
     this.status = { kind: 'none' };

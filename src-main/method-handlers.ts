@@ -178,6 +178,20 @@ export function createHandlers(world: HandlerWorld): Handlers {
       await openOutside(answer.value.url);
       return { url: answer.value.url };
     },
+    'devices.list': async () => {
+      const answer = await withToken((token) => client.devices(token));
+      if (!answer.ok) throw new MethodError(answer.error.code, answer.error.message);
+      const { devices, maxDevices } = answer.value;
+      return {
+        devices: devices.map((device) => ({ ...device, thisDevice: device.deviceId === world.deviceId })),
+        maxDevices,
+      };
+    },
+    'devices.release': async ({ deviceId }) => {
+      const answer = await withToken((token) => client.releaseDevice(token, deviceId));
+      if (!answer.ok) throw new MethodError(answer.error.code, answer.error.message);
+      return {};
+    },
     'notifications.dismiss': async ({ id }) => {
       // Marked read here at once, as the server will have it: a read notice still outranks the
       // lower-threshold ones of its operation (src-shared/notices.ts).

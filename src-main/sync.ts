@@ -4,6 +4,7 @@ import { ok, type Result } from '../src-shared/result.ts';
 import type { Auth } from './auth.ts';
 import { isAuthRejection } from './auth.ts';
 import type { ApiFailure, BillingClient } from './billing-client.ts';
+import { describeDevice } from './device-id.ts';
 import type { LeaseBook } from './lease-book.ts';
 import type { LicenseCache, LicenseStatus } from './license-cache.ts';
 import type { UsageEntry, UsageJournal, Verdict } from './usage-journal.ts';
@@ -297,8 +298,14 @@ export class Sync {
   }
 
   private async pullLicense(token: string): Promise<Step> {
-    const answer = await this.world.client.license(token, this.world.deviceId);
-    if (!answer.ok) return answer;
+    const answer = await this.world.client.license(token, this.world.deviceId, describeDevice());
+    if (!answer.ok) {
+      // Released from the account, or no room for it: the cached license stops being honoured now.
+      const { code, message } = answer.error;
+      if (code !== 'DEVICE_RELEASED' && code !== 'DEVICE_LIMIT_REACHED') return answer;
+      this.world.events.license(this.world.license.refuse({ code, message }));
+      return done;
+    }
     this.world.license.trustServerTime(Date.parse(answer.value.serverTime));
     const status = await this.world.license.accept(answer.value.token);
     if (status.kind === 'valid') this.world.usage.mergeCounts(status.claims.period, status.claims.usage);

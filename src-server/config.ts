@@ -38,6 +38,7 @@ const Env = z.object({
   TOLLGATE_LICENSE_SIGNING_KEY: nonEmpty.optional(),
   TOLLGATE_PAST_DUE_GRACE_DAYS: days.default(7),
   TOLLGATE_OFFLINE_GRACE_DAYS: days.default(7),
+  TOLLGATE_DEVICE_INACTIVITY_DAYS: days.default(60),
   TOLLGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TOLLGATE_PAYMENTS: z
     .enum(['stripe', 'local'], {
@@ -97,6 +98,8 @@ export interface Config {
   licenseSigningKey: ServerLicenseKeys | null;
   pastDueGraceMs: number;
   offlineGraceMs: number;
+  /** A device not seen for this long stops counting against max_devices (it expires). */
+  deviceInactivityMs: number;
   logLevel: LogLevel;
   payments: PaymentsMode;
   stripe: { secretKey: string | null; webhookSecret: string | null; apiBase: string | null };
@@ -155,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     licenseSigningKey,
     pastDueGraceMs: e.TOLLGATE_PAST_DUE_GRACE_DAYS * DAY_MS,
     offlineGraceMs: e.TOLLGATE_OFFLINE_GRACE_DAYS * DAY_MS,
+    deviceInactivityMs: e.TOLLGATE_DEVICE_INACTIVITY_DAYS * DAY_MS,
     logLevel: e.TOLLGATE_LOG_LEVEL,
     payments: paymentsMode(e, publicUrl),
     stripe: {

@@ -279,7 +279,37 @@ export const NotificationsResponse = z.object({ notifications: z.array(Notificat
 
 // ── License ─────────────────────────────────────────────────────────────────────────────────────
 
-export const LicenseQuery = z.strictObject({ deviceId: DeviceId });
+const DeviceName = z.string().trim().min(1).max(80);
+export const LicenseQuery = z.strictObject({
+  deviceId: DeviceId,
+  /** What the device registry shows (first activation sets them; every license request refreshes them). */
+  deviceName: DeviceName.optional(),
+  os: z.string().max(80).optional(),
+  appVersion: z.string().max(40).optional(),
+  /** A device the user released gets a license again only when it asks for this explicitly. */
+  reactivate: z.enum(['true', 'false']).optional(),
+});
+
+// ── Devices ─────────────────────────────────────────────────────────────────────────────────────
+// GET /v1/devices, PATCH /v1/devices/:deviceId, DELETE /v1/devices/:deviceId (signed in).
+
+export const Device = z.object({
+  deviceId: z.string(),
+  name: z.string(),
+  os: z.string(),
+  appVersion: z.string(),
+  activatedAt: z.string(),
+  lastSeenAt: z.string(),
+});
+export type Device = z.infer<typeof Device>;
+export const DevicesResponse = z.object({
+  devices: z.array(Device),
+  /** The plan's max_devices (-1 unlimited). More active than this after a downgrade: release some. */
+  maxDevices: z.number().int(),
+});
+export type DevicesResponse = z.infer<typeof DevicesResponse>;
+export const DeviceParams = z.strictObject({ deviceId: DeviceId });
+export const RenameDeviceRequest = z.strictObject({ name: DeviceName });
 export const LicenseResponse = z.object({
   token: z.string(),
   expiresAt: z.string(),

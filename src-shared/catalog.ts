@@ -37,6 +37,8 @@ export const Limits = z.strictObject({
   monthly: z.record(identifier, limitValue),
   max_project_size_mb: limitValue,
   api_calls_per_hour: limitValue,
+  /** Devices that may hold a license at once (activated and not released or expired). */
+  max_devices: limitValue,
 });
 export type Limits = z.infer<typeof Limits>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   BillingCycle,
   DecisionView,
+  Device,
   Email,
   IdempotencyKey,
   Notification,
@@ -201,6 +202,21 @@ export const contract = {
     surfaces: ['host', 'renderer'],
     params: None,
     result: CompanionState.shape.usage,
+  },
+  /** The account's active devices (read-only for hosts); `thisDevice` marks the one asking. */
+  'devices.list': {
+    surfaces: ['host', 'renderer'],
+    params: None,
+    result: z.object({
+      devices: z.array(Device.extend({ thisDevice: z.boolean() })),
+      maxDevices: z.number().int(),
+    }),
+  },
+  /** Releases another of the account's devices (the window's "Release"; never a host app's). */
+  'devices.release': {
+    surfaces: ['renderer'],
+    params: z.strictObject({ deviceId: z.string().min(1).max(128) }),
+    result: z.object({}),
   },
   /** Asks for `license.changed` notifications on this host-socket connection. */
   'license.subscribe': {

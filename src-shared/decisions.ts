@@ -32,13 +32,23 @@ export const REASON_CODES = [
    * lease holds for it; past them: connect to continue (the lease is renewed on the next sync).
    */
   'LEASE_EXHAUSTED',
+  /** The user released this device from the account: it is refused until reactivated. */
+  'DEVICE_RELEASED',
+  /** The plan's max_devices are all in use: release one or upgrade. */
+  'DEVICE_LIMIT_REACHED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
 /** Why a plan is not in good standing; while it is not, the account gets the free tier. */
 export type StandingProblem = Extract<
   ReasonCode,
-  'SUBSCRIPTION_INACTIVE' | 'LICENSE_EXPIRED' | 'OFFLINE_GRACE_EXPIRED' | 'CLOCK_TAMPERED' | 'LICENSE_INVALID'
+  | 'SUBSCRIPTION_INACTIVE'
+  | 'LICENSE_EXPIRED'
+  | 'OFFLINE_GRACE_EXPIRED'
+  | 'CLOCK_TAMPERED'
+  | 'LICENSE_INVALID'
+  | 'DEVICE_RELEASED'
+  | 'DEVICE_LIMIT_REACHED'
 >;
 
 const ALL_FEATURES = 'all_features';
@@ -98,11 +108,17 @@ const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
   'LICENSE_INVALID',
   'CLOCK_TAMPERED',
   'OFFLINE_GRACE_EXPIRED',
+  'DEVICE_RELEASED',
+  'DEVICE_LIMIT_REACHED',
 ]);
 
 function effectivePlan(catalog: Catalog, plan: PlanState): EffectivePlan {
   if (UNTRUSTED_STANDINGS.has(plan.standing)) {
-    return { tier: 'free', limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0 }, features: [] };
+    return {
+      tier: 'free',
+      limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 },
+      features: [],
+    };
   }
   if (plan.standing !== 'ok') {
     const free = findTier(catalog, 'free');
@@ -173,7 +189,27 @@ export function suggestUpgrade(
   currentTier?: TierId,
 ): UpgradeSuggestion | undefined {
   const candidate = cheapestTierAllowing(catalog, request, usage, currentTier);
-  if (!candidate) return undefined;
+  return candidate ? suggestionFor(candidate) : undefined;
+}
+
+/**
+ * The cheapest tier above `currentTier` that allows more than `activeDevices` devices at once, with
+ * its price; undefined when none does. The server's DEVICE_LIMIT_REACHED answer carries it.
+ */
+export function suggestDeviceUpgrade(
+  catalog: Catalog,
+  activeDevices: number,
+  currentTier?: TierId,
+): UpgradeSuggestion | undefined {
+  const ordered = tiersByPrice(catalog);
+  const currentIndex = currentTier === undefined ? -1 : ordered.findIndex((tier) => tier.id === currentTier);
+  const candidate = ordered
+    .slice(currentIndex + 1)
+    .find((tier) => fitsLimit(tier.limits.max_devices, activeDevices, 1));
+  return candidate ? suggestionFor(candidate) : undefined;
+}
+
+function suggestionFor(candidate: Tier): UpgradeSuggestion {
   const negotiated = candidate.prices === 'negotiated';
   return {
     tier: candidate.id,

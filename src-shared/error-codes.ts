@@ -25,7 +25,12 @@ export const PROBLEM_CODES = {
   WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, title: 'No such webhook endpoint' },
   /** A delivery log id that does not exist. */
   DELIVERY_NOT_FOUND: { status: 404, title: 'No such delivery' },
+  DEVICE_NOT_FOUND: { status: 404, title: 'No such device for this account' },
   EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
+  /** Every device the plan allows is active: release one (the body lists them) or upgrade. */
+  DEVICE_LIMIT_REACHED: { status: 409, title: 'The plan allows no more devices' },
+  /** The user released this device; it gets a license again only when asked to (`reactivate=true`). */
+  DEVICE_RELEASED: { status: 409, title: 'This device was released from the account' },
   RESERVATION_SETTLED: { status: 409, title: 'The reservation was already settled the other way' },
   RESERVATION_EXPIRED: { status: 409, title: 'The reservation expired and its units were released' },
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },

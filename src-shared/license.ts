@@ -67,7 +67,12 @@ export const LicenseClaims = LicensePayload.extend({
 });
 export type LicenseClaims = z.infer<typeof LicenseClaims>;
 
-type LicenseProblemCode = 'LICENSE_INVALID' | 'OFFLINE_GRACE_EXPIRED' | 'CLOCK_TAMPERED';
+type LicenseProblemCode =
+  | 'LICENSE_INVALID'
+  | 'OFFLINE_GRACE_EXPIRED'
+  | 'CLOCK_TAMPERED'
+  | 'DEVICE_RELEASED'
+  | 'DEVICE_LIMIT_REACHED';
 /** Why a license cannot be honoured: a Failure (result.ts) with one of the license's reason codes. */
 export type LicenseProblem = Failure<LicenseProblemCode>;
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   CheckoutBody,
   CheckoutResponse,
+  DevicesResponse,
   LeaseBody,
   LeaseResponse,
   LicenseQuery,
@@ -48,6 +49,8 @@ export const SERVER_ROUTES = {
   },
   leases: { method: 'POST', path: '/v1/leases', auth: true, body: LeaseBody, response: LeaseResponse },
   notifications: { method: 'GET', path: '/v1/notifications', auth: true, response: NotificationsResponse },
+  devices: { method: 'GET', path: '/v1/devices', auth: true, response: DevicesResponse },
+  releaseDevice: { method: 'DELETE', path: '/v1/devices/:deviceId', auth: true, response: Anything },
   markNotificationRead: {
     method: 'POST',
     path: '/v1/notifications/:id/read',
@@ -72,7 +75,7 @@ export const SERVER_ROUTES = {
 } as const satisfies Record<
   string,
   {
-    method: 'GET' | 'POST';
+    method: 'GET' | 'POST' | 'DELETE';
     path: string;
     auth: boolean;
     body?: z.ZodType;

@@ -83,6 +83,7 @@ export function pricingTable(response: PlansResponse, cycle: BillingCycle, curre
       label: 'API calls per hour',
       cells: plans.map((plan) => formatLimit(plan.limits.api_calls_per_hour)),
     },
+    { label: 'Devices', cells: plans.map((plan) => formatLimit(plan.limits.max_devices)) },
     { label: 'Largest project', cells: plans.map((plan) => formatLimit(plan.limits.max_project_size_mb, ' MB')) },
     { label: 'Support', cells: plans.map((plan) => featureName(plan.supportLevel)) },
   ];

@@ -138,6 +138,20 @@ interface SigningKeysTable {
   created_at: number;
 }
 
+interface DevicesTable {
+  account_id: string;
+  /** The companion's machine-derived id (src-main/device-id.ts). */
+  device_id: string;
+  name: string;
+  os: string;
+  app_version: string;
+  activated_at: number;
+  last_seen_at: number;
+  /** null while active; set when the user released it or it expired. */
+  released_at: number | null;
+  release_reason: 'released' | 'expired' | null;
+}
+
 interface CoreTables {
   accounts: AccountsTable;
   sessions: SessionsTable;
@@ -148,6 +162,7 @@ interface CoreTables {
   leases: LeasesTable;
   notifications: NotificationsTable;
   signing_keys: SigningKeysTable;
+  devices: DevicesTable;
 }
 
 /** The highest usage-journal <seq> a device sent for an account (012_journal_heads). */
@@ -166,6 +181,7 @@ interface JournalTables {
 export interface Database extends CoreTables, PaymentsTables, JournalTables, OutboxTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
+export type DeviceRow = Selectable<DevicesTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type NewSubscription = Insertable<SubscriptionsTable>;
 export type SubscriptionUpdate = Updateable<SubscriptionsTable>;

@@ -13,6 +13,7 @@ import { accountRoutes } from '../accounts/routes.ts';
 import { analyticsRoutes } from '../analytics/routes.ts';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/connection.ts';
+import { deviceRoutes } from '../devices/routes.ts';
 import { licenseRoutes } from '../licensing/routes.ts';
 import type { ServerLicenseKeys } from '../licensing/signing-key.ts';
 import { installBillable } from '../metering/billable.ts';
@@ -49,6 +50,7 @@ const routePlugins: FastifyPluginAsyncZod[] = [
   leaseRoutes,
   notificationRoutes,
   licenseRoutes,
+  deviceRoutes,
   operationRoutes,
   paymentsRoutes,
   analyticsRoutes,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { LeaseResponse } from '../../src-shared/api.ts';
 import { UNLIMITED } from '../../src-shared/catalog.ts';
 import { signLease } from '../../src-shared/lease.ts';
@@ -399,34 +399,43 @@ export async function grantLeases(
  * Gives back every unit the device's leases hold, of every period (the device was released or
  * expired by the device registry). Its events synced later are metered like any other usage.
  */
-export async function returnDeviceLeases(
+export function returnDeviceLeases(
   database: { db: Kysely<Database>; dialect: Dialect },
   accountId: string,
   deviceId: string,
   now = Date.now(),
 ): Promise<number> {
-  return inTransaction(database.db, async (trx) => {
-    const runner = transactionRunner(database.db, database.dialect, trx);
-    const s = compiledOnce(runner, compileLeaseStatements);
-    const leases = await trx
-      .selectFrom('leases')
-      .select(['id', 'operation', 'period'])
-      .where('account_id', '=', accountId)
-      .where('device_id', '=', deviceId)
-      .where('status', '=', 'held')
-      .orderBy('period')
-      .orderBy('operation')
-      .execute();
-    let returned = 0;
-    for (const candidate of leases) {
-      await runAsync(lockCounters(runner, accountId, candidate.period, [candidate.operation]));
-      const [lease] = await runner.rows(s.byId, { id: candidate.id });
-      if (lease?.status !== 'held') continue;
-      returned += Number(lease.held);
-      await runAsync(giveBack(runner, accountId, lease, 'returned', now));
-    }
-    return returned;
-  });
+  return inTransaction(database.db, (trx) => returnDeviceLeasesIn(database, trx, accountId, deviceId, now));
+}
+
+/** returnDeviceLeases inside a transaction the caller holds (the device registry's release). */
+export async function returnDeviceLeasesIn(
+  database: { db: Kysely<Database>; dialect: Dialect },
+  trx: Transaction<Database>,
+  accountId: string,
+  deviceId: string,
+  now: number,
+): Promise<number> {
+  const runner = transactionRunner(database.db, database.dialect, trx);
+  const s = compiledOnce(runner, compileLeaseStatements);
+  const leases = await trx
+    .selectFrom('leases')
+    .select(['id', 'operation', 'period'])
+    .where('account_id', '=', accountId)
+    .where('device_id', '=', deviceId)
+    .where('status', '=', 'held')
+    .orderBy('period')
+    .orderBy('operation')
+    .execute();
+  let returned = 0;
+  for (const candidate of leases) {
+    await runAsync(lockCounters(runner, accountId, candidate.period, [candidate.operation]));
+    const [lease] = await runner.rows(s.byId, { id: candidate.id });
+    if (lease?.status !== 'held') continue;
+    returned += Number(lease.held);
+    await runAsync(giveBack(runner, accountId, lease, 'returned', now));
+  }
+  return returned;
 }
 
 /** The housekeeping sweep: gives back the units of every lease past its hold end. */

@@ -91,7 +91,12 @@ export function entitledPlan(
   const subscribedTier: TierId = subscribed.success ? subscribed.data : 'free';
   const tier = findTier(catalog, verdict.access ? subscribedTier : 'free');
   const ownContract = verdict.access && tier.id === subscribedTier;
-  const customLimits = ownContract ? parseJson(row.custom_limits_json, (value) => Limits.parse(value)) : null;
+  // A contract stored before devices were limited names no max_devices: it keeps the tier's.
+  const customLimits = ownContract
+    ? parseJson(row.custom_limits_json, (value) =>
+        Limits.parse({ max_devices: tier.limits.max_devices, ...(value as Record<string, unknown>) }),
+      )
+    : null;
   const customFeatures = ownContract
     ? parseJson(row.custom_features_json, (value) => (value as unknown[]).map(String))
     : null;

@@ -276,5 +276,6 @@ export function testLimits(aiOperations: number, dataProcessing = -1): Limits {
     monthly: { ai_operations: aiOperations, data_processing: dataProcessing },
     max_project_size_mb: 100,
     api_calls_per_hour: -1,
+    max_devices: -1,
   };
 }

@@ -8,6 +8,7 @@ import {
   defaultCatalog,
   effectiveFeatures,
   findTier,
+  type Limits,
   parseCatalog,
   tiersByPrice,
   yearlySavingCents,
@@ -22,6 +23,7 @@ describe('default catalog (the seed, exactly)', () => {
       monthly: { ai_operations: 5, data_processing: 2 },
       max_project_size_mb: 50,
       api_calls_per_hour: 10,
+      max_devices: 1,
     });
     expect(free.support_level).toBe('community');
     expect(free.features).toEqual(['basic_processing', 'simple_validation']);
@@ -32,6 +34,7 @@ describe('default catalog (the seed, exactly)', () => {
       monthly: { ai_operations: 100, data_processing: 20 },
       max_project_size_mb: 500,
       api_calls_per_hour: 100,
+      max_devices: 3,
     });
     expect(pro.support_level).toBe('email');
     expect(pro.features).toEqual(['advanced_processing', 'compliance_check', 'export_formats', 'integrations']);
@@ -42,6 +45,7 @@ describe('default catalog (the seed, exactly)', () => {
       monthly: { ai_operations: -1, data_processing: -1 },
       max_project_size_mb: -1,
       api_calls_per_hour: 1000,
+      max_devices: -1,
     });
     expect(enterprise.support_level).toBe('priority');
     expect(enterprise.features).toEqual(['all_features', 'custom_models', 'white_label', 'sso', 'dedicated_support']);
@@ -105,6 +109,22 @@ describe('bad catalogs are refused with a message naming the field', () => {
         return data;
       },
       /tiers\[0\]\.limits\.api_calls_per_hour: expected -1 \(unlimited\)/,
+    ],
+    [
+      'a device limit below -1',
+      (data) => {
+        data.tiers[1]!.limits.max_devices = -3;
+        return data;
+      },
+      /tiers\[1\]\.limits\.max_devices: expected -1 \(unlimited\)/,
+    ],
+    [
+      'a missing device limit',
+      (data) => {
+        delete (data.tiers[0]!.limits as Partial<Limits>).max_devices;
+        return data;
+      },
+      /tiers\[0\]\.limits\.max_devices/,
     ],
     [
       'an unknown tier id',

@@ -136,7 +136,12 @@ describe('usage', () => {
     const custom: PlanState = {
       tier: 'custom',
       standing: 'ok',
-      limits: { monthly: { ai_operations: 7, data_processing: 0 }, max_project_size_mb: 10, api_calls_per_hour: 5 },
+      limits: {
+        monthly: { ai_operations: 7, data_processing: 0 },
+        max_project_size_mb: 10,
+        api_calls_per_hour: 5,
+        max_devices: 2,
+      },
     };
     expect(decide({ catalog, plan: custom, usage: { ai_operations: 6 } }, usage('ai_operations', 1)).allowed).toBe(
       true,

@@ -11,6 +11,7 @@ namespace Tollgate
             "OK", "NOT_SIGNED_IN", "FEATURE_NOT_IN_PLAN", "LIMIT_REACHED", "SIZE_LIMIT_EXCEEDED",
             "SUBSCRIPTION_INACTIVE", "LICENSE_EXPIRED", "OFFLINE_GRACE_EXPIRED", "CLOCK_TAMPERED", "LICENSE_INVALID",
             "LEASE_EXHAUSTED",
+            "DEVICE_RELEASED", "DEVICE_LIMIT_REACHED",
         };
 
         private Decision() { }

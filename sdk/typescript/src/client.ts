@@ -8,8 +8,10 @@ import { VENDOR_KEYS } from './vendor-keys.ts';
 import {
   type ConsumeOutcome,
   type Decision,
+  type Devices,
   isConsumeOutcome,
   isDecision,
+  isDevices,
   isLicenseAnswer,
   isLicenseChanged,
   isSubscribed,
@@ -99,6 +101,11 @@ export class TollgateClient {
       { operation, units, idempotencyKey },
       isConsumeOutcome,
     ) as Promise<ConsumeOutcome>;
+  }
+
+  /** The account's active devices, this one marked (read-only: the user releases devices in the companion). */
+  devices(): Promise<Devices> {
+    return this.request('devices.list', {}, isDevices) as Promise<Devices>;
   }
 
   usageGet(): Promise<Usage> {

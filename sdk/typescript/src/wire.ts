@@ -16,6 +16,8 @@ export const REASON_CODES = [
   'CLOCK_TAMPERED',
   'LICENSE_INVALID',
   'LEASE_EXHAUSTED',
+  'DEVICE_RELEASED',
+  'DEVICE_LIMIT_REACHED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -104,6 +106,34 @@ export function isConsumeOutcome(value: unknown): value is ConsumeOutcome {
     isDecision(value.decision) &&
     (value.idempotencyKey === null || typeof value.idempotencyKey === 'string') &&
     typeof value.replayed === 'boolean'
+  );
+}
+
+/** One of the account's active devices (`devices.list`); `thisDevice` marks the computer asking. */
+export interface DeviceView {
+  deviceId: string;
+  name: string;
+  os: string;
+  appVersion: string;
+  activatedAt: string;
+  lastSeenAt: string;
+  thisDevice: boolean;
+}
+
+export interface Devices {
+  devices: DeviceView[];
+  /** The plan's device limit; -1 is unlimited. */
+  maxDevices: number;
+}
+
+export function isDevices(value: unknown): value is Devices {
+  return (
+    isObject(value) &&
+    typeof value.maxDevices === 'number' &&
+    Array.isArray(value.devices) &&
+    value.devices.every(
+      (device) => isObject(device) && typeof device.deviceId === 'string' && typeof device.thisDevice === 'boolean',
+    )
   );
 }
 

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely/migration';
 import * as core from './001_core.ts';
 import * as payments from './002_payments.ts';
 import * as analytics from './003_analytics.ts';
+import * as devices from './004_devices.ts';
 import * as leases from './005_leases.ts';
 import * as outbox from './007_outbox.ts';
 import * as journalHeads from './012_journal_heads.ts';
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '001_core': core,
   '002_payments': payments,
   '003_analytics': analytics,
+  '004_devices': devices,
   '005_leases': leases,
   '007_outbox': outbox,
   '012_journal_heads': journalHeads,

@@ -100,6 +100,7 @@ describe('a license the vendor did not sign for this account and machine is refu
           monthly: { ai_operations: -1, data_processing: -1 },
           max_project_size_mb: -1,
           api_calls_per_hour: -1,
+          max_devices: -1,
         },
       },
       foreign.privateJwk,

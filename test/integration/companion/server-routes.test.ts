@@ -15,7 +15,7 @@ afterAll(async () => {
 
 describe('src-shared/routes.ts against the real server', () => {
   it.each(Object.entries(SERVER_ROUTES))('%s is a route of the server', async (_name, route) => {
-    const url = new URL(routePath(route.path, { id: 'n_unknown' }), server.url);
+    const url = new URL(routePath(route.path, { id: 'n_unknown', deviceId: 'd_unknown' }), server.url);
     const response = await fetch(url, {
       method: route.method,
       headers: route.method === 'POST' ? { 'content-type': 'application/json' } : {},

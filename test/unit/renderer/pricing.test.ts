@@ -32,6 +32,7 @@ describe('pricing table', () => {
       { label: 'AI operations per month', cells: ['5', '100', 'Unlimited', 'Unlimited'] },
       { label: 'Data processing per month', cells: ['2', '20', 'Unlimited', 'Unlimited'] },
       { label: 'API calls per hour', cells: ['10', '100', '1,000', '1,000'] },
+      { label: 'Devices', cells: ['1', '3', 'Unlimited', 'Unlimited'] },
       { label: 'Largest project', cells: ['50 MB', '500 MB', 'Unlimited', 'Unlimited'] },
       { label: 'Support', cells: ['Community', 'Email', 'Priority', 'Dedicated'] },
     ]);

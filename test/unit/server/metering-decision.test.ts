@@ -16,6 +16,7 @@ describe('the shared limit rules', () => {
     monthly: { ai_operations: 5, data_processing: -1 },
     max_project_size_mb: 50,
     api_calls_per_hour: 10,
+    max_devices: 1,
   };
 
   it('gives an operation the plan does not name a limit of 0, so nothing of it can be spent', () => {

@@ -51,6 +51,7 @@ describe('the plan a subscription entitles', () => {
       monthly: { ai_operations: 12345, data_processing: 7 },
       max_project_size_mb: 1,
       api_calls_per_hour: 5,
+      max_devices: 7,
     };
     const custom = row({
       tier: 'custom',
@@ -58,6 +59,9 @@ describe('the plan a subscription entitles', () => {
       custom_features_json: JSON.stringify(['sso']),
     });
     expect(entitledPlan(defaultCatalog, custom, NOW, GRACE)).toMatchObject({ limits, features: ['sso'] });
+    const { max_devices: _, ...olderContract } = limits;
+    const older = row({ tier: 'custom', custom_limits_json: JSON.stringify(olderContract) });
+    expect(entitledPlan(defaultCatalog, older, NOW, GRACE).limits.max_devices).toBe(-1);
     const unpaid = entitledPlan(defaultCatalog, { ...custom, status: 'unpaid' }, NOW, GRACE);
     expect(unpaid.limits.monthly.ai_operations).toBe(5);
   });
