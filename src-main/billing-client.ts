@@ -82,8 +82,10 @@ export class BillingClient {
     return this.call('plans', {});
   }
 
-  license(accessToken: string, deviceId: string, description: DeviceDescription) {
-    return this.call('license', { query: { deviceId, ...description }, accessToken });
+  /** `reactivate`: take this device back if the user released it (they just signed in on it). */
+  license(accessToken: string, deviceId: string, description: DeviceDescription, reactivate = false) {
+    const query = { deviceId, ...description, ...(reactivate ? { reactivate: 'true' as const } : {}) };
+    return this.call('license', { query, accessToken });
   }
 
   /**

@@ -65,7 +65,7 @@ export function createHandlers(world: HandlerWorld): Handlers {
 
   const signedIn = async (outcome: ApiOutcome<{ account: { email: string } }>) => {
     if (!outcome.ok) throw new MethodError(outcome.error.code, outcome.error.message);
-    await sync.syncNow();
+    await sync.syncAfterSignIn();
     return { email: outcome.value.account.email };
   };
 

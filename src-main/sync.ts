@@ -91,6 +91,11 @@ export class Sync {
   private havePlans = false;
   /** A lease renewal asked for and not started yet: every consume waiting for one shares it. */
   private renewal: Promise<'idle' | 'offline' | 'error'> | null = null;
+  /**
+   * The user signed in on this device just now: its next license request takes it back if it was
+   * released from the account (signing in here is the user choosing this device again).
+   */
+  private reactivate = false;
 
   constructor(private readonly world: SyncWorld) {}
 
@@ -121,6 +126,12 @@ export class Sync {
   /** A full sync now (the UI's "sync now", sign-in, start-up); resolves when it has run. */
   syncNow(): Promise<'idle' | 'offline' | 'error'> {
     return this.enqueue(() => this.full());
+  }
+
+  /** A full sync right after the user signed in here: a device they had released is taken back. */
+  syncAfterSignIn(): Promise<'idle' | 'offline' | 'error'> {
+    this.reactivate = true;
+    return this.syncNow();
   }
 
   /** Whether the last exchange with the server succeeded (no backoff running). */
@@ -298,7 +309,9 @@ export class Sync {
   }
 
   private async pullLicense(token: string): Promise<Step> {
-    const answer = await this.world.client.license(token, this.world.deviceId, describeDevice());
+    const reactivate = this.reactivate;
+    const answer = await this.world.client.license(token, this.world.deviceId, describeDevice(), reactivate);
+    if (reactivate && (answer.ok || answer.error.kind !== 'offline')) this.reactivate = false;
     if (!answer.ok) {
       // Released from the account, or no room for it: the cached license stops being honoured now.
       const { code, message } = answer.error;

@@ -41,6 +41,8 @@ namespace Tollgate
                 { "CLOCK_TAMPERED", (m, r, d) => new ClockTamperedException(m, r, d) },
                 { "LICENSE_INVALID", (m, r, d) => new LicenseInvalidException(m, r, d) },
                 { "LEASE_EXHAUSTED", (m, r, d) => new LeaseExhaustedException(m, r, d) },
+                { "DEVICE_RELEASED", (m, r, d) => new DeviceReleasedException(m, r, d) },
+                { "DEVICE_LIMIT_REACHED", (m, r, d) => new DeviceLimitReachedException(m, r, d) },
                 { "PARSE_ERROR", (m, r, d) => new ParseErrorException(m, r, d) },
                 { "INVALID_REQUEST", (m, r, d) => new InvalidRequestException(m, r, d) },
                 { "METHOD_NOT_FOUND", (m, r, d) => new MethodNotFoundException(m, r, d) },
@@ -64,6 +66,8 @@ namespace Tollgate
             { "CLOCK_TAMPERED", typeof(ClockTamperedException) },
             { "LICENSE_INVALID", typeof(LicenseInvalidException) },
             { "LEASE_EXHAUSTED", typeof(LeaseExhaustedException) },
+            { "DEVICE_RELEASED", typeof(DeviceReleasedException) },
+            { "DEVICE_LIMIT_REACHED", typeof(DeviceLimitReachedException) },
             { "PARSE_ERROR", typeof(ParseErrorException) },
             { "INVALID_REQUEST", typeof(InvalidRequestException) },
             { "METHOD_NOT_FOUND", typeof(MethodNotFoundException) },
@@ -170,6 +174,20 @@ namespace Tollgate
     {
         public LeaseExhaustedException(string message, int? rpcCode = null, Decision decision = null)
             : base("LEASE_EXHAUSTED", message, rpcCode, decision) { }
+    }
+
+    /// <summary>The user released this computer from the account: show "signed out on this computer; sign in to use it again".</summary>
+    public sealed class DeviceReleasedException : TollgateException
+    {
+        public DeviceReleasedException(string message, int? rpcCode = null, Decision decision = null)
+            : base("DEVICE_RELEASED", message, rpcCode, decision) { }
+    }
+
+    /// <summary>Every device place of the plan is in use: show "release another computer in the companion, or upgrade".</summary>
+    public sealed class DeviceLimitReachedException : TollgateException
+    {
+        public DeviceLimitReachedException(string message, int? rpcCode = null, Decision decision = null)
+            : base("DEVICE_LIMIT_REACHED", message, rpcCode, decision) { }
     }
 
     public sealed class ParseErrorException : TollgateException

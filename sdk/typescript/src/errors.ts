@@ -46,6 +46,10 @@ export const ClockTamperedError = errorClass('CLOCK_TAMPERED', 'ClockTamperedErr
 export const LicenseInvalidError = errorClass('LICENSE_INVALID', 'LicenseInvalidError');
 /** Offline past this device's quota lease: show "connect to continue". */
 export const LeaseExhaustedError = errorClass('LEASE_EXHAUSTED', 'LeaseExhaustedError');
+/** The user released this computer from the account: show "sign in to use it here again". */
+export const DeviceReleasedError = errorClass('DEVICE_RELEASED', 'DeviceReleasedError');
+/** Every device place of the plan is in use: show "release another computer, or upgrade". */
+export const DeviceLimitReachedError = errorClass('DEVICE_LIMIT_REACHED', 'DeviceLimitReachedError');
 // The companion's JSON-RPC errors.
 export const ParseError = errorClass('PARSE_ERROR', 'ParseError');
 export const InvalidRequestError = errorClass('INVALID_REQUEST', 'InvalidRequestError');
@@ -71,6 +75,8 @@ export const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = Object.fromEn
     ClockTamperedError,
     LicenseInvalidError,
     LeaseExhaustedError,
+    DeviceReleasedError,
+    DeviceLimitReachedError,
     ParseError,
     InvalidRequestError,
     MethodNotFoundError,

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Companion } from '../../../src-main/companion.ts';
 import type { HostSocketServer } from '../../../src-main/host-socket.ts';
 import { generateLicenseKeyPair, publicJwks } from '../../../src-shared/license.ts';
-import { setPlan, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
+import { request, setPlan, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
 import { listenHostSocket, openTestCompanion, outageProxy, tempDir } from '../companion/harness.ts';
 
 /**
@@ -116,6 +116,29 @@ export async function openWorld(): Promise<World> {
     'restart:wrong-key': async () => {
       await stop();
       await open({ keys: [wrongKey] });
+    },
+    // The user releases this computer from the account (the window of another device, or the API).
+    'device:released': async () => {
+      if (!account) throw new Error('sign in first');
+      const listed = await account.get<{ devices: { deviceId: string }[] }>('/v1/devices');
+      const mine = listed.body.devices[0];
+      if (!mine) throw new Error(`no device to release: ${JSON.stringify(listed.body)}`);
+      const path = `/v1/devices/${encodeURIComponent(mine.deviceId)}`;
+      const released = await request(server.url, 'DELETE', path, undefined, { token: account.token });
+      if (released.status >= 300) throw new Error(`release: ${released.status}`);
+      await sync();
+    },
+    // Another computer signs in and takes the plan's only device place.
+    'device:taken': async () => {
+      if (!account) throw new Error('sign in first');
+      const taken = await account.get('/v1/license?deviceId=another-computer-0001&deviceName=Other');
+      if (taken.status !== 200) throw new Error(`the other computer got ${taken.status}`);
+    },
+    // The user signs in on this computer again, choosing it over the released state.
+    'sign-in:again': async () => {
+      if (!account) throw new Error('sign in first');
+      const signedIn = await companion.dispatch('auth.signIn', { email: account.email, password: account.password });
+      if (!signedIn.ok) throw new Error(signedIn.error.message);
     },
     // Down now, back in a moment: the client must reconnect with backoff on its own.
     'restart:slow': async () => {

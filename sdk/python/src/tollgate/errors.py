@@ -31,6 +31,8 @@ OfflineGraceExpiredError = _error_class("OFFLINE_GRACE_EXPIRED", "OfflineGraceEx
 ClockTamperedError = _error_class("CLOCK_TAMPERED", "ClockTamperedError")
 LicenseInvalidError = _error_class("LICENSE_INVALID", "LicenseInvalidError")
 LeaseExhaustedError = _error_class("LEASE_EXHAUSTED", "LeaseExhaustedError")
+DeviceReleasedError = _error_class("DEVICE_RELEASED", "DeviceReleasedError")
+DeviceLimitReachedError = _error_class("DEVICE_LIMIT_REACHED", "DeviceLimitReachedError")
 # The companion's JSON-RPC errors.
 ParseError = _error_class("PARSE_ERROR", "ParseError")
 InvalidRequestError = _error_class("INVALID_REQUEST", "InvalidRequestError")
@@ -49,7 +51,8 @@ ERROR_CLASSES = {
     for cls in (
         NotSignedInError, FeatureNotInPlanError, LimitReachedError, SizeLimitExceededError,
         SubscriptionInactiveError, LicenseExpiredError, OfflineGraceExpiredError, ClockTamperedError,
-        LicenseInvalidError, LeaseExhaustedError, ParseError, InvalidRequestError, MethodNotFoundError, InvalidParamsError,
+        LicenseInvalidError, LeaseExhaustedError, DeviceReleasedError, DeviceLimitReachedError,
+        ParseError, InvalidRequestError, MethodNotFoundError, InvalidParamsError,
         InternalError, UsageNotRecordedError, ProtocolError, ConnectionFailedError, TollgateTimeoutError,
         LicenseVerificationUnavailable,
     )
