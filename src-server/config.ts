@@ -38,6 +38,7 @@ const Env = z.object({
   TOLLGATE_LICENSE_SIGNING_KEY: nonEmpty.optional(),
   TOLLGATE_PAST_DUE_GRACE_DAYS: days.default(7),
   TOLLGATE_OFFLINE_GRACE_DAYS: days.default(7),
+  TOLLGATE_METRICS_TOKEN: z.string().min(16, { error: 'use at least 16 characters' }).optional(),
   TOLLGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   STRIPE_SECRET_KEY: nonEmpty.optional(),
   STRIPE_WEBHOOK_SECRET: nonEmpty.optional(),
@@ -67,6 +68,8 @@ export interface Config {
   pastDueGraceMs: number;
   offlineGraceMs: number;
   logLevel: LogLevel;
+  /** Bearer token /metrics asks for (TOLLGATE_METRICS_TOKEN); null: /metrics is open. */
+  metricsToken: string | null;
   stripe: { secretKey: string | null; webhookSecret: string | null; apiBase: string | null };
 }
 
@@ -117,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     pastDueGraceMs: e.TOLLGATE_PAST_DUE_GRACE_DAYS * DAY_MS,
     offlineGraceMs: e.TOLLGATE_OFFLINE_GRACE_DAYS * DAY_MS,
     logLevel: e.TOLLGATE_LOG_LEVEL,
+    metricsToken: e.TOLLGATE_METRICS_TOKEN ?? null,
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY ?? null,
       webhookSecret: e.STRIPE_WEBHOOK_SECRET ?? null,

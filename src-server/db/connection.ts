@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import type { Config } from '../config.ts';
+import { watchPool } from '../http/metrics.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 
@@ -102,6 +103,7 @@ function openPostgres(url: string): DatabaseHandle {
         : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
   const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  watchPool(pool);
   // pg re-emits an idle client's error on the pool, and an 'error' event nobody listens to ends the
   // process: one PostgreSQL restart would otherwise take every server process down with it.
   let report = (error: Error) => {

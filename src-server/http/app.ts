@@ -26,6 +26,7 @@ import { installApiCallWindows } from './api-call-window.ts';
 import type { ServerContext } from './context.ts';
 import { docsRoutes } from './docs-routes.ts';
 import { ApiError, type ProblemBody, problemBody } from './errors.ts';
+import { installMetrics } from './metrics.ts';
 import { installRateLimits } from './rate-limit.ts';
 
 /**
@@ -157,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAccess(app);
   installBillable(app);
   installApiCallWindows(app);
+  installMetrics(app, config.metricsToken);
   await app.register(swagger, {
     openapi: {
       info: {

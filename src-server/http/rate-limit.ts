@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { UNLIMITED } from '../../src-shared/catalog.ts';
 import { planOf } from './context.ts';
 import { ApiError } from './errors.ts';
+import { rateLimitRefusals } from './metrics.ts';
 
 /**
  * Two budgets, as DESIGN.md describes:
@@ -61,14 +62,15 @@ export async function installRateLimits(app: FastifyInstance, redis: Redis | nul
   });
 }
 
-async function enforce(check: Check, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const result = await check(request);
+async function enforce(budget: keyof Limiters, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const result = await request.server.limiters[budget](request);
   if (result.isAllowed) return;
   reply.header('x-ratelimit-limit', result.max);
   reply.header('x-ratelimit-remaining', result.remaining);
   reply.header('x-ratelimit-reset', result.ttlInSeconds);
   if (!result.isExceeded) return;
   reply.header('retry-after', result.ttlInSeconds);
+  rateLimitRefusals.inc({ budget });
   throw new ApiError('RATE_LIMITED', `Too many requests; retry in ${result.ttlInSeconds} s.`, {
     limit: result.max,
     remaining: 0,
@@ -77,12 +79,11 @@ async function enforce(check: Check, request: FastifyRequest, reply: FastifyRepl
 
 /** preHandler for metered routes (after `authenticate`); applied by access.ts. */
 export async function meteredRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await enforce(request.server.limiters.metered, request, reply);
+  await enforce('metered', request, reply);
 }
 
 /** preHandler for housekeeping and guest routes, signed in or not; applied by access.ts. */
 export async function housekeepingRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { limiters } = request.server;
-  await enforce(limiters.housekeepingIp, request, reply);
-  await enforce(limiters.housekeepingAccount, request, reply);
+  await enforce('housekeepingIp', request, reply);
+  await enforce('housekeepingAccount', request, reply);
 }

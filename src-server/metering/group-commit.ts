@@ -2,6 +2,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { onSqliteFile } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
+import { groupCommitSizes } from '../http/metrics.ts';
 
 interface Pending {
   work: () => unknown;
@@ -34,6 +35,7 @@ export function groupCommit<T>(db: Kysely<Database>, file: SqliteDatabase.Databa
       onSqliteFile(db, file, () => {
         queue.scheduled = false;
         const jobs = queue.jobs.splice(0);
+        groupCommitSizes.observe({ dialect: 'sqlite' }, jobs.length);
         try {
           // IMMEDIATE takes the write lock at BEGIN, so the transaction never has to upgrade a
           // read snapshot that another process outdated.

@@ -17,6 +17,7 @@ import { decide } from '../../src-shared/decisions.ts';
 import { periodOf } from '../../src-shared/period.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
+import { usageOutcomes } from '../http/metrics.ts';
 import type { UsageOutcome, UsageRequest } from './decision.ts';
 import { consumeAnswer, eventResult, recordUsage } from './metering.ts';
 import { reservationView, reserve, settleReservation } from './reservations.ts';
@@ -29,7 +30,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   const store = { db, dialect, catalog };
 
   function knownOperation(operation: string): void {
-    if (!(operation in catalog.operations)) {
+    if (!Object.hasOwn(catalog.operations, operation)) {
       throw new ApiError('UNKNOWN_OPERATION', `Metered operations: ${Object.keys(catalog.operations).join(', ')}.`);
     }
   }
@@ -50,6 +51,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       const { plan } = await planOf(request);
       const outcomes = await recordUsage(store, accountOf(request).id, plan, [request.body], now());
       const answer = consumeAnswer(outcomes[0] as UsageOutcome);
+      usageOutcomes.inc({ kind: 'consume', outcome: eventResult(outcomes[0] as UsageOutcome).status });
       if (answer.status === 200) return reply.code(200).send(answer.body as ConsumeResult);
       return reply
         .code(402)
@@ -79,7 +81,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         const parsed = UsageEvent.safeParse(raw);
         if (!parsed.success) {
           results.push(refusedEvent(index, raw, 'EVENT_INVALID', z.prettifyError(parsed.error)));
-        } else if (!(parsed.data.operation in catalog.operations)) {
+        } else if (!Object.hasOwn(catalog.operations, parsed.data.operation)) {
           results.push(refusedEvent(index, raw, 'UNKNOWN_OPERATION'));
         } else {
           const { occurredAt, ...event } = parsed.data;
@@ -98,6 +100,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         outcomes.forEach((outcome, i) => {
           const { index } = usable[i] as { index: number };
           results[index] = { ...eventResult(outcome), index };
+          usageOutcomes.inc({ kind: 'batch', outcome: results[index].status });
         });
       }
       return { period: periodOf(at), results: results as UsageEventResult[] };
