@@ -1,6 +1,7 @@
 import rateLimitPlugin from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import ipaddr from 'ipaddr.js';
 import { UNLIMITED } from '../../src-shared/catalog.ts';
 import { planOf } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -20,6 +21,21 @@ import { rateLimitRefusals } from './metrics.ts';
 const METERED_WINDOW_MS = 3600 * 1000;
 const HOUSEKEEPING_PER_ACCOUNT = { max: 600, timeWindow: 10 * 60 * 1000 };
 const HOUSEKEEPING_PER_IP = { max: 3000, timeWindow: 10 * 60 * 1000 };
+/** Admin routes per client: the dashboard makes a handful of calls a view; guessing tokens gets nowhere. */
+const ADMIN_PER_IP = { max: 300, timeWindow: 10 * 60 * 1000 };
+
+/**
+ * The client a per-IP budget counts: the IPv4 address, or the /64 of an IPv6 address (one
+ * subscriber is usually handed a whole /64, so counting single addresses would let it rotate
+ * through 2^64 budgets). request.ip honours TOLLGATE_TRUST_PROXY.
+ */
+export function clientOf(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  const parts = (address as ipaddr.IPv6).parts.slice(0, 4);
+  return `${parts.map((part) => part.toString(16)).join(':')}::/64`;
+}
 
 type Check = ReturnType<FastifyInstance['createRateLimit']>;
 
@@ -27,6 +43,7 @@ interface Limiters {
   metered: Check;
   housekeepingAccount: Check;
   housekeepingIp: Check;
+  admin: Check;
 }
 
 declare module 'fastify' {
@@ -58,7 +75,11 @@ export async function installRateLimits(app: FastifyInstance, redis: Redis | nul
       keyGenerator: (request) => `housekeeping:${request.account?.id}`,
       allowList: (request) => request.account === null,
     }),
-    housekeepingIp: app.createRateLimit({ ...HOUSEKEEPING_PER_IP, keyGenerator: (request) => `ip:${request.ip}` }),
+    housekeepingIp: app.createRateLimit({
+      ...HOUSEKEEPING_PER_IP,
+      keyGenerator: (request) => `ip:${clientOf(request.ip)}`,
+    }),
+    admin: app.createRateLimit({ ...ADMIN_PER_IP, keyGenerator: (request) => `admin:${clientOf(request.ip)}` }),
   });
 }
 
@@ -86,4 +107,9 @@ export async function meteredRateLimit(request: FastifyRequest, reply: FastifyRe
 export async function housekeepingRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   await enforce('housekeepingIp', request, reply);
   await enforce('housekeepingAccount', request, reply);
+}
+
+/** onRequest for admin routes, before the token is even compared; applied by access.ts. */
+export async function adminRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await enforce('admin', request, reply);
 }
