@@ -23,6 +23,8 @@ const HOUSEKEEPING_PER_ACCOUNT = { max: 600, timeWindow: 10 * 60 * 1000 };
 const HOUSEKEEPING_PER_IP = { max: 3000, timeWindow: 10 * 60 * 1000 };
 /** Admin routes per client: the dashboard makes a handful of calls a view; guessing tokens gets nowhere. */
 const ADMIN_PER_IP = { max: 300, timeWindow: 10 * 60 * 1000 };
+/** Sign-in attempts per client, right or wrong, beside the per-e-mail delays (accounts/sign-in-throttle.ts). */
+const SIGN_IN_PER_IP = { max: 100, timeWindow: 10 * 60 * 1000 };
 
 /**
  * The client a per-IP budget counts: the IPv4 address, or the /64 of an IPv6 address (one
@@ -44,6 +46,7 @@ interface Limiters {
   housekeepingAccount: Check;
   housekeepingIp: Check;
   admin: Check;
+  signIn: Check;
 }
 
 declare module 'fastify' {
@@ -80,6 +83,7 @@ export async function installRateLimits(app: FastifyInstance, redis: Redis | nul
       keyGenerator: (request) => `ip:${clientOf(request.ip)}`,
     }),
     admin: app.createRateLimit({ ...ADMIN_PER_IP, keyGenerator: (request) => `admin:${clientOf(request.ip)}` }),
+    signIn: app.createRateLimit({ ...SIGN_IN_PER_IP, keyGenerator: (request) => `sign-in:${clientOf(request.ip)}` }),
   });
 }
 
@@ -112,4 +116,9 @@ export async function housekeepingRateLimit(request: FastifyRequest, reply: Fast
 /** onRequest for admin routes, before the token is even compared; applied by access.ts. */
 export async function adminRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   await enforce('admin', request, reply);
+}
+
+/** preHandler of POST /v1/auth/sign-in, after the guest budget. */
+export async function signInRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await enforce('signIn', request, reply);
 }
