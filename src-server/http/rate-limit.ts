@@ -31,7 +31,7 @@ const SIGN_IN_PER_IP = { max: 100, timeWindow: 10 * 60 * 1000 };
  * subscriber is usually handed a whole /64, so counting single addresses would let it rotate
  * through 2^64 budgets). request.ip honours TOLLGATE_TRUST_PROXY.
  */
-export function clientOf(ip: string): string {
+function clientOf(ip: string): string {
   if (!ipaddr.isValid(ip)) return ip;
   const address = ipaddr.process(ip);
   if (address.kind() === 'ipv4') return address.toString();
@@ -121,4 +121,13 @@ export async function adminRateLimit(request: FastifyRequest, reply: FastifyRepl
 /** preHandler of POST /v1/auth/sign-in, after the guest budget. */
 export async function signInRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   await enforce('signIn', request, reply);
+}
+
+/**
+ * For POST /v1/usage/events: a batch that counts usage is one call to the metered API like a
+ * consume, so the hourly limit cannot be dodged by sending usage as batches. Called by the route
+ * once the batch's events are checked, so a batch of nothing countable costs nothing.
+ */
+export async function countMeteredBatch(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await enforce('metered', request, reply);
 }

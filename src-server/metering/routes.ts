@@ -18,6 +18,7 @@ import { periodOf } from '../../src-shared/period.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { usageOutcomes } from '../http/metrics.ts';
+import { countMeteredBatch } from '../http/rate-limit.ts';
 import type { UsageOutcome, UsageRequest } from './decision.ts';
 import { consumeAnswer, eventResult, recordUsage } from './metering.ts';
 import { reservationView, reserve, settleReservation } from './reservations.ts';
@@ -71,7 +72,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: UsageEventsResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { plan } = await planOf(request);
       const at = now();
       // Each event is checked on its own: a bad one is answered for itself and the rest are counted.
@@ -90,6 +91,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         }
       });
       if (usable.length > 0) {
+        await countMeteredBatch(request, reply);
         const outcomes = await recordUsage(
           store,
           accountOf(request).id,

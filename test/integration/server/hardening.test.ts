@@ -62,6 +62,40 @@ describe('hardening', () => {
     expect(batch.body.results[0]).toMatchObject({ status: 'rejected', code: 'UNKNOWN_OPERATION' });
   });
 
+  it('counts a usage batch toward the hourly API limit like a consume, after refusing unmetered operations', async () => {
+    const account = await signUp(server.url);
+    const hourly = 10; // the free tier's api_calls_per_hour (src-shared/catalog.default.json)
+    // Batches naming only operations the catalog does not meter are refused per event and cost nothing.
+    for (let i = 0; i < hourly + 2; i += 1) {
+      const junk = await account.post('/v1/usage/events', {
+        events: [{ operation: 'not_metered', units: 1, idempotencyKey: `junk-event-${i}` }],
+      });
+      expect(junk.status).toBe(200);
+      expect(junk.body.results[0]).toMatchObject({ status: 'rejected', code: 'UNKNOWN_OPERATION' });
+    }
+    // Half the hour's budget as consumes, the other half as batches: the next of either is refused.
+    for (let i = 0; i < hourly; i += 1) {
+      const response =
+        i % 2 === 0
+          ? await account.post('/v1/usage/consume', {
+              operation: 'data_processing',
+              units: 1,
+              idempotencyKey: `hour-${i}-key`,
+            })
+          : await account.post('/v1/usage/events', {
+              events: [{ operation: 'data_processing', units: 1, idempotencyKey: `hour-${i}-key` }],
+            });
+      expect(response.status, `call ${i + 1}`).not.toBe(429);
+    }
+    const batch = await account.post('/v1/usage/events', {
+      events: [{ operation: 'ai_operations', units: 1, idempotencyKey: 'over-the-hour' }],
+    });
+    expect(batch.status).toBe(429);
+    expect(Number(batch.headers.get('retry-after'))).toBeGreaterThan(0);
+    const me = await account.get('/v1/me');
+    expect(me.body.usage.operations.ai_operations.used).toBe(0);
+  });
+
   it('refuses an admin token shorter than 32 characters at start', async () => {
     await expect(startTestServer({ env: { TOLLGATE_ADMIN_TOKEN: 'only-twenty-characters' } })).rejects.toThrow(
       /TOLLGATE_ADMIN_TOKEN: use at least 32 characters/,
