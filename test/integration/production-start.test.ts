@@ -137,4 +137,19 @@ describe('starting the server', () => {
     expect(signUp.status).toBe(201);
     await expectDashboard(url);
   });
+
+  it("runs the companion's command line compiled, in production", () => {
+    const status = execFileSync(process.execPath, [join(production, 'bin', 'tollgate.mjs'), 'status'], {
+      cwd: production,
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'production',
+        TOLLGATE_HOME: join(work, 'companion-home'),
+        TOLLGATE_SERVER_URL: 'http://127.0.0.1:9',
+      },
+    });
+    expect(status).toMatch(/not signed in\): free tier/);
+  });
 });
