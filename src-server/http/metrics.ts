@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -111,9 +112,15 @@ export function installMetrics(app: FastifyInstance, token: string | null): void
     if (kind) usageSeconds.observe({ kind, status }, reply.elapsedTime / 1000);
   });
   app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
-    if (token !== null && request.headers.authorization !== `Bearer ${token}`) {
+    if (token !== null && !sameSecret(request.headers.authorization ?? '', `Bearer ${token}`)) {
       throw new ApiError('UNAUTHENTICATED', 'Send Authorization: Bearer <TOLLGATE_METRICS_TOKEN>.');
     }
     return reply.type(registry.contentType).send(await registry.metrics());
   });
+}
+
+/** Constant-time whatever the lengths: both sides are hashed first. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

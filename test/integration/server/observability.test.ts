@@ -68,6 +68,21 @@ for (const dialect of testDialects()) {
       expect(after).toMatch(/^tollgate_db_pool_connections\{state="total"\} \d+$/m);
     });
 
+    it('/metrics asks for TOLLGATE_METRICS_TOKEN when it is set', async () => {
+      const token = 'metrics-token-0123456789';
+      const guarded = await startTestServer({ database: server.database, env: { TOLLGATE_METRICS_TOKEN: token } });
+      try {
+        expect((await fetch(new URL('/metrics', guarded.url))).status).toBe(401);
+        const wrong = await fetch(new URL('/metrics', guarded.url), { headers: { authorization: 'Bearer nope' } });
+        expect(wrong.status).toBe(401);
+        const right = await fetch(new URL('/metrics', guarded.url), { headers: { authorization: `Bearer ${token}` } });
+        expect(right.status).toBe(200);
+        expect(await right.text()).toContain('tollgate_http_requests_total');
+      } finally {
+        await guarded.stop();
+      }
+    });
+
     it('/readyz says the database answers and every migration ran', async () => {
       const ready = await request(server.url, 'GET', '/readyz');
       expect(ready).toMatchObject({ status: 200, body: { ok: true } });
