@@ -11,6 +11,10 @@ import type { KnipConfig } from 'knip';
 const config: KnipConfig = {
   entry: [
     'scripts/*.ts',
+    'scripts/*.mjs',
+    // Compiled by scripts/build-server.mjs, which names them as esbuild entry points.
+    'src-server/cli.ts',
+    'src-server/payments/sync-cli.ts',
     'bench/*.ts',
     'bin/*.mjs',
     'test/**/*.test.ts',

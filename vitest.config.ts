@@ -4,7 +4,11 @@ import { defineConfig } from 'vitest/config';
 // servers and databases; e2e tests drive Debian's Chromium and run one file at a time. The few
 // integration tests that rebuild out/ form their own group, one file at a time.
 /** Test files that (may) run `npm run build`, which rewrites out/main, out/preload and out/renderer. */
-const BUILDS_OUT = ['test/integration/packaging.test.ts', 'test/integration/companion/launcher.test.ts'];
+const BUILDS_OUT = [
+  'test/integration/packaging.test.ts',
+  'test/integration/companion/launcher.test.ts',
+  'test/integration/production-start.test.ts',
+];
 
 export default defineConfig({
   test: {

@@ -24,7 +24,7 @@ const REPEATS = 15;
 const TARGET_MS = 1000;
 /** /proc reports CPU time in USER_HZ ticks, 100 a second on Linux whatever the kernel tick. */
 const TICKS_PER_SECOND = 100;
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+const ADMIN_TOKEN = 'bench-admin-token-0123456789-abcdefghij';
 const THIS_MONTH = periodOf(Date.now());
 const LAST_MONTH = addMonths(THIS_MONTH, -1);
 

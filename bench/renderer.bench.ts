@@ -6,7 +6,7 @@ import react from '@vitejs/plugin-react';
 import { type Browser, chromium } from 'playwright-core';
 import { build } from 'vite';
 import { startWebServer } from '../src-main/web-server.ts';
-import { CHROMIUM_PATH } from '../test/support/browser.ts';
+import { findChromium } from '../test/support/browser.ts';
 import { signedInOfflineCompanion } from './companion-fixture.ts';
 import { percentile, report } from './report.ts';
 
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     state: companion.state,
   });
   const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: findChromium(),
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   });

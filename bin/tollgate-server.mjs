@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The package bin: runs the TypeScript entry through tsx (no build step for the server).
-import { register } from 'tsx/esm/api';
+// The package bin: the compiled server (`npm run build`, or `npm install` in a checkout, writes it).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src-server/cli.ts');
+const cli = new URL('../out/server/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  console.error('tollgate-server: out/server/cli.js is missing: run `npm run build` (or `npm install`) first.');
+  process.exit(1);
+}
+await import(cli.href);

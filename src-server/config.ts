@@ -32,13 +32,24 @@ const Env = z.object({
     .url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL (leave unset for the embedded SQLite)' })
     .optional(),
   TOLLGATE_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
-  TOLLGATE_ADMIN_TOKEN: z.string().min(16, { error: 'use at least 16 characters' }).optional(),
+  TOLLGATE_ADMIN_TOKEN: z
+    .string()
+    .min(32, { error: 'use at least 32 characters (e.g. openssl rand -base64 32)' })
+    .optional(),
   TOLLGATE_PUBLIC_URL: httpUrl.optional(),
   TOLLGATE_CATALOG: nonEmpty.optional(),
   TOLLGATE_LICENSE_SIGNING_KEY: nonEmpty.optional(),
   TOLLGATE_PAST_DUE_GRACE_DAYS: days.default(7),
   TOLLGATE_OFFLINE_GRACE_DAYS: days.default(7),
   TOLLGATE_DEVICE_INACTIVITY_DAYS: days.default(60),
+  TOLLGATE_METRICS_TOKEN: z.string().min(16, { error: 'use at least 16 characters' }).optional(),
+  TOLLGATE_TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(/^[\w.:/]+(\s*,\s*[\w.:/]+)*$/, {
+      error: 'expected the proxy addresses or CIDR ranges, comma-separated (or loopback)',
+    })
+    .optional(),
   TOLLGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TOLLGATE_PAYMENTS: z
     .enum(['stripe', 'local'], {
@@ -102,6 +113,10 @@ export interface Config {
   deviceInactivityMs: number;
   logLevel: LogLevel;
   payments: PaymentsMode;
+  /** Whose X-Forwarded-For to believe (TOLLGATE_TRUST_PROXY): proxy addresses or CIDRs; false: nobody's. */
+  trustProxy: string | false;
+  /** Bearer token /metrics asks for (TOLLGATE_METRICS_TOKEN); null: /metrics is open. */
+  metricsToken: string | null;
   stripe: { secretKey: string | null; webhookSecret: string | null; apiBase: string | null };
   /**
    * Outbound email and webhooks (src-server/outbox): the SMTP server (null: emails wait in the outbox
@@ -161,6 +176,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     deviceInactivityMs: e.TOLLGATE_DEVICE_INACTIVITY_DAYS * DAY_MS,
     logLevel: e.TOLLGATE_LOG_LEVEL,
     payments: paymentsMode(e, publicUrl),
+    trustProxy: e.TOLLGATE_TRUST_PROXY ?? false,
+    metricsToken: e.TOLLGATE_METRICS_TOKEN ?? null,
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY ?? null,
       webhookSecret: e.STRIPE_WEBHOOK_SECRET ?? null,

@@ -78,7 +78,7 @@ const CatalogSchema = CatalogShape.superRefine((catalog, ctx) => {
       }
     }
     for (const operation of Object.keys(tier.limits.monthly)) {
-      if (!(operation in catalog.operations)) {
+      if (!Object.hasOwn(catalog.operations, operation)) {
         ctx.addIssue({
           code: 'custom',
           path: ['tiers', index, 'limits', 'monthly', operation],

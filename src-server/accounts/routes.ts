@@ -2,14 +2,18 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MeResponse, RefreshBody, Session, SignInBody, SignOutBody, SignUpBody } from '../../src-shared/api.ts';
 import { accountOf, planOf } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { signInRateLimit } from '../http/rate-limit.ts';
 import { usageSnapshot } from '../metering/usage-snapshot.ts';
 import { subscriptionView } from '../plans/subscriptions.ts';
 import { signIn, signUp } from './accounts.ts';
 import { endSession, rotateSession } from './sessions.ts';
+import { SignInThrottle } from './sign-in-throttle.ts';
 
 /** Sign-up, sign-in, refresh, sign-out and the caller's own view (/v1/me). */
 export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, now, catalog } = app.tollgate;
+  const throttle = new SignInThrottle();
 
   app.post(
     '/v1/auth/sign-up',
@@ -32,14 +36,31 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/auth/sign-in',
     {
       config: { access: 'guest' },
+      preHandler: signInRateLimit,
       schema: {
         tags: ['accounts'],
-        summary: 'Sign in with email and password',
+        summary: 'Sign in with email and password (429 after repeated failures, per e-mail and per client)',
         body: SignInBody,
         response: { 200: Session },
       },
     },
-    async (request) => signIn(db, request.body.email, request.body.password, now()),
+    async (request, reply) => {
+      const { email, password } = request.body;
+      const wait = throttle.waitFor(email, now());
+      if (wait > 0) {
+        const seconds = Math.ceil(wait / 1000);
+        reply.header('retry-after', seconds);
+        throw new ApiError('RATE_LIMITED', `Too many failed sign-ins for this e-mail; retry in ${seconds} s.`);
+      }
+      try {
+        const session = await signIn(db, email, password, now());
+        throttle.succeeded(email);
+        return session;
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 'INVALID_CREDENTIALS') throttle.failed(email, now());
+        throw error;
+      }
+    },
   );
 
   app.post(

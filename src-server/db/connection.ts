@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import type { Config } from '../config.ts';
+import { watchPool } from '../http/metrics.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 
@@ -139,6 +140,7 @@ function openPostgres(url: string): DatabaseHandle {
     // A failover that drops packets instead of closing the socket is noticed by TCP keepalive.
     keepAlive: true,
   });
+  watchPool(pool);
   // pg re-emits an idle client's error on the pool, and an 'error' event nobody listens to ends the
   // process: one PostgreSQL restart would otherwise take every server process down with it.
   let report = (error: Error) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { authenticate, requireAdmin } from '../accounts/auth.ts';
-import { housekeepingRateLimit, meteredRateLimit } from './rate-limit.ts';
+import { adminRateLimit, housekeepingRateLimit, meteredRateLimit } from './rate-limit.ts';
 
 /**
  * Who may call a route and which budget it counts against, declared once per route as
@@ -36,7 +36,12 @@ const HOOKS: Record<Access, { onRequest?: onRequestHookHandler; preHandler?: pre
   guest: { preHandler: housekeepingRateLimit },
   housekeeping: { onRequest: authenticate, preHandler: housekeepingRateLimit },
   metered: { onRequest: authenticate, preHandler: meteredRateLimit },
-  admin: { onRequest: requireAdmin },
+  admin: {
+    onRequest: async (request, reply) => {
+      await adminRateLimit(request, reply);
+      await requireAdmin(request, reply);
+    },
+  },
 };
 
 /** Whether a route's callers must send a bearer token. */

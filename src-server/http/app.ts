@@ -1,3 +1,4 @@
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
@@ -35,6 +36,7 @@ import {
   storageUnavailable,
   UNAVAILABLE_RETRY_AFTER_SECONDS,
 } from './errors.ts';
+import { installMetrics } from './metrics.ts';
 import { installRateLimits } from './rate-limit.ts';
 
 /**
@@ -122,9 +124,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Behind a proxy set TOLLGATE_PUBLIC_URL; client IPs still come from the socket unless the
-    // operator terminates TLS locally, so a forged X-Forwarded-For cannot dodge the IP limit.
-    trustProxy: false,
+    // Client IPs come from the socket unless TOLLGATE_TRUST_PROXY names the reverse proxy: only its
+    // X-Forwarded-For is believed, so a forged header from anyone else cannot dodge the IP limits.
+    trustProxy: config.trustProxy,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -148,6 +150,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('tollgate', context);
   app.decorateRequest('account', null);
   await installRateLimits(app, redis);
+  // Security headers on every answer: nosniff, no framing (frame-ancestors 'none' and
+  // X-Frame-Options), and a CSP that lets the /docs and /admin pages load only their own scripts.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    // The API is called cross-origin by nothing but our own pages; keep the defaults otherwise.
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  // Answers of signed-in, guest and admin routes carry tokens or one account's data: never cached.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const access = request.routeOptions.config?.access;
+    if (access !== undefined && access !== 'public' && !reply.hasHeader('cache-control')) {
+      reply.header('cache-control', 'no-store');
+    }
+    return payload;
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const unavailable = storageUnavailable(error);
@@ -172,6 +202,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAccess(app);
   installBillable(app);
   installApiCallWindows(app);
+  installMetrics(app, config.metricsToken);
   await app.register(swagger, {
     openapi: {
       info: {

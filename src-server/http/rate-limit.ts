@@ -1,9 +1,11 @@
 import rateLimitPlugin from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import ipaddr from 'ipaddr.js';
 import { UNLIMITED } from '../../src-shared/catalog.ts';
 import { planOf } from './context.ts';
 import { ApiError } from './errors.ts';
+import { rateLimitRefusals } from './metrics.ts';
 
 /**
  * Two budgets, as DESIGN.md describes:
@@ -19,6 +21,23 @@ import { ApiError } from './errors.ts';
 const METERED_WINDOW_MS = 3600 * 1000;
 const HOUSEKEEPING_PER_ACCOUNT = { max: 600, timeWindow: 10 * 60 * 1000 };
 const HOUSEKEEPING_PER_IP = { max: 3000, timeWindow: 10 * 60 * 1000 };
+/** Admin routes per client: the dashboard makes a handful of calls a view; guessing tokens gets nowhere. */
+const ADMIN_PER_IP = { max: 300, timeWindow: 10 * 60 * 1000 };
+/** Sign-in attempts per client, right or wrong, beside the per-e-mail delays (accounts/sign-in-throttle.ts). */
+const SIGN_IN_PER_IP = { max: 100, timeWindow: 10 * 60 * 1000 };
+
+/**
+ * The client a per-IP budget counts: the IPv4 address, or the /64 of an IPv6 address (one
+ * subscriber is usually handed a whole /64, so counting single addresses would let it rotate
+ * through 2^64 budgets). request.ip honours TOLLGATE_TRUST_PROXY.
+ */
+function clientOf(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  const parts = (address as ipaddr.IPv6).parts.slice(0, 4);
+  return `${parts.map((part) => part.toString(16)).join(':')}::/64`;
+}
 
 type Check = ReturnType<FastifyInstance['createRateLimit']>;
 
@@ -26,6 +45,8 @@ interface Limiters {
   metered: Check;
   housekeepingAccount: Check;
   housekeepingIp: Check;
+  admin: Check;
+  signIn: Check;
 }
 
 declare module 'fastify' {
@@ -57,18 +78,24 @@ export async function installRateLimits(app: FastifyInstance, redis: Redis | nul
       keyGenerator: (request) => `housekeeping:${request.account?.id}`,
       allowList: (request) => request.account === null,
     }),
-    housekeepingIp: app.createRateLimit({ ...HOUSEKEEPING_PER_IP, keyGenerator: (request) => `ip:${request.ip}` }),
+    housekeepingIp: app.createRateLimit({
+      ...HOUSEKEEPING_PER_IP,
+      keyGenerator: (request) => `ip:${clientOf(request.ip)}`,
+    }),
+    admin: app.createRateLimit({ ...ADMIN_PER_IP, keyGenerator: (request) => `admin:${clientOf(request.ip)}` }),
+    signIn: app.createRateLimit({ ...SIGN_IN_PER_IP, keyGenerator: (request) => `sign-in:${clientOf(request.ip)}` }),
   });
 }
 
-async function enforce(check: Check, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const result = await check(request);
+async function enforce(budget: keyof Limiters, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const result = await request.server.limiters[budget](request);
   if (result.isAllowed) return;
   reply.header('x-ratelimit-limit', result.max);
   reply.header('x-ratelimit-remaining', result.remaining);
   reply.header('x-ratelimit-reset', result.ttlInSeconds);
   if (!result.isExceeded) return;
   reply.header('retry-after', result.ttlInSeconds);
+  rateLimitRefusals.inc({ budget });
   throw new ApiError('RATE_LIMITED', `Too many requests; retry in ${result.ttlInSeconds} s.`, {
     limit: result.max,
     remaining: 0,
@@ -77,12 +104,30 @@ async function enforce(check: Check, request: FastifyRequest, reply: FastifyRepl
 
 /** preHandler for metered routes (after `authenticate`); applied by access.ts. */
 export async function meteredRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await enforce(request.server.limiters.metered, request, reply);
+  await enforce('metered', request, reply);
 }
 
 /** preHandler for housekeeping and guest routes, signed in or not; applied by access.ts. */
 export async function housekeepingRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { limiters } = request.server;
-  await enforce(limiters.housekeepingIp, request, reply);
-  await enforce(limiters.housekeepingAccount, request, reply);
+  await enforce('housekeepingIp', request, reply);
+  await enforce('housekeepingAccount', request, reply);
+}
+
+/** onRequest for admin routes, before the token is even compared; applied by access.ts. */
+export async function adminRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await enforce('admin', request, reply);
+}
+
+/** preHandler of POST /v1/auth/sign-in, after the guest budget. */
+export async function signInRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await enforce('signIn', request, reply);
+}
+
+/**
+ * For POST /v1/usage/events: a batch that counts usage is one call to the metered API like a
+ * consume, so the hourly limit cannot be dodged by sending usage as batches. Called by the route
+ * once the batch's events are checked, so a batch of nothing countable costs nothing.
+ */
+export async function countMeteredBatch(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await enforce('metered', request, reply);
 }

@@ -50,7 +50,7 @@ async function reserveUnits(request: FastifyRequest): Promise<void> {
       });
     }
   }
-  if (!(option.operation in catalog.operations)) throw new ApiError('UNKNOWN_OPERATION');
+  if (!Object.hasOwn(catalog.operations, option.operation)) throw new ApiError('UNKNOWN_OPERATION');
   const { reservation } = await reserve(
     { db, dialect, catalog },
     accountOf(request).id,

@@ -6,6 +6,7 @@ import type { Database } from '../db/schema.ts';
 import { postgresRunner, runAsync, type StatementRunner, type Steps, transactionRunner } from '../db/statements.ts';
 import { inTransaction } from '../db/transactions.ts';
 import { storageUnavailable } from '../http/errors.ts';
+import { groupCommitSizes } from '../http/metrics.ts';
 
 interface Pending {
   work: () => unknown;
@@ -38,6 +39,7 @@ export function groupCommit<T>(db: Kysely<Database>, file: SqliteDatabase.Databa
       onSqliteFile(db, file, () => {
         queue.scheduled = false;
         const jobs = queue.jobs.splice(0);
+        groupCommitSizes.observe({ dialect: 'sqlite' }, jobs.length);
         try {
           // IMMEDIATE takes the write lock at BEGIN, so the transaction never has to upgrade a
           // read snapshot that another process outdated.
@@ -165,6 +167,7 @@ function runAlone(db: Kysely<Database>, job: PostgresJob): Promise<void> {
 }
 
 async function runGroup(db: Kysely<Database>, jobs: PostgresJob[]): Promise<void> {
+  groupCommitSizes.observe({ dialect: 'postgres' }, jobs.length);
   const pool = postgresPoolOf(db);
   if (jobs.length === 1 || !pool) {
     for (const job of jobs) await runAlone(db, job);

@@ -17,6 +17,8 @@ import { decide } from '../../src-shared/decisions.ts';
 import { periodOf } from '../../src-shared/period.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
+import { usageOutcomes } from '../http/metrics.ts';
+import { countMeteredBatch } from '../http/rate-limit.ts';
 import type { UsageOutcome, UsageRequest } from './decision.ts';
 import { consumeAnswer, eventResult, recordUsage } from './metering.ts';
 import { reservationView, reserve, settleReservation } from './reservations.ts';
@@ -51,7 +53,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   }
 
   function knownOperation(operation: string): void {
-    if (!(operation in catalog.operations)) {
+    if (!Object.hasOwn(catalog.operations, operation)) {
       throw new ApiError('UNKNOWN_OPERATION', `Metered operations: ${Object.keys(catalog.operations).join(', ')}.`);
     }
   }
@@ -72,6 +74,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       const { plan } = await planOf(request);
       const outcomes = await recordUsage(store, accountOf(request).id, plan, [request.body], now());
       const answer = consumeAnswer(outcomes[0] as UsageOutcome);
+      usageOutcomes.inc({ kind: 'consume', outcome: eventResult(outcomes[0] as UsageOutcome).status });
       if (answer.status === 200) return reply.code(200).send(answer.body as ConsumeResult);
       return reply
         .code(402)
@@ -91,7 +94,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: UsageEventsResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { plan } = await planOf(request);
       const at = now();
       // Each event is checked on its own: a bad one is answered for itself and the rest are counted.
@@ -101,7 +104,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         const parsed = UsageEvent.safeParse(raw);
         if (!parsed.success) {
           results.push(refusedEvent(index, raw, 'EVENT_INVALID', z.prettifyError(parsed.error)));
-        } else if (!(parsed.data.operation in catalog.operations)) {
+        } else if (!Object.hasOwn(catalog.operations, parsed.data.operation)) {
           results.push(refusedEvent(index, raw, 'UNKNOWN_OPERATION'));
         } else {
           const { occurredAt, ...event } = parsed.data;
@@ -110,6 +113,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         }
       });
       if (usable.length > 0) {
+        await countMeteredBatch(request, reply);
         const outcomes = await recordUsage(
           store,
           accountOf(request).id,
@@ -121,6 +125,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         outcomes.forEach((outcome, i) => {
           const { index } = usable[i] as { index: number };
           results[index] = { ...eventResult(outcome), index };
+          usageOutcomes.inc({ kind: 'batch', outcome: results[index].status });
         });
       }
       const journal = request.body.journal

@@ -17,6 +17,7 @@ import { findTier } from '../../src-shared/catalog.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
 import { accountOf } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
+import { webhookEvents } from '../http/metrics.ts';
 import { entitledPlan, subscriptionView } from '../plans/subscriptions.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { type LocalCheckout, LocalProvider } from './local-provider.ts';
@@ -322,6 +323,7 @@ async function stripeWebhookRoute(
         return store.apply(effect);
       });
       request.log.info({ stripeEvent: event.id, type: event.type, outcome }, 'stripe webhook');
+      webhookEvents.inc({ type: event.type, result: outcome });
       return { received: true, duplicate: outcome === 'duplicate' };
     },
   );

@@ -12,7 +12,7 @@ import { request, startTestServer, type TestServer } from '../support/server.ts'
 
 // The vendor's dashboard end to end: Vite builds it, the real server serves it at /admin over a
 // seeded year of business, Debian's Chromium signs in with the admin token and reads it.
-const ADMIN_TOKEN = 'e2e-admin-token-abcdefghijkl';
+const ADMIN_TOKEN = 'e2e-admin-token-abcdefghijkl-0123456789';
 const THIS_MONTH = periodOf(Date.now());
 /** Evaluated in the page: what the dashboard keeps in the tab's sessionStorage. */
 const STORED_TOKEN = "sessionStorage.getItem('tollgate.admin-token')";

@@ -1,14 +1,85 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /**
- * Debian's Chromium, launched the way this machine allows: headless, no sandbox (we run as root),
- * and no background networking (the closed network refuses it). Each launch gets a fresh profile.
+ * The browser the UI tests drive, found the way contributors have one: TOLLGATE_CHROMIUM (a path),
+ * else Playwright's own Chromium when `npx playwright install chromium` has run, else the system's
+ * Chrome, Chromium or Edge where Linux, macOS and Windows put them. Launched headless, without the
+ * sandbox (CI runs as root) and background networking (closed networks refuse it), with a fresh
+ * profile each time.
  */
-export const CHROMIUM_PATH = process.env.TOLLGATE_CHROMIUM ?? '/usr/bin/chromium';
+const SYSTEM_BROWSERS: Record<string, string[]> = {
+  linux: [
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/snap/bin/chromium',
+    '/usr/bin/google-chrome',
+    '/usr/bin/google-chrome-stable',
+    '/opt/google/chrome/chrome',
+    '/usr/bin/microsoft-edge',
+    '/opt/microsoft/msedge/msedge',
+  ],
+  darwin: [
+    '/Applications/Chromium.app/Contents/MacOS/Chromium',
+    '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+    '/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge',
+  ],
+  win32: [
+    ...[process.env.LOCALAPPDATA, process.env.PROGRAMFILES, process.env['PROGRAMFILES(X86)']]
+      .filter((dir): dir is string => Boolean(dir))
+      .flatMap((dir) => [
+        join(dir, 'Google', 'Chrome', 'Application', 'chrome.exe'),
+        join(dir, 'Chromium', 'Application', 'chrome.exe'),
+        join(dir, 'Microsoft', 'Edge', 'Application', 'msedge.exe'),
+      ]),
+  ],
+};
+
+/** Where each place looked; the first that exists is used. Exported for the message test. */
+export function browserCandidates(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): { source: string; path: string }[] {
+  const candidates: { source: string; path: string }[] = [];
+  if (env.TOLLGATE_CHROMIUM) candidates.push({ source: 'TOLLGATE_CHROMIUM', path: env.TOLLGATE_CHROMIUM });
+  // Playwright downloads for the platform it runs on.
+  if (platform === process.platform) {
+    try {
+      candidates.push({ source: "Playwright's Chromium", path: chromium.executablePath() });
+    } catch {
+      // playwright-core knows no download for this platform.
+    }
+  }
+  for (const path of SYSTEM_BROWSERS[platform] ?? []) candidates.push({ source: 'system browser', path });
+  return candidates;
+}
+
+/** The browser to drive, or an error saying what to install. */
+export function findChromium(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  const candidates = browserCandidates(env, platform);
+  const named = env.TOLLGATE_CHROMIUM;
+  if (named && !existsSync(named))
+    throw new Error(`TOLLGATE_CHROMIUM=${named} does not exist; point it at a Chrome, Chromium or Edge executable.`);
+  const found = candidates.find((candidate) => existsSync(candidate.path));
+  if (found) return found.path;
+  throw new Error(
+    [
+      'No Chromium-based browser found for the UI tests. Any one of these works:',
+      '  npx playwright install chromium                 (Playwright downloads its own Chromium)',
+      '  apt-get install chromium                        (Debian, Ubuntu: or install Google Chrome / Edge)',
+      '  TOLLGATE_CHROMIUM=/path/to/chrome npm test      (a browser somewhere else)',
+      'Looked in:',
+      ...candidates.map((candidate) => `  ${candidate.path} (${candidate.source})`),
+    ].join('\n'),
+  );
+}
+
 const ARTIFACTS_DIR = join(process.cwd(), 'test-results', 'screenshots');
 
 export interface LaunchedBrowser {
@@ -19,7 +90,7 @@ export interface LaunchedBrowser {
 export async function launchChromium(): Promise<LaunchedBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'tollgate-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
+    executablePath: findChromium(),
     headless: true,
     args: [
       '--no-sandbox',

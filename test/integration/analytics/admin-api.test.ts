@@ -16,7 +16,7 @@ import {
 } from './brute-force.ts';
 
 // A seeded business small enough to recompute by brute force, large enough for every movement.
-const ADMIN_TOKEN = 'test-admin-token-0123456789';
+const ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghij';
 const LAST_MONTH = '2026-10';
 const SAMPLE_MONTHS = ['2026-01', '2026-06', LAST_MONTH];
 

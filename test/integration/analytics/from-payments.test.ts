@@ -8,7 +8,7 @@ import { payTestCheckout } from '../../support/test-checkout.ts';
  * local provider (the same apply path as a Stripe webhook) and the admin API reports it.
  */
 
-const ADMIN_TOKEN = 'analytics-from-payments-token';
+const ADMIN_TOKEN = 'analytics-from-payments-token-0123456789';
 const DAY_MS = 86_400_000;
 
 for (const dialect of testDialects()) {

@@ -5,6 +5,7 @@ import { request, startTestServer, type TestServer } from '../../support/server.
 /** The documented operations anyone may call without signing in; every other one needs a bearer. */
 const PUBLIC = [
   'GET /healthz',
+  'GET /readyz',
   'GET /v1/plans',
   'POST /v1/auth/sign-up',
   'POST /v1/auth/sign-in',
@@ -23,7 +24,7 @@ describe('access: declared once per route, documented and enforced', () => {
   let operations: { name: string; method: string; path: string; operation: OpenApiOperation }[];
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { TOLLGATE_ADMIN_TOKEN: 'an-admin-token-for-tests' } });
+    server = await startTestServer({ env: { TOLLGATE_ADMIN_TOKEN: 'an-admin-token-for-tests-0123456789' } });
     const spec = (await request(server.url, 'GET', '/openapi.json')).body as {
       paths: Record<string, Record<string, OpenApiOperation>>;
     };

@@ -7,7 +7,7 @@ import { PROBLEM_CODES } from '../../../src-shared/error-codes.ts';
 import { generateLicenseKeyPair } from '../../../src-shared/license.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/databases.ts';
 
-const ADMIN_TOKEN = 'the-admin-token-for-tests';
+const ADMIN_TOKEN = 'the-admin-token-for-tests-0123456789';
 
 describe('the app: admin check, problem documents and OpenAPI', () => {
   let testDb: TestDatabase;

@@ -30,7 +30,7 @@ describe('server configuration', () => {
       TOLLGATE_DATA_DIR: '/var/lib/tollgate',
       TOLLGATE_DATABASE_URL: 'postgres://u@db:5432/tollgate',
       TOLLGATE_REDIS_URL: 'redis://cache:6379',
-      TOLLGATE_ADMIN_TOKEN: 'an-admin-token-of-length',
+      TOLLGATE_ADMIN_TOKEN: 'an-admin-token-of-length-0123456789',
       TOLLGATE_PUBLIC_URL: 'https://billing.example.com/',
       TOLLGATE_PAST_DUE_GRACE_DAYS: '3',
       TOLLGATE_OFFLINE_GRACE_DAYS: '14',
