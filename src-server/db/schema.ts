@@ -1,4 +1,5 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { AdminTables } from '../admin/tables.ts';
 import type { PaymentsTables } from '../payments/tables.ts';
 
 /**
@@ -129,7 +130,7 @@ interface CoreTables {
   signing_keys: SigningKeysTable;
 }
 
-export interface Database extends CoreTables, PaymentsTables {}
+export interface Database extends CoreTables, PaymentsTables, AdminTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
