@@ -18,6 +18,8 @@ export const PROBLEM_CODES = {
   LIMIT_REACHED: { status: 402, title: 'The monthly limit of this operation is reached' },
   SIZE_LIMIT_EXCEEDED: { status: 402, title: 'The project is larger than the plan allows' },
   ADMIN_ONLY: { status: 403, title: 'This route needs the admin token' },
+  /** A `support` administrator may read the admin console but not act on a customer. */
+  ADMIN_READ_ONLY: { status: 403, title: 'This administrator may only read: acting needs the owner role' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   RESERVATION_NOT_FOUND: { status: 404, title: 'No such reservation for this account' },
   NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification for this account' },

@@ -10,6 +10,7 @@ import {
 import { Redis } from 'ioredis';
 import type { ProblemCode } from '../../src-shared/error-codes.ts';
 import { accountRoutes } from '../accounts/routes.ts';
+import { adminRoutes } from '../admin/routes.ts';
 import { analyticsRoutes } from '../analytics/routes.ts';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/connection.ts';
@@ -43,6 +44,7 @@ const routePlugins: FastifyPluginAsyncZod[] = [
   operationRoutes,
   paymentsRoutes,
   analyticsRoutes,
+  adminRoutes,
 ];
 
 interface AppDeps {
@@ -135,6 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   app.decorate('tollgate', context);
   app.decorateRequest('account', null);
+  app.decorateRequest('administrator', null);
   await installRateLimits(app, redis);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

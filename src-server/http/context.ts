@@ -51,14 +51,10 @@ const knownRows = new WeakMap<FastifyRequest, SubscriptionRow>();
 export async function accountPlan(context: ServerContext, row: SubscriptionRow): Promise<AccountPlan> {
   const { catalog, config, db } = context;
   const now = context.now();
-  const [trial, overrides] = await Promise.all([
-    readTrial(db, row.account_id),
-    readOverrides(db, row.account_id, now),
-  ]);
+  const [trial, overrides] = await Promise.all([readTrial(db, row.account_id), readOverrides(db, row.account_id, now)]);
   const plan = entitledPlan(catalog, row, now, config.pastDueGraceMs);
   return { row, plan: adjustPlan(catalog, plan, trial, overrides, now) };
 }
-
 
 /** Remembers the subscription read while authenticating, so planOf needs no second query. */
 export function knowSubscription(request: FastifyRequest, row: SubscriptionRow): void {

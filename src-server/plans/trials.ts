@@ -25,7 +25,9 @@ export async function grantTrial(db: Db, accountId: string, trial: Trial): Promi
     .insertInto('account_trials')
     .values({ account_id: accountId, tier: trial.tier, ends_at: trial.endsAt, granted_at: trial.grantedAt })
     .onConflict((conflict) =>
-      conflict.column('account_id').doUpdateSet({ tier: trial.tier, ends_at: trial.endsAt, granted_at: trial.grantedAt }),
+      conflict
+        .column('account_id')
+        .doUpdateSet({ tier: trial.tier, ends_at: trial.endsAt, granted_at: trial.grantedAt }),
     )
     .execute();
 }
