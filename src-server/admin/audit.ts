@@ -35,11 +35,17 @@ export async function recordAudit(
   },
   now: number,
 ): Promise<void> {
+  // The log reads in `at` order, so `at` strictly increases even when two actions land in the
+  // same millisecond (or under a test's frozen clock), as subscription_events does.
+  const last = await db
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.max<number | string | null>('at').as('at'))
+    .executeTakeFirst();
   await db
     .insertInto('audit_log')
     .values({
       id: newId('aud'),
-      at: now,
+      at: Math.max(now, Number(last?.at ?? 0) + 1),
       actor_id: entry.administrator.id,
       actor_name: entry.administrator.name,
       account_id: entry.accountId,
