@@ -23,6 +23,11 @@ export const PROBLEM_CODES = {
   NOT_FOUND: { status: 404, title: 'No such resource' },
   RESERVATION_NOT_FOUND: { status: 404, title: 'No such reservation for this account' },
   NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification for this account' },
+  /** A Custom contract cannot replace a live provider subscription: cancel that first. */
+  CONTRACT_CONFLICT: {
+    status: 409,
+    title: 'The account has a live paid subscription: cancel it before recording a contract',
+  },
   EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
   RESERVATION_SETTLED: { status: 409, title: 'The reservation was already settled the other way' },
   RESERVATION_EXPIRED: { status: 409, title: 'The reservation expired and its units were released' },

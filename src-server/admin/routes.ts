@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { TierId } from '../../src-shared/catalog.ts';
+import { Limits, TierId } from '../../src-shared/catalog.ts';
 import { periodOf } from '../../src-shared/period.ts';
 import { newId } from '../db/ids.ts';
 import { inTransaction } from '../db/transactions.ts';
@@ -11,6 +11,7 @@ import { loadSubscription, subscriptionView } from '../plans/subscriptions.ts';
 import { endTrial, grantTrial, readTrial } from '../plans/trials.ts';
 import { actingAdministrator, createAdministrator, signInAdministrator } from './admins.ts';
 import { auditCsv, readAudit, recordAudit } from './audit.ts';
+import { recordContract } from './contracts.ts';
 
 /**
  * The admin console's API: administrators and their sessions, customers, actions on one customer
@@ -266,6 +267,51 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         );
       });
       return reply.code(201).send(override);
+    },
+  );
+
+  app.put(
+    '/v1/admin/customers/:accountId/contract',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Records a negotiated Custom contract: price per cycle, setup fee, limits, features',
+        params: AccountParams,
+        body: z.object({
+          cycle: z.enum(['monthly', 'yearly']),
+          priceCents: z.number().int().min(0),
+          setupFeeCents: z.number().int().min(0).default(0),
+          limits: Limits,
+          features: z.array(z.string().min(1).max(100)).max(100),
+          reason: Reason,
+        }),
+      },
+    },
+    async (request) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const { reason, ...terms } = request.body;
+      await inTransaction(db, async (trx) => {
+        const row = await loadSubscription(trx, account.id);
+        if (row.provider_subscription_id !== null && ['active', 'trialing', 'past_due'].includes(row.status)) {
+          throw new ApiError('CONTRACT_CONFLICT');
+        }
+        const before = {
+          tier: row.tier,
+          cycle: row.cycle,
+          limits: row.custom_limits_json,
+          features: row.custom_features_json,
+        };
+        await recordContract(trx, row, terms, catalog.currency, now());
+        await recordAudit(
+          trx,
+          { administrator, accountId: account.id, action: 'contract.set', reason, before, after: terms },
+          now(),
+        );
+      });
+      const { row, plan } = await accountPlan(context, await loadSubscription(db, account.id));
+      return subscriptionView(row, plan);
     },
   );
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Subscription } from '../../src-shared/api.ts';
 import {
   type Catalog,
@@ -108,7 +108,10 @@ export function entitledPlan(
   };
 }
 
-export async function loadSubscription(db: Kysely<Database>, accountId: string): Promise<SubscriptionRow> {
+export async function loadSubscription(
+  db: Kysely<Database> | Transaction<Database>,
+  accountId: string,
+): Promise<SubscriptionRow> {
   return db.selectFrom('subscriptions').selectAll().where('account_id', '=', accountId).executeTakeFirstOrThrow();
 }
 

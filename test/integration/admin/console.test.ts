@@ -6,6 +6,11 @@ import { type Json, request, signUp, startTestServer, type TestServer } from '..
 // companion (the signed license and the usage decisions), and the one audit entry each leaves.
 const ADMIN_TOKEN = 'console-admin-token-0123456789';
 const DAY = 24 * 60 * 60 * 1000;
+const CONTRACT_LIMITS = {
+  monthly: { ai_operations: 5000, data_processing: 200 },
+  max_project_size_mb: 2000,
+  api_calls_per_hour: -1,
+};
 
 for (const dialect of testDialects()) {
   describe(`admin console (${dialect})`, () => {
@@ -59,6 +64,11 @@ for (const dialect of testDialects()) {
         ['PUT', `${base}/trial`, { tier: 'professional', endsAt: future, reason: 'sales trial' }],
         ['DELETE', `${base}/trial`, { reason: 'sales trial over' }],
         ['POST', `${base}/revoke-sessions`, { reason: 'lost laptop' }],
+        [
+          'PUT',
+          `${base}/contract`,
+          { cycle: 'monthly', priceCents: 1, limits: CONTRACT_LIMITS, features: [], reason: 'deal' },
+        ],
         [
           'POST',
           '/v1/admin/users',
@@ -185,6 +195,36 @@ for (const dialect of testDialects()) {
         actor: { name: 'admin token' },
         after: { revoked: 1 },
       });
+    });
+
+    it('a Custom contract counts in MRR, ARPU, revenue and the CSV exports, and gives its limits', async () => {
+      const customer = await signUp(server.url);
+      const month = `${new Date(clock).toISOString().slice(0, 7)}`;
+      const summary = async () => (await asToken('GET', `/v1/admin/metrics/summary?month=${month}`)).body;
+      const before = await summary();
+      const audits = await auditCount();
+      const set = await asToken('PUT', `/v1/admin/customers/${customer.id}/contract`, {
+        cycle: 'yearly',
+        priceCents: 1_200_000,
+        setupFeeCents: 50_000,
+        limits: CONTRACT_LIMITS,
+        features: ['all_features'],
+        reason: 'signed order form 42',
+      });
+      expect(set.status).toBe(200);
+      expect(await auditCount()).toBe(audits + 1);
+      const after = await summary();
+      expect(after.mrr.mrrCents - before.mrr.mrrCents).toBe(100_000);
+      expect(after.mrr.subscribers - before.mrr.subscribers).toBe(1);
+      expect(after.arpuCents).toBe(Math.round(after.mrr.mrrCents / after.mrr.subscribers));
+      const revenue = (await asToken('GET', `/v1/admin/metrics/revenue?month=${month}&months=1`)).body;
+      expect(revenue.months.at(-1).byTier.custom).toMatchObject({ grossCents: 1_250_000, setupFeeCents: 50_000 });
+      const mrrCsv = String((await asToken('GET', `/v1/admin/export/mrr.csv?month=${month}&months=1`)).body);
+      expect(mrrCsv).toContain(String(after.mrr.mrrCents));
+      const revenueCsv = String((await asToken('GET', `/v1/admin/export/revenue.csv?month=${month}&months=1`)).body);
+      expect(revenueCsv).toContain('custom');
+      const me = (await customer.get('/v1/me')).body.subscription;
+      expect(me).toMatchObject({ tier: 'custom', limits: CONTRACT_LIMITS });
     });
 
     it('the audit log exports as CSV and refuses to be rewritten, even by a statement typed into the database', async () => {
