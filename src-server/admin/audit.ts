@@ -23,6 +23,9 @@ export interface AuditEntry {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** The actor of an action taken on the server's own command line. */
+export const TOKEN_AUDIT_ACTOR: Administrator = { id: 'cli', name: 'command line', role: 'owner' };
+
 export async function recordAudit(
   db: Db,
   entry: {
