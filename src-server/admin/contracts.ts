@@ -21,7 +21,7 @@ export interface ContractTerms {
 
 const CYCLE_MS = { monthly: 30 * 24 * 60 * 60 * 1000, yearly: 365 * 24 * 60 * 60 * 1000 };
 
-export function contractMrrCents(terms: Pick<ContractTerms, 'cycle' | 'priceCents'>): number {
+function contractMrrCents(terms: Pick<ContractTerms, 'cycle' | 'priceCents'>): number {
   return terms.cycle === 'yearly' ? Math.round(terms.priceCents / 12) : terms.priceCents;
 }
 

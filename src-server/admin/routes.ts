@@ -383,6 +383,84 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.post(
+    '/v1/admin/customers/:accountId/usage-adjustments',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: "Corrects this period's usage of an operation: an event of its own, never a silent rewrite",
+        params: AccountParams,
+        body: z.object({
+          operation: z.string().min(1).max(64),
+          units: z.number().int().min(-1_000_000_000).max(1_000_000_000),
+          reason: Reason,
+        }),
+      },
+    },
+    async (request, reply) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const { operation, units, reason } = request.body;
+      if (!(operation in catalog.operations)) throw new ApiError('UNKNOWN_OPERATION');
+      const period = periodOf(now());
+      const result = await inTransaction(db, async (trx) => {
+        await trx
+          .insertInto('usage_counters')
+          .values({ account_id: account.id, operation, period, used: 0, reserved: 0 })
+          .onConflict((conflict) => conflict.columns(['account_id', 'operation', 'period']).doNothing())
+          .execute();
+        const counter = await trx
+          .selectFrom('usage_counters')
+          .select('used')
+          .where('account_id', '=', account.id)
+          .where('operation', '=', operation)
+          .where('period', '=', period)
+          .executeTakeFirstOrThrow();
+        const before = Number(counter.used);
+        const after = Math.max(0, before + units);
+        await trx
+          .updateTable('usage_counters')
+          .set({ used: after })
+          .where('account_id', '=', account.id)
+          .where('operation', '=', operation)
+          .where('period', '=', period)
+          .execute();
+        const key = newId('admin-adjustment');
+        const answer = { operation, period, units: after - before, used: after };
+        // The correction is a usage event of its own, beside the events it corrects.
+        await trx
+          .insertInto('usage_events')
+          .values({
+            account_id: account.id,
+            idempotency_key: key,
+            operation,
+            units: after - before,
+            period,
+            status: 'accepted',
+            result_json: JSON.stringify({ status: 200, body: answer }),
+            occurred_at: null,
+            created_at: now(),
+          })
+          .execute();
+        await recordAudit(
+          trx,
+          {
+            administrator,
+            accountId: account.id,
+            action: 'usage.adjust',
+            reason,
+            before: { operation, period, used: before },
+            after: { operation, period, used: after },
+          },
+          now(),
+        );
+        return answer;
+      });
+      return reply.code(201).send(result);
+    },
+  );
+
+  app.post(
     '/v1/admin/customers/:accountId/revoke-sessions',
     {
       config: { access: 'admin' },

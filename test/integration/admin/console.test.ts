@@ -64,6 +64,7 @@ for (const dialect of testDialects()) {
         ['PUT', `${base}/trial`, { tier: 'professional', endsAt: future, reason: 'sales trial' }],
         ['DELETE', `${base}/trial`, { reason: 'sales trial over' }],
         ['POST', `${base}/revoke-sessions`, { reason: 'lost laptop' }],
+        ['POST', `${base}/usage-adjustments`, { operation: 'ai_operations', units: -1, reason: 'double count' }],
         [
           'PUT',
           `${base}/contract`,
@@ -178,6 +179,34 @@ for (const dialect of testDialects()) {
       expect(await auditCount()).toBe(before + 3);
       const page = await asToken('GET', `/v1/admin/customers/${customer.id}`);
       expect(page.body.timeline.filter((item: Json) => item.kind === 'admin')).toHaveLength(3);
+    });
+
+    it('a usage correction changes this period’s count as an event of its own, with one audit entry', async () => {
+      const customer = await signUp(server.url);
+      const consumed = await customer.post('/v1/usage/consume', {
+        operation: 'ai_operations',
+        units: 3,
+        idempotencyKey: 'adjust-spend-0001',
+      });
+      expect(consumed.status).toBe(200);
+      const before = await auditCount();
+      const adjusted = await asToken('POST', `/v1/admin/customers/${customer.id}/usage-adjustments`, {
+        operation: 'ai_operations',
+        units: -2,
+        reason: 'a crashed import counted twice',
+      });
+      expect(adjusted.status).toBe(201);
+      expect(adjusted.body).toMatchObject({ units: -2, used: 1 });
+      expect(await auditCount()).toBe(before + 1);
+      const usage = (await customer.get('/v1/me')).body;
+      expect(JSON.stringify(usage)).toContain('"used":1');
+      const events = await server.db
+        .selectFrom('usage_events')
+        .select(['units'])
+        .where('account_id', '=', customer.id)
+        .orderBy('created_at')
+        .execute();
+      expect(events.map((event) => Number(event.units))).toEqual([3, -2]);
     });
 
     it('revoking sessions signs the customer out, with one audit entry naming the administrator', async () => {
