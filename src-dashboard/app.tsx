@@ -34,7 +34,9 @@ export function App() {
         if (error instanceof AdminApiError && (error.status === 401 || error.status === 403)) {
           forgetToken();
           setToken(null);
-          setRefused('That sign-in was refused: sign in as an administrator, or use the server’s TOLLGATE_ADMIN_TOKEN.');
+          setRefused(
+            'That sign-in was refused: sign in as an administrator, or use the server’s TOLLGATE_ADMIN_TOKEN.',
+          );
         } else {
           setLoad({ state: 'failed', message: error instanceof Error ? error.message : String(error) });
         }
