@@ -461,6 +461,44 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.post(
+    '/v1/admin/customers/:accountId/cancel',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Cancels the paid subscription at the end of its period, through the payment provider',
+        params: AccountParams,
+        body: z.object({ reason: Reason }),
+      },
+    },
+    async (request) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const provider = context.paymentProvider;
+      const row = await loadSubscription(db, account.id);
+      if (!provider || row.provider_subscription_id === null || row.tier === 'free') {
+        throw new ApiError('BAD_REQUEST', 'There is no paid provider subscription to cancel.');
+      }
+      await provider.setCancelAtPeriodEnd(account, row, true);
+      const after = await loadSubscription(db, account.id);
+      await recordAudit(
+        db,
+        {
+          administrator,
+          accountId: account.id,
+          action: 'subscription.cancel',
+          reason: request.body.reason,
+          before: { tier: row.tier, cancelAtPeriodEnd: row.cancel_at_period_end === 1 },
+          after: { tier: after.tier, cancelAtPeriodEnd: after.cancel_at_period_end === 1 },
+        },
+        now(),
+      );
+      const { plan } = await accountPlan(context, after);
+      return subscriptionView(after, plan);
+    },
+  );
+
+  app.post(
     '/v1/admin/customers/:accountId/revoke-sessions',
     {
       config: { access: 'admin' },

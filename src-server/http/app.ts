@@ -134,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     catalog: config.catalog,
     now: deps.now ?? Date.now,
     licenseKey: deps.licenseKey,
+    paymentProvider: null,
   };
   app.decorate('tollgate', context);
   app.decorateRequest('account', null);

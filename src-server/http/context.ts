@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database, SubscriptionRow } from '../db/schema.ts';
 import type { ServerLicenseKeys } from '../licensing/signing-key.ts';
+import type { PaymentProvider } from '../payments/provider.ts';
 import { adjustPlan } from '../plans/adjustments.ts';
 import { readOverrides } from '../plans/overrides.ts';
 import { type EntitledPlan, entitledPlan, loadSubscription } from '../plans/subscriptions.ts';
@@ -21,6 +22,8 @@ export interface ServerContext {
   /** UTC ms; tests pass a fixed clock. */
   now: () => number;
   licenseKey: ServerLicenseKeys;
+  /** The payment provider, set by the payments routes; admin actions cancel through it. */
+  paymentProvider: PaymentProvider | null;
 }
 
 declare module 'fastify' {

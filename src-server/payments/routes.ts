@@ -45,6 +45,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   const stripeProvider = stripe ? new StripeProvider(stripe, store, catalog, () => config.publicUrl) : null;
   const localProvider = stripe ? null : new LocalProvider(store, catalog, () => config.publicUrl, now);
   const provider: PaymentProvider = (stripeProvider ?? localProvider) as PaymentProvider;
+  app.tollgate.paymentProvider = provider;
 
   const rowOf = async (accountId: string): Promise<SubscriptionRow> => {
     let row = await store.row(accountId);

@@ -64,6 +64,7 @@ for (const dialect of testDialects()) {
         ['PUT', `${base}/trial`, { tier: 'professional', endsAt: future, reason: 'sales trial' }],
         ['DELETE', `${base}/trial`, { reason: 'sales trial over' }],
         ['POST', `${base}/revoke-sessions`, { reason: 'lost laptop' }],
+        ['POST', `${base}/cancel`, { reason: 'asked by phone' }],
         ['POST', `${base}/usage-adjustments`, { operation: 'ai_operations', units: -1, reason: 'double count' }],
         [
           'PUT',
