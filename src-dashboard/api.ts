@@ -69,3 +69,37 @@ export async function downloadCsv(token: string, report: ReportName, month: stri
   link.click();
   URL.revokeObjectURL(url);
 }
+
+/** One admin API call with a JSON body and answer (the customers pages and their actions). */
+export async function adminCall<T = unknown>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? null : JSON.stringify(body),
+    cache: 'no-store',
+  });
+  const answer = (await response.json().catch(() => null)) as { title?: string; detail?: string } | null;
+  if (!response.ok)
+    throw new AdminApiError(response.status, answer?.detail ?? answer?.title ?? `HTTP ${response.status}`);
+  return answer as T;
+}
+
+/** Signs a named administrator in: the session token the dashboard then sends as its bearer. */
+export async function signInAdministrator(email: string, password: string): Promise<string> {
+  const response = await fetch('/v1/admin/sessions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  const answer = (await response.json().catch(() => null)) as {
+    token?: string;
+    detail?: string;
+    title?: string;
+  } | null;
+  if (!response.ok || !answer?.token)
+    throw new AdminApiError(response.status, answer?.detail ?? answer?.title ?? 'Sign-in failed');
+  return answer.token;
+}

@@ -5,6 +5,7 @@ import { periodOf } from '../src-shared/period.ts';
 import { AdminApiError, downloadCsv, loadMonth, type MonthData } from './api.ts';
 import { ChartCanvas } from './chart-canvas.tsx';
 import { mrrChart, revenueChart, usageChart } from './charts.ts';
+import { Customers } from './customers.tsx';
 import { KpiCards } from './kpi-cards.tsx';
 import { MonthPicker } from './month-picker.tsx';
 import { forgetToken, loadToken, saveToken } from './session.ts';
@@ -18,6 +19,7 @@ export function App() {
   const [refused, setRefused] = useState<string | null>(null);
   const [month, setMonth] = useState(() => periodOf(Date.now()));
   const [load, setLoad] = useState<Load>({ state: 'loading' });
+  const [view, setView] = useState<'analytics' | 'customers'>('analytics');
 
   useEffect(() => {
     if (!token) return;
@@ -32,7 +34,9 @@ export function App() {
         if (error instanceof AdminApiError && (error.status === 401 || error.status === 403)) {
           forgetToken();
           setToken(null);
-          setRefused('That token was refused. Use the server’s TOLLGATE_ADMIN_TOKEN.');
+          setRefused(
+            'That sign-in was refused: sign in as an administrator, or use the server’s TOLLGATE_ADMIN_TOKEN.',
+          );
         } else {
           setLoad({ state: 'failed', message: error instanceof Error ? error.message : String(error) });
         }
@@ -61,6 +65,14 @@ export function App() {
       <header>
         <h1>Tollgate analytics</h1>
         <MonthPicker month={month} onChange={setMonth} />
+        <nav>
+          <button type="button" aria-pressed={view === 'analytics'} onClick={() => setView('analytics')}>
+            Analytics
+          </button>
+          <button type="button" aria-pressed={view === 'customers'} onClick={() => setView('customers')}>
+            Customers
+          </button>
+        </nav>
         <button
           type="button"
           onClick={() => {
@@ -77,7 +89,10 @@ export function App() {
           {load.message}
         </p>
       ) : null}
-      {load.state === 'ready' ? <MonthView data={load.data} token={token} /> : null}
+      {view === 'customers' ? (
+        <Customers token={token} currency={load.state === 'ready' ? load.data.summary.currency : 'usd'} />
+      ) : null}
+      {view === 'analytics' && load.state === 'ready' ? <MonthView data={load.data} token={token} /> : null}
     </main>
   );
 }

@@ -18,6 +18,8 @@ export const PROBLEM_CODES = {
   LIMIT_REACHED: { status: 402, title: 'The monthly limit of this operation is reached' },
   SIZE_LIMIT_EXCEEDED: { status: 402, title: 'The project is larger than the plan allows' },
   ADMIN_ONLY: { status: 403, title: 'This route needs the admin token' },
+  /** A `support` administrator may read the admin console but not act on a customer. */
+  ADMIN_READ_ONLY: { status: 403, title: 'This administrator may only read: acting needs the owner role' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   RESERVATION_NOT_FOUND: { status: 404, title: 'No such reservation for this account' },
   NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification for this account' },
@@ -26,6 +28,11 @@ export const PROBLEM_CODES = {
   /** A delivery log id that does not exist. */
   DELIVERY_NOT_FOUND: { status: 404, title: 'No such delivery' },
   DEVICE_NOT_FOUND: { status: 404, title: 'No such device for this account' },
+  /** A Custom contract cannot replace a live provider subscription: cancel that first. */
+  CONTRACT_CONFLICT: {
+    status: 409,
+    title: 'The account has a live paid subscription: cancel it before recording a contract',
+  },
   EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
   /** Every device the plan allows is active: release one (the body lists them) or upgrade. */
   DEVICE_LIMIT_REACHED: { status: 409, title: 'The plan allows no more devices' },

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { administratorForToken, TOKEN_ADMINISTRATOR } from '../admin/admins.ts';
 import { knowSubscription } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { accountForAccessToken } from './sessions.ts';
@@ -35,13 +36,25 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** 401 without a token; 403 with any token that is not TOLLGATE_ADMIN_TOKEN (a user's included). */
+/**
+ * 401 without a token; 403 with any token that is neither TOLLGATE_ADMIN_TOKEN nor a named
+ * administrator's session (a user's included). Sets request.administrator.
+ */
 export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   const token = bearerToken(request);
   if (!token) throw new ApiError('UNAUTHENTICATED', 'Send Authorization: Bearer <admin token>.');
-  const { adminToken } = request.server.tollgate.config;
-  if (adminToken === null) {
-    throw new ApiError('ADMIN_ONLY', 'Admin routes are off: set TOLLGATE_ADMIN_TOKEN to turn them on.');
+  const { config, db, now } = request.server.tollgate;
+  if (config.adminToken !== null && sameSecret(token, config.adminToken)) {
+    request.administrator = TOKEN_ADMINISTRATOR;
+    return;
   }
-  if (!sameSecret(token, adminToken)) throw new ApiError('ADMIN_ONLY');
+  const administrator = await administratorForToken(db, token, now());
+  if (administrator) {
+    request.administrator = administrator;
+    return;
+  }
+  if (config.adminToken === null) {
+    throw new ApiError('ADMIN_ONLY', 'Sign in as an administrator, or set TOLLGATE_ADMIN_TOKEN for automation.');
+  }
+  throw new ApiError('ADMIN_ONLY');
 }

@@ -1,4 +1,5 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { AdminTables } from '../admin/tables.ts';
 import type { OutboxTables } from '../outbox/tables.ts';
 import type { PaymentsTables } from '../payments/tables.ts';
 
@@ -178,7 +179,7 @@ interface JournalTables {
   journal_heads: JournalHeadsTable;
 }
 
-export interface Database extends CoreTables, PaymentsTables, JournalTables, OutboxTables {}
+export interface Database extends CoreTables, PaymentsTables, JournalTables, OutboxTables, AdminTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
 export type DeviceRow = Selectable<DevicesTable>;

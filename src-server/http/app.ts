@@ -11,6 +11,7 @@ import {
 import { Redis } from 'ioredis';
 import type { ProblemCode } from '../../src-shared/error-codes.ts';
 import { accountRoutes } from '../accounts/routes.ts';
+import { adminRoutes } from '../admin/routes.ts';
 import { analyticsRoutes } from '../analytics/routes.ts';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/connection.ts';
@@ -57,6 +58,7 @@ const routePlugins: FastifyPluginAsyncZod[] = [
   paymentsRoutes,
   analyticsRoutes,
   outboxRoutes,
+  adminRoutes,
 ];
 
 interface AppDeps {
@@ -146,9 +148,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     catalog: config.catalog,
     now: deps.now ?? Date.now,
     licenseKey: deps.licenseKey,
+    paymentProvider: null,
   };
   app.decorate('tollgate', context);
   app.decorateRequest('account', null);
+  app.decorateRequest('administrator', null);
   await installRateLimits(app, redis);
   // Security headers on every answer: nosniff, no framing (frame-ancestors 'none' and
   // X-Frame-Options), and a CSP that lets the /docs and /admin pages load only their own scripts.

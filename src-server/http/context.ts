@@ -6,7 +6,11 @@ import type { Config } from '../config.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database, SubscriptionRow } from '../db/schema.ts';
 import type { ServerLicenseKeys } from '../licensing/signing-key.ts';
+import type { PaymentProvider } from '../payments/provider.ts';
+import { adjustPlan } from '../plans/adjustments.ts';
+import { readOverrides } from '../plans/overrides.ts';
 import { type EntitledPlan, entitledPlan, loadSubscription } from '../plans/subscriptions.ts';
+import { readTrial } from '../plans/trials.ts';
 import { ApiError } from './errors.ts';
 
 /** What every route plugin reaches through `app.tollgate`: configuration, storage, clock, keys. */
@@ -18,6 +22,8 @@ export interface ServerContext {
   /** UTC ms; tests pass a fixed clock. */
   now: () => number;
   licenseKey: ServerLicenseKeys;
+  /** The payment provider, set by the payments routes; admin actions cancel through it. */
+  paymentProvider: PaymentProvider | null;
 }
 
 declare module 'fastify' {
@@ -42,15 +48,20 @@ export interface AccountPlan {
 }
 
 const plans = new WeakMap<FastifyRequest, Promise<AccountPlan>>();
+const knownRows = new WeakMap<FastifyRequest, SubscriptionRow>();
 
-function planFor(request: FastifyRequest, row: SubscriptionRow): AccountPlan {
-  const { catalog, config, now } = request.server.tollgate;
-  return { row, plan: entitledPlan(catalog, row, now(), config.pastDueGraceMs) };
+/** The plan an account gets now: its subscription, then an admin's trial and overrides (plans/adjustments.ts). */
+export async function accountPlan(context: ServerContext, row: SubscriptionRow): Promise<AccountPlan> {
+  const { catalog, config, db } = context;
+  const now = context.now();
+  const [trial, overrides] = await Promise.all([readTrial(db, row.account_id), readOverrides(db, row.account_id, now)]);
+  const plan = entitledPlan(catalog, row, now, config.pastDueGraceMs);
+  return { row, plan: adjustPlan(catalog, plan, trial, overrides, now) };
 }
 
 /** Remembers the subscription read while authenticating, so planOf needs no second query. */
 export function knowSubscription(request: FastifyRequest, row: SubscriptionRow): void {
-  plans.set(request, Promise.resolve(planFor(request, row)));
+  knownRows.set(request, row);
 }
 
 /**
@@ -60,7 +71,10 @@ export function knowSubscription(request: FastifyRequest, row: SubscriptionRow):
 export function planOf(request: FastifyRequest): Promise<AccountPlan> {
   let found = plans.get(request);
   if (!found) {
-    found = loadSubscription(request.server.tollgate.db, accountOf(request).id).then((row) => planFor(request, row));
+    const context = request.server.tollgate;
+    const known = knownRows.get(request);
+    const row = known ? Promise.resolve(known) : loadSubscription(context.db, accountOf(request).id);
+    found = row.then((loaded) => accountPlan(context, loaded));
     plans.set(request, found);
   }
   return found;

@@ -59,6 +59,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
     config.payments === 'local' ? new LocalProvider(store, catalog, () => config.publicUrl, now) : null;
   const configured: PaymentProvider | null = stripeProvider ?? localProvider;
   const providerName = configured?.name ?? 'none';
+  app.tollgate.paymentProvider = configured;
   const provider = (): PaymentProvider => {
     if (configured) return configured;
     throw new ApiError(

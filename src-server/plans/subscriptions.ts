@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Subscription } from '../../src-shared/api.ts';
 import {
   type Catalog,
@@ -70,6 +70,8 @@ export interface EntitledPlan {
   tier: TierId;
   access: boolean;
   pastDueGraceEndsAt: number | null;
+  /** When an admin-granted trial that gives this plan ends (UTC ms); absent without one. */
+  trialEndsAt?: number;
   limits: Limits;
   features: string[];
   supportLevel: string;
@@ -111,7 +113,10 @@ export function entitledPlan(
   };
 }
 
-export async function loadSubscription(db: Kysely<Database>, accountId: string): Promise<SubscriptionRow> {
+export async function loadSubscription(
+  db: Kysely<Database> | Transaction<Database>,
+  accountId: string,
+): Promise<SubscriptionRow> {
   return db.selectFrom('subscriptions').selectAll().where('account_id', '=', accountId).executeTakeFirstOrThrow();
 }
 
@@ -136,6 +141,7 @@ export function subscriptionView(row: SubscriptionRow, plan: EntitledPlan): Subs
 /** When paid access ends without renewal (cancel at period end, past-due grace), or null. */
 export function accessEndsAt(row: SubscriptionRow, plan: EntitledPlan): number | null {
   if (!plan.access) return null;
+  if (plan.trialEndsAt !== undefined) return plan.trialEndsAt;
   if (plan.pastDueGraceEndsAt !== null) return plan.pastDueGraceEndsAt;
   if (row.cancel_at_period_end === 1 && row.current_period_end !== null) return row.current_period_end;
   return null;

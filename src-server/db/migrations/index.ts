@@ -5,6 +5,7 @@ import * as analytics from './003_analytics.ts';
 import * as devices from './004_devices.ts';
 import * as leases from './005_leases.ts';
 import * as outbox from './007_outbox.ts';
+import * as adminConsole from './008_admin_console.ts';
 import * as journalHeads from './012_journal_heads.ts';
 
 /**
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '005_leases': leases,
   '007_outbox': outbox,
   '012_journal_heads': journalHeads,
+  '008_admin_console': adminConsole,
 };
