@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 
 // Signature and token cases for an SDK that verifies licenses itself (the C# SDK's Ed25519 and JWS
 // code, through `conformance.exe --verify`). Tokens are built here with node:crypto (OpenSSL), so a
@@ -47,6 +47,26 @@ function publicKeyHex(key: KeyObject): string {
 function malleable(signature: Buffer): Buffer {
   const s = BigInt(`0x${Buffer.from(signature.subarray(32)).reverse().toString('hex')}`);
   return Buffer.concat([signature.subarray(0, 32), Buffer.from(littleEndian(s + L), 'hex')]);
+}
+
+function integer(bytes: Buffer): bigint {
+  return BigInt(`0x${Buffer.from(bytes).reverse().toString('hex') || '0'}`);
+}
+
+/**
+ * A signature of `message` by TEST 1's secret key whose R is the neutral point written as `r`:
+ * with R = O, S = h·a satisfies [S]B = R + [h]A, so only the decoding of `r` decides.
+ */
+function neutralNonceSignature(r: string, message: string): string {
+  const seed = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex');
+  const expanded = createHash('sha512').update(seed).digest().subarray(0, 32);
+  expanded[0] = (expanded[0] ?? 0) & 248;
+  expanded[31] = ((expanded[31] ?? 0) & 127) | 64;
+  const publicKey = 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a';
+  const digest = createHash('sha512')
+    .update(Buffer.from(r + publicKey + message, 'hex'))
+    .digest();
+  return r + littleEndian(((integer(digest) % L) * integer(expanded)) % L);
 }
 
 export function ed25519Cases(): Ed25519Case[] {
@@ -125,6 +145,27 @@ export function ed25519Cases(): Ed25519Case[] {
       publicKey: IDENTITY,
       message: '72',
       signature: `${IDENTITY}${'00'.repeat(32)}`,
+      valid: false,
+    },
+    {
+      name: 'R = the neutral point, canonically written (a valid, if odd, signature)',
+      publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+      message: '72',
+      signature: neutralNonceSignature(IDENTITY, '72'),
+      valid: true,
+    },
+    {
+      name: 'R = the neutral point written as y = p + 1 (non-canonical) is refused',
+      publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+      message: '72',
+      signature: neutralNonceSignature(littleEndian(P + 1n), '72'),
+      valid: false,
+    },
+    {
+      name: 'R = the neutral point written with x = -0 (non-canonical) is refused',
+      publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+      message: '72',
+      signature: neutralNonceSignature(`01${'00'.repeat(30)}80`, '72'),
       valid: false,
     },
     {
@@ -215,6 +256,10 @@ export function licenseCases(now: number): LicenseCase[] {
     refused(
       'alg none, the genuine signature kept',
       `${segment({ ...header, alg: 'none' })}.${segment(claims)}.${signature}`,
+    ),
+    refused(
+      'alg HS256 in a header the vendor key did sign: the algorithm is pinned',
+      signed({ ...header, alg: 'HS256' }, claims, current),
     ),
     refused(
       'alg HS256 keyed with the vendor’s public key',
