@@ -65,11 +65,12 @@ namespace Tollgate
             var audience = Wire.Get(claims, "aud");
             var audiences = audience as List<object>;
             if (audience as string != Audience && (audiences == null || !audiences.Contains(Audience))) throw Invalid("audience");
-            Seconds(claims, "iat");
+            Seconds(claims, "iat"); // must be a number, as jose requires; compared with nothing
             var notBefore = Seconds(claims, "nbf");
             var expires = Seconds(claims, "exp");
             var current = now.ToUnixTimeSeconds();
-            // jose checks nbf against the clock (iat only for a maximum age, which the SDKs do not set).
+            // As jose in the TypeScript SDK: nbf is held against the clock, iat only for a maximum age,
+            // which no SDK sets (the server signs nbf = iat).
             if (notBefore > current + ToleranceSeconds)
                 throw new ClockTamperedException("The license was issued later than this computer's clock says it is now.");
             if (expires <= current - ToleranceSeconds)
