@@ -20,6 +20,7 @@ public static class Conformance
             Console.WriteLine(SocketPath.Default());
             return 0;
         }
+        if (args.Length > 0 && args[0] == "--verify") return VerifyCases(Json.Parse(Console.In.ReadToEnd()));
         // mcs 6.8 has no async Main.
         return new Runner().Run().GetAwaiter().GetResult();
     }
@@ -208,6 +209,53 @@ public static class Conformance
                 if (client != _client) client.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Signature and token cases the driver writes on stdin (dotnet.test.ts): RFC 8032 vectors for
+    /// Ed25519 alone, then license tokens, genuine and hostile, each with the keys to pin, the time,
+    /// and the error code LicenseAsync must raise (none: the token verifies).
+    /// </summary>
+    private static int VerifyCases(object cases)
+    {
+        var failed = 0;
+        var count = 0;
+        foreach (IDictionary<string, object> vector in (List<object>)Get(cases, "ed25519"))
+        {
+            count++;
+            var verified = Ed25519.Verify(Hex(vector["publicKey"]), Hex(vector["message"]), Hex(vector["signature"]));
+            if (verified == (bool)vector["valid"]) continue;
+            failed++;
+            Console.WriteLine("FAIL " + vector["name"] + ": Ed25519.Verify said " + verified);
+        }
+        foreach (IDictionary<string, object> license in (List<object>)Get(cases, "licenses"))
+        {
+            count++;
+            var expected = Get(license, "error") as string;
+            string problem;
+            try
+            {
+                License.Verify((string)license["token"], Json.Serialize(license["keys"]), DateTimeOffset.FromUnixTimeSeconds((long)license["now"]));
+                problem = expected == null ? null : "expected " + expected + ", but the token verified";
+            }
+            catch (Exception error)
+            {
+                problem = expected == null ? "unexpected " + error.GetType().Name + ": " + error.Message : ErrorMismatch(expected, error);
+            }
+            if (problem == null) continue;
+            failed++;
+            Console.WriteLine("FAIL " + license["name"] + ": " + problem);
+        }
+        Console.WriteLine(count + " checks, " + failed + " failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static byte[] Hex(object text)
+    {
+        var hex = (string)text;
+        var bytes = new byte[hex.Length / 2];
+        for (var i = 0; i < bytes.Length; i++) bytes[i] = Convert.ToByte(hex.Substring(2 * i, 2), 16);
+        return bytes;
     }
 
     /// <summary>The answer as received, for matching against the vector.</summary>

@@ -22,8 +22,6 @@ namespace Tollgate
         /// <summary>Reconnect backoff: first delay and ceiling, doubled each attempt, with jitter.</summary>
         public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromMilliseconds(50);
         public TimeSpan BackoffMax { get; set; } = TimeSpan.FromSeconds(2);
-        /// <summary>Checks the license signature (netstandard2.0 has no Ed25519); see <see cref="LicenseVerifier"/>.</summary>
-        public LicenseVerifier LicenseVerifier { get; set; }
     }
 
     /// <summary>
@@ -104,27 +102,18 @@ namespace Tollgate
         }
 
         /// <summary>
-        /// The signed license. The companion verified its signature; this checks it is a Tollgate license
-        /// from a key this build pins, honours the companion's verdict (a license it cannot honour raises
-        /// that reason's exception), and, with a <see cref="TollgateClientOptions.LicenseVerifier"/>,
-        /// verifies the signature here too.
+        /// The signed license, verified here against the pinned keys (Ed25519, see License.cs);
+        /// throws the typed exception when it does not verify: LicenseInvalidException,
+        /// OfflineGraceExpiredException, ClockTamperedException, or NotSignedInException.
         /// </summary>
-        public async Task<LicenseResult> LicenseAsync()
+        public async Task<LicenseResult> LicenseAsync(DateTimeOffset? now = null)
         {
             var answer = await Request("license.get", Params(), value => Wire.IsLicenseAnswer(value) ? value : null).ConfigureAwait(false);
             var token = Wire.Get(answer, "token") as string;
             var view = (IDictionary<string, object>)Wire.Get(answer, "license");
             if (token == null) throw new NotSignedInException("No license: the companion is not signed in.");
-            var keys = _options.Keys ?? VendorKeys.Jwks;
-            var claims = License.Inspect(token, keys);
-            if (view["status"] as string != "valid")
-            {
-                var problem = Wire.Get(view, "problem");
-                var code = Wire.Get(problem, "code") as string ?? "LICENSE_INVALID";
-                throw TollgateException.For(code, Wire.Get(problem, "message") as string ?? "The companion cannot honour this license.");
-            }
-            if (_options.LicenseVerifier == null) return new LicenseResult(token, view, claims, false);
-            return new LicenseResult(token, view, _options.LicenseVerifier(token, keys), true);
+            var claims = License.Verify(token, _options.Keys ?? VendorKeys.Jwks, now ?? DateTimeOffset.UtcNow);
+            return new LicenseResult(token, view, claims);
         }
 
         /// <summary>

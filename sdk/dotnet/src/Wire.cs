@@ -86,22 +86,19 @@ namespace Tollgate
     /// <summary>What <c>LicenseAsync</c> returns.</summary>
     public sealed class LicenseResult
     {
-        internal LicenseResult(string token, IDictionary<string, object> license, IDictionary<string, object> claims, bool signatureVerified)
+        internal LicenseResult(string token, IDictionary<string, object> license, IDictionary<string, object> claims)
         {
             Token = token;
             License = license;
             Claims = claims;
-            SignatureVerified = signatureVerified;
         }
 
-        /// <summary>The compact JWS (alg EdDSA), for the host to verify with a JOSE library.</summary>
+        /// <summary>The compact JWS (alg EdDSA) the claims were verified from.</summary>
         public string Token { get; private set; }
         /// <summary>The companion's view: status, problem, tier, features, limits, …</summary>
         public IDictionary<string, object> License { get; private set; }
-        /// <summary>The token's claims: verified when <see cref="SignatureVerified"/>, else decoded only.</summary>
+        /// <summary>The token's claims, verified against the pinned keys.</summary>
         public IDictionary<string, object> Claims { get; private set; }
-        /// <summary>True only when a <see cref="TollgateClientOptions.LicenseVerifier"/> checked the signature.</summary>
-        public bool SignatureVerified { get; private set; }
     }
 
     internal static class Wire

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSocketPath as companionSocketPath } from '../../../src-main/host-socket.ts';
 import { tempDir } from '../companion/harness.ts';
+import { ed25519Cases, licenseCases } from './license-cases.ts';
 import { readVectors } from './typescript-runner.ts';
 import { openWorld, runChild, SOCKET_PATH_CASES, VECTORS_PATH, type World } from './world.ts';
 
@@ -30,23 +31,43 @@ function present(command: string): boolean {
   return spawnSync(command, ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-describe('the C# host SDK', () => {
-  it('passes the conformance vectors under Mono', async () => {
-    expect(present('mcs') && present('mono'), `The C# SDK test needs Mono: ${INSTALL}`).toBe(true);
-    const sources = [
-      ...readdirSync(join(SDK, 'src'))
-        .filter((name) => name.endsWith('.cs'))
-        .map((name) => join(SDK, 'src', name)),
-      join(SDK, 'conformance', 'Conformance.cs'),
-    ];
-    const exe = join(build.path, 'conformance.exe');
-    const compiled = spawnSync(
-      'mcs',
-      ['-langversion:7', '-warnaserror+', '-r:System.Core.dll', `-out:${exe}`, ...sources],
-      { encoding: 'utf8' },
-    );
-    expect(compiled.status, `mcs failed:\n${compiled.stdout}${compiled.stderr}`).toBe(0);
+let built: string | undefined;
 
+/** The SDK and its conformance runner, compiled once with mcs (the test fails here without Mono). */
+function conformanceExe(): string {
+  if (built) return built;
+  expect(present('mcs') && present('mono'), `The C# SDK test needs Mono: ${INSTALL}`).toBe(true);
+  const sources = [
+    ...readdirSync(join(SDK, 'src'))
+      .filter((name) => name.endsWith('.cs'))
+      .map((name) => join(SDK, 'src', name)),
+    join(SDK, 'conformance', 'Conformance.cs'),
+  ];
+  const exe = join(build.path, 'conformance.exe');
+  const compiled = spawnSync(
+    'mcs',
+    ['-langversion:7', '-warnaserror+', '-r:System.Core.dll', '-r:System.Numerics.dll', `-out:${exe}`, ...sources],
+    { encoding: 'utf8' },
+  );
+  expect(compiled.status, `mcs failed:\n${compiled.stdout}${compiled.stderr}`).toBe(0);
+  built = exe;
+  return exe;
+}
+
+describe('the C# host SDK', () => {
+  it('verifies Ed25519 and license tokens itself, and refuses forged, edited and alg-swapped ones', () => {
+    const ed25519 = ed25519Cases();
+    const licenses = licenseCases(Math.floor(Date.now() / 1000));
+    const run = spawnSync('mono', ['--debug', conformanceExe(), '--verify'], {
+      encoding: 'utf8',
+      input: JSON.stringify({ ed25519, licenses }),
+    });
+    expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain(`${ed25519.length + licenses.length} checks, 0 failed`);
+  });
+
+  it("passes the conformance vectors under Mono, verifying the real companion's license", async () => {
+    const exe = conformanceExe();
     const run = await runChild('mono', ['--debug', exe], world);
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain(`${readVectors(VECTORS_PATH).steps.length} steps, 0 failed`);
