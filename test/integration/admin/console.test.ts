@@ -10,6 +10,7 @@ const CONTRACT_LIMITS = {
   monthly: { ai_operations: 5000, data_processing: 200 },
   max_project_size_mb: 2000,
   api_calls_per_hour: -1,
+  max_devices: 10,
 };
 
 for (const dialect of testDialects()) {

@@ -10,7 +10,7 @@ import { eventually } from './smtp.ts';
  * by one of them only (the lease), so the receiver gets each delivery exactly once while both run.
  */
 
-const ADMIN = 'admin-token-two-processes';
+const ADMIN = 'admin-token-two-processes-0123456789';
 const ACCOUNTS = 30;
 
 for (const dialect of testDialects()) {

@@ -12,7 +12,7 @@ import { eventually } from './smtp.ts';
  * per-customer sequence so a receiver that sees 1 after 2 knows the older one is stale.
  */
 
-const ADMIN = 'admin-token-for-webhook-tests';
+const ADMIN = 'admin-token-for-webhook-tests-0123456789';
 
 interface Received {
   headers: Record<string, string | string[] | undefined>;

@@ -116,12 +116,11 @@ describe('Stripe secrets stay on the server', () => {
   });
 
   it('is in nothing the companion is built from (sources, and the build output when present)', () => {
-    const files = (dir: string): string[] =>
-      readdirSync(dir).flatMap((name) => {
-        const path = join(dir, name);
-        return statSync(path).isDirectory() ? files(path) : [path];
-      });
-    const companion = ['src-main', 'src-renderer', 'src-shared', 'out']
+    const files = (path: string): string[] =>
+      statSync(path).isDirectory() ? readdirSync(path).flatMap((name) => files(join(path, name))) : [path];
+    // The companion's build output; out/server is the billing server's own (scripts/build-server.mjs).
+    const built = ['out/main', 'out/preload', 'out/renderer', 'out/web', 'out/companion.js'];
+    const companion = ['src-main', 'src-renderer', 'src-shared', ...built]
       .map((dir) => join(ROOT, dir))
       .filter((dir) => existsSync(dir))
       .flatMap(files);
