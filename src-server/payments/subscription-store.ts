@@ -46,6 +46,12 @@ export interface BillingEffect {
   /** The provider's event id; absent for a provider's direct answer (which is safe to apply twice). */
   event?: { id: string; type: string };
   subscription?: ProviderSubscription;
+  /**
+   * When the provider says the change happened (UTC ms): a Stripe event's `created`, a local
+   * period's end. Analytics dates the change then, not when the server got round to it. Absent:
+   * now (a provider's direct answer to a request made now).
+   */
+  occurredAt?: number;
   invoice?: InvoiceRecord;
   /** A payment failed: the customer is emailed this billing portal link to fix the card. */
   paymentFailed?: { provider: ProviderName; customerId: string; portalUrl: string };
@@ -102,7 +108,7 @@ export class SubscriptionStore {
           .executeTakeFirst();
         if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate';
       }
-      if (effect.subscription) await this.applySubscription(trx, effect.subscription);
+      if (effect.subscription) await this.applySubscription(trx, effect.subscription, effect.occurredAt);
       if (effect.invoice) await this.recordInvoice(trx, effect.invoice);
       if (effect.paymentFailed) await this.recordPaymentFailed(trx, effect.paymentFailed);
       return 'applied';
@@ -152,7 +158,11 @@ export class SubscriptionStore {
     return row;
   }
 
-  private async applySubscription(trx: Transaction<Database>, incoming: ProviderSubscription): Promise<void> {
+  private async applySubscription(
+    trx: Transaction<Database>,
+    incoming: ProviderSubscription,
+    occurredAt: number | undefined,
+  ): Promise<void> {
     const accountId = await this.resolveAccount(trx, incoming.provider, incoming.accountId, incoming.customerId);
     if (!accountId) return;
     const row = await this.lockedRow(trx, accountId);
@@ -167,15 +177,17 @@ export class SubscriptionStore {
       .where('account_id', '=', accountId)
       .execute();
     if (!change) return;
-    // Analytics replays an account's events in `at` order, so `at` strictly increases per account
-    // even when two changes land in the same millisecond (or under a test's frozen clock). The row
+    // Dated when the provider says it happened (never in the future). Analytics replays an
+    // account's events in `at` order, so `at` strictly increases per account even when two changes
+    // land in the same millisecond, or when a change is learnt from an event older than the last
+    // one recorded: it is then the latest news, dated just after what is already known. The row
     // lock above makes this read-then-insert safe.
     const last = await trx
       .selectFrom('subscription_events')
       .select((eb) => eb.fn.max<number | string | null>('at').as('at'))
       .where('account_id', '=', accountId)
       .executeTakeFirst();
-    const at = Math.max(now, Number(last?.at ?? 0) + 1);
+    const at = Math.max(Math.min(occurredAt ?? now, now), Number(last?.at ?? 0) + 1);
     await trx
       .insertInto('subscription_events')
       .values({
