@@ -49,7 +49,7 @@ const LOCAL_SWEEP_MS = 60_000;
 
 export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, db, dialect, catalog, now } = app.tollgate;
-  const store = new SubscriptionStore(db, dialect, catalog, now);
+  const store = new SubscriptionStore(db, dialect, catalog, now, config.pastDueGraceMs);
   const stripe =
     config.payments === 'stripe' && config.stripe.secretKey
       ? createStripeClient(config.stripe.secretKey, config.stripe.apiBase ?? undefined)

@@ -65,6 +65,8 @@ export class SubscriptionStore {
     private readonly dialect: Dialect,
     private readonly catalog: Catalog,
     private readonly now: () => number,
+    /** How long a past-due subscription keeps access (TOLLGATE_PAST_DUE_GRACE_DAYS). */
+    private readonly pastDueGraceMs: number,
   ) {}
 
   async row(accountId: string): Promise<SubscriptionRow | undefined> {
@@ -201,6 +203,9 @@ export class SubscriptionStore {
         to_cycle: fields.cycle,
         mrr_before_cents: change.mrrBeforeCents,
         mrr_after_cents: change.mrrAfterCents,
+        // Past due: the MRR leaves when the grace ends and access stops (subscriptionAccess), not
+        // when the provider gets round to cancelling; paying later is a reactivation then.
+        mrr_ends_at: fields.status === 'past_due' ? (fields.past_due_since ?? at) + this.pastDueGraceMs : null,
       })
       .execute();
     await runAsync(

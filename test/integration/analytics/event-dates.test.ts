@@ -100,5 +100,81 @@ for (const dialect of testDialects()) {
       expect(kinds.map((row) => row.kind)).toEqual(['start', 'cancel']);
       expect(Number(kinds[1]?.at)).toBe(Date.parse('2027-02-10T09:00:00Z'));
     });
+
+    it('a past-due subscription churns when its 7-day grace ends; paying after it is a reactivation', async () => {
+      // Renewals on Apr 22 12:00 fail: grace to Apr 29 12:00; the fake retries every 3 days and
+      // cancels after the 4th failure, on May 1 12:00 — the month after the grace ended.
+      await world.advanceTo(at('2027-03-22T12:00:00Z'));
+      const subscribe = async (email: string) => {
+        const session = await world.signUp(email);
+        const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
+          tier: 'professional',
+          cycle: 'monthly',
+        });
+        world.fake.billing.completeCheckout(checkout.body.sessionId);
+        expect(await world.fake.flush()).toEqual([200, 200, 200]);
+        const customer = [...world.fake.billing.customers.values()].find(
+          (candidate) => candidate.metadata.account_id === session.account.id,
+        );
+        world.fake.billing.decliningCustomers.add(customer?.id);
+        return { accountId: session.account.id, customerId: customer?.id as string };
+      };
+      const hana = await subscribe('hana@example.com');
+      const ivan = await subscribe('ivan@example.com');
+
+      await world.advanceTo(at('2027-04-22T13:00:00Z'));
+      await world.advanceTo(at('2027-04-30T12:00:00Z'));
+      // Ivan fixes his card before the last retry; both webhooks of May 1 arrive on May 3.
+      world.fake.billing.decliningCustomers.delete(ivan.customerId);
+      await world.advanceTo(at('2027-05-03T08:00:00Z'));
+
+      const eventsOf = async (accountId: string) =>
+        (
+          await world.server.db
+            .selectFrom('subscription_events')
+            .select(['kind', 'at', 'mrr_after_cents', 'mrr_ends_at'])
+            .where('account_id', '=', accountId)
+            .orderBy('at')
+            .execute()
+        ).map((row) => ({
+          kind: row.kind,
+          at: new Date(Number(row.at)).toISOString(),
+          mrr: row.mrr_after_cents,
+          endsAt: row.mrr_ends_at === null ? null : new Date(Number(row.mrr_ends_at)).toISOString(),
+        }));
+      const pastDue = {
+        kind: 'past_due',
+        at: '2027-04-22T12:00:00.000Z',
+        mrr: 4900,
+        endsAt: '2027-04-29T12:00:00.000Z',
+      };
+      expect(await eventsOf(hana.accountId)).toEqual([
+        { kind: 'start', at: '2027-03-22T12:00:00.000Z', mrr: 4900, endsAt: null },
+        pastDue,
+        { kind: 'back_to_free', at: '2027-05-01T12:00:00.000Z', mrr: 0, endsAt: null },
+      ]);
+      expect(await eventsOf(ivan.accountId)).toEqual([
+        { kind: 'start', at: '2027-03-22T12:00:00.000Z', mrr: 4900, endsAt: null },
+        pastDue,
+        { kind: 'recovered', at: '2027-05-01T12:00:00.000Z', mrr: 4900, endsAt: null },
+      ]);
+
+      // March: two new plans (and the first test's cancelled plan ends). April: both churn at the
+      // grace end. May: Ivan comes back; Hana's cancellation by the provider moves nothing, her MRR
+      // left in April.
+      expect((await summary('2027-03')).mrr).toMatchObject({
+        mrrCents: 9800,
+        movements: { newCents: 9800, newAccounts: 2, churnedAccounts: 1 },
+      });
+      expect((await summary('2027-04')).mrr).toMatchObject({
+        mrrCents: 0,
+        subscribers: 0,
+        movements: { churnedCents: 9800, churnedAccounts: 2, netNewCents: -9800 },
+      });
+      expect((await summary('2027-05')).mrr).toMatchObject({
+        mrrCents: 4900,
+        movements: { reactivationCents: 4900, reactivationAccounts: 1, churnedCents: 0, netNewCents: 4900 },
+      });
+    });
   });
 }
