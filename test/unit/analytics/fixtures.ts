@@ -38,7 +38,7 @@ const event = (
 });
 
 /** The grace a past-due subscription keeps access (and MRR) for: TOLLGATE_PAST_DUE_GRACE_DAYS=7. */
-export const GRACE_MS = 7 * 86_400_000;
+const GRACE_MS = 7 * 86_400_000;
 
 export const events: SubscriptionEventRecord[] = [
   event('carol', '2025-12-01', 'professional', 4900),
