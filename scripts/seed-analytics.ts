@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import { loadConfig } from '../src-server/config.ts';
 import { createDatabase } from '../src-server/db/connection.ts';
 import type { Database } from '../src-server/db/schema.ts';
@@ -68,7 +68,7 @@ function random(seed: number): () => number {
   };
 }
 
-type Row<T extends keyof Database> = Database[T];
+type Row<T extends keyof Database> = Insertable<Database[T]>;
 
 /** Rows queued per table and written in multi-row INSERTs, parents before children. */
 class Batches {

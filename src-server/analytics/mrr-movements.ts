@@ -7,7 +7,8 @@ import { addMonths, periodEnd, periodStart } from '../../src-shared/period.ts';
  * movements between boundaries. Pure: the caller brings the events. The payments code writes an
  * event on every subscription change with the MRR after it (yearly plans at price / 12, setup fees
  * never included), so the MRR at an instant is the `mrrAfterCents` of the account's last event
- * before it — no prices are recomputed here, and negotiated (custom) contracts count at their own.
+ * before it — unless that MRR had ended by itself by then (`mrrEndsAt`: a past-due subscription's
+ * grace end). No prices are recomputed here, and negotiated (custom) contracts count at their own.
  */
 
 export interface SubscriptionEventRecord {
@@ -17,6 +18,8 @@ export interface SubscriptionEventRecord {
   /** The tier after the change; null when the change does not name one (a scheduled cancel). */
   toTier: TierId | null;
   mrrAfterCents: number;
+  /** When `mrrAfterCents` stops counting unless a later event comes first (UTC ms); null: it lasts. */
+  mrrEndsAt: number | null;
 }
 
 interface AccountTimeline {
@@ -56,16 +59,17 @@ export function buildTimeline(events: readonly SubscriptionEventRecord[], months
     list.sort((a, b) => a.at - b.at);
     const firstPaid = list.find((event) => event.mrrAfterCents > 0);
     const timeline: AccountTimeline = { mrr: [], tier: [], firstPaidAt: firstPaid ? firstPaid.at : null };
-    let mrr = 0;
+    let last: SubscriptionEventRecord | null = null;
     let tier: TierId = 'free';
     let next = 0;
     for (const boundary of boundaries) {
       while (next < list.length && (list[next] as SubscriptionEventRecord).at < boundary) {
-        const event = list[next] as SubscriptionEventRecord;
-        mrr = event.mrrAfterCents;
-        if (event.toTier !== null) tier = event.toTier;
+        last = list[next] as SubscriptionEventRecord;
+        if (last.toTier !== null) tier = last.toTier;
         next += 1;
       }
+      const ended = last?.mrrEndsAt != null && last.mrrEndsAt < boundary;
+      const mrr = last === null || ended ? 0 : last.mrrAfterCents;
       timeline.mrr.push(mrr);
       timeline.tier.push(mrr > 0 ? tier : 'free');
     }

@@ -24,7 +24,7 @@ function asTier(value: string): TierId {
 export async function readSubscriptionEvents(db: Db): Promise<SubscriptionEventRecord[]> {
   const rows = await db
     .selectFrom('subscription_events')
-    .select(['account_id', 'at', 'to_tier', 'mrr_after_cents'])
+    .select(['account_id', 'at', 'to_tier', 'mrr_after_cents', 'mrr_ends_at'])
     .orderBy('at')
     .orderBy('id')
     .execute();
@@ -33,6 +33,7 @@ export async function readSubscriptionEvents(db: Db): Promise<SubscriptionEventR
     at: Number(row.at),
     toTier: asTier(row.to_tier),
     mrrAfterCents: Number(row.mrr_after_cents),
+    mrrEndsAt: row.mrr_ends_at === null ? null : Number(row.mrr_ends_at),
   }));
 }
 

@@ -63,6 +63,8 @@ function addCycle(start: number, cycle: Plan['cycle']): number {
 export class LocalProvider implements PaymentProvider {
   readonly name = 'local' as const;
   private readonly checkouts = new Map<string, LocalCheckout>();
+  /** Accounts whose renewals are declined, as a card that stopped working would be. */
+  private readonly decliningAccounts = new Set<string>();
 
   constructor(
     private readonly store: SubscriptionStore,
@@ -171,6 +173,7 @@ export class LocalProvider implements PaymentProvider {
     amountCents: number,
     setupFeeCents: number,
     from = subscription.currentPeriodStart,
+    paidAt = this.now(),
   ): InvoiceRecord {
     const plan = subscription.plan as Plan;
     return {
@@ -186,7 +189,7 @@ export class LocalProvider implements PaymentProvider {
       currency: this.catalog.currency,
       periodStart: from,
       periodEnd: subscription.currentPeriodEnd,
-      paidAt: this.now(),
+      paidAt,
     };
   }
 
@@ -268,9 +271,34 @@ export class LocalProvider implements PaymentProvider {
   }
 
   /**
+   * The test page's card switch: `true` declines the account's renewals from now on; `false`
+   * makes the card work again, and a renewal it left unpaid is paid at once (recovery).
+   */
+  async setRenewalsFail(row: SubscriptionRow, fail: boolean): Promise<void> {
+    if (fail) {
+      this.decliningAccounts.add(row.account_id);
+      return;
+    }
+    this.decliningAccounts.delete(row.account_id);
+    if (row.provider !== 'local' || row.status !== 'past_due' || !row.provider_subscription_id) return;
+    const recovered: ProviderSubscription = { ...this.current(row), status: 'active', pastDueSince: null };
+    await this.store.apply({
+      event: {
+        id: `local_evt_recovered_${recovered.subscriptionId}_${recovered.currentPeriodStart}`,
+        type: 'invoice.paid',
+      },
+      subscription: recovered,
+      invoice: this.invoice(recovered, this.prices(recovered.plan as Plan).priceCents, 0),
+    });
+  }
+
+  /**
    * Ends or renews the account's test subscription when its period is over, as Stripe would at
-   * the period boundary: cancel takes effect, a scheduled change applies, and the renewal is
-   * "paid" (recorded as an invoice). Called before any billing action and by a timer.
+   * the period boundary, and dated at that boundary whenever it is applied (by a timer every
+   * minute and before any billing action): cancel takes effect, a scheduled change applies, and
+   * the renewal is "paid" (recorded as an invoice) — or declined when the account said so, which
+   * makes it past due from the boundary. A subscription still unpaid at the end of the period it
+   * did not pay for is cancelled, as Stripe's dunning ends.
    */
   async advanceDuePeriods(row: SubscriptionRow): Promise<void> {
     // Event ids name the period boundary, so the minute sweep and a request advancing past the same
@@ -279,30 +307,43 @@ export class LocalProvider implements PaymentProvider {
     let current = this.current(row);
     const now = this.now();
     while (current.currentPeriodEnd <= now && current.status !== 'canceled') {
-      if (current.cancelAtPeriodEnd) {
+      const end = current.currentPeriodEnd;
+      if (current.cancelAtPeriodEnd || current.status === 'past_due') {
         current = { ...current, status: 'canceled' };
         await this.store.apply({
-          event: {
-            id: `local_evt_end_${current.subscriptionId}_${current.currentPeriodEnd}`,
-            type: 'customer.subscription.deleted',
-          },
+          event: { id: `local_evt_end_${current.subscriptionId}_${end}`, type: 'customer.subscription.deleted' },
+          occurredAt: end,
           subscription: current,
         });
         return;
       }
       const plan = current.pending ?? (current.plan as Plan);
-      const start = current.currentPeriodEnd;
       current = {
         ...current,
         plan,
         pending: null,
-        currentPeriodStart: start,
-        currentPeriodEnd: addCycle(start, plan.cycle),
+        currentPeriodStart: end,
+        currentPeriodEnd: addCycle(end, plan.cycle),
       };
+      if (this.decliningAccounts.has(row.account_id)) {
+        current = { ...current, status: 'past_due', pastDueSince: end };
+        await this.store.apply({
+          event: { id: `local_evt_renewal_failed_${current.subscriptionId}_${end}`, type: 'invoice.payment_failed' },
+          occurredAt: end,
+          subscription: current,
+          paymentFailed: {
+            provider: 'local',
+            customerId: current.customerId,
+            portalUrl: `${this.publicUrl()}/billing/test-portal`,
+          },
+        });
+        continue;
+      }
       await this.store.apply({
-        event: { id: `local_evt_renewal_${current.subscriptionId}_${start}`, type: 'invoice.paid' },
+        event: { id: `local_evt_renewal_${current.subscriptionId}_${end}`, type: 'invoice.paid' },
+        occurredAt: end,
         subscription: current,
-        invoice: this.invoice(current, this.prices(plan).priceCents, 0),
+        invoice: this.invoice(current, this.prices(plan).priceCents, 0, end, end),
       });
     }
   }

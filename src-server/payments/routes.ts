@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type Stripe from 'stripe';
+import { z } from 'zod';
 import {
   CancelResponse,
   ChangePlanBody,
@@ -46,10 +47,11 @@ import {
 const WEBHOOK_TOLERANCE_SECONDS = 300;
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 const LOCAL_SWEEP_MS = 60_000;
+const TestRenewalsBody = z.object({ fail: z.boolean() }).strict();
 
 export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, db, dialect, catalog, now } = app.tollgate;
-  const store = new SubscriptionStore(db, dialect, catalog, now);
+  const store = new SubscriptionStore(db, dialect, catalog, now, config.pastDueGraceMs);
   const stripe =
     config.payments === 'stripe' && config.stripe.secretKey
       ? createStripeClient(config.stripe.secretKey, config.stripe.apiBase ?? undefined)
@@ -237,6 +239,24 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   }
   if (localProvider) {
     await app.register(async (scope) => localPages(scope, localProvider));
+    // The test card's switch, so past due and recovery can be tried without Stripe.
+    app.post(
+      '/v1/billing/test-renewals',
+      {
+        config: { access: 'housekeeping' },
+        schema: {
+          tags: ['billing'],
+          summary: 'Local test provider only: decline this account’s renewals (fail: true) or pay again (false)',
+          body: TestRenewalsBody,
+          response: { 200: CancelResponse },
+        },
+      },
+      async (request) => {
+        const account = accountOf(request);
+        await localProvider.setRenewalsFail(await rowOf(account.id), request.body.fail);
+        return { subscription: view(await rowOf(account.id)) };
+      },
+    );
     const sweep = setInterval(() => {
       void sweepLocal(localProvider, store, now()).catch((error: unknown) =>
         app.log.error({ err: error }, 'renewing local test subscriptions failed'),

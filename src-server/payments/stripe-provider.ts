@@ -241,6 +241,14 @@ export class StripeProvider implements PaymentProvider {
       cancelAtPeriodEnd: subscription.cancel_at_period_end,
       pending: await this.pendingPlan(subscription.schedule as Stripe.SubscriptionSchedule | null, item),
       pastDueSince: subscription.status === 'past_due' && latestInvoice ? ms(latestInvoice.created) : null,
+      lastChangedAt: ms(
+        Math.max(
+          subscription.ended_at ?? 0,
+          subscription.canceled_at ?? 0,
+          latestInvoice?.created ?? 0,
+          latestInvoice?.status_transitions?.paid_at ?? 0,
+        ),
+      ),
     };
   }
 
@@ -333,6 +341,11 @@ export class StripeProvider implements PaymentProvider {
       case 'charge.refunded':
         effect.invoice = (await this.invoiceOfCharge(object.id)) ?? undefined;
         break;
+    }
+    // The event's own time dates the change (a checkout paid at 23:50 whose webhook arrives after
+    // midnight is that month's), unless the subscription as read shows a change made after it.
+    if (effect.subscription) {
+      effect.occurredAt = Math.max(ms(event.created), effect.subscription.lastChangedAt ?? 0);
     }
     return effect;
   }

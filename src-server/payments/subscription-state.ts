@@ -30,6 +30,12 @@ export interface ProviderSubscription {
   pending: Plan | null;
   /** When the unpaid invoice that made it past due was issued (UTC ms); null unless past due. */
   pastDueSince: number | null;
+  /**
+   * The latest change the provider's record itself shows (Stripe: the subscription ending, a
+   * cancel being asked for, its latest invoice issued or paid), UTC ms, when known. A change read
+   * because of an older event cannot have happened before it.
+   */
+  lastChangedAt?: number;
 }
 
 /** The columns of the account's subscription row that the payments code decides. */

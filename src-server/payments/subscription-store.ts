@@ -46,6 +46,12 @@ export interface BillingEffect {
   /** The provider's event id; absent for a provider's direct answer (which is safe to apply twice). */
   event?: { id: string; type: string };
   subscription?: ProviderSubscription;
+  /**
+   * When the provider says the change happened (UTC ms): a Stripe event's `created`, a local
+   * period's end. Analytics dates the change then, not when the server got round to it. Absent:
+   * now (a provider's direct answer to a request made now).
+   */
+  occurredAt?: number;
   invoice?: InvoiceRecord;
   /** A payment failed: the customer is emailed this billing portal link to fix the card. */
   paymentFailed?: { provider: ProviderName; customerId: string; portalUrl: string };
@@ -59,6 +65,8 @@ export class SubscriptionStore {
     private readonly dialect: Dialect,
     private readonly catalog: Catalog,
     private readonly now: () => number,
+    /** How long a past-due subscription keeps access (TOLLGATE_PAST_DUE_GRACE_DAYS). */
+    private readonly pastDueGraceMs: number,
   ) {}
 
   async row(accountId: string): Promise<SubscriptionRow | undefined> {
@@ -102,7 +110,7 @@ export class SubscriptionStore {
           .executeTakeFirst();
         if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate';
       }
-      if (effect.subscription) await this.applySubscription(trx, effect.subscription);
+      if (effect.subscription) await this.applySubscription(trx, effect.subscription, effect.occurredAt);
       if (effect.invoice) await this.recordInvoice(trx, effect.invoice);
       if (effect.paymentFailed) await this.recordPaymentFailed(trx, effect.paymentFailed);
       return 'applied';
@@ -152,7 +160,11 @@ export class SubscriptionStore {
     return row;
   }
 
-  private async applySubscription(trx: Transaction<Database>, incoming: ProviderSubscription): Promise<void> {
+  private async applySubscription(
+    trx: Transaction<Database>,
+    incoming: ProviderSubscription,
+    occurredAt: number | undefined,
+  ): Promise<void> {
     const accountId = await this.resolveAccount(trx, incoming.provider, incoming.accountId, incoming.customerId);
     if (!accountId) return;
     const row = await this.lockedRow(trx, accountId);
@@ -167,15 +179,17 @@ export class SubscriptionStore {
       .where('account_id', '=', accountId)
       .execute();
     if (!change) return;
-    // Analytics replays an account's events in `at` order, so `at` strictly increases per account
-    // even when two changes land in the same millisecond (or under a test's frozen clock). The row
+    // Dated when the provider says it happened (never in the future). Analytics replays an
+    // account's events in `at` order, so `at` strictly increases per account even when two changes
+    // land in the same millisecond, or when a change is learnt from an event older than the last
+    // one recorded: it is then the latest news, dated just after what is already known. The row
     // lock above makes this read-then-insert safe.
     const last = await trx
       .selectFrom('subscription_events')
       .select((eb) => eb.fn.max<number | string | null>('at').as('at'))
       .where('account_id', '=', accountId)
       .executeTakeFirst();
-    const at = Math.max(now, Number(last?.at ?? 0) + 1);
+    const at = Math.max(Math.min(occurredAt ?? now, now), Number(last?.at ?? 0) + 1);
     await trx
       .insertInto('subscription_events')
       .values({
@@ -189,6 +203,9 @@ export class SubscriptionStore {
         to_cycle: fields.cycle,
         mrr_before_cents: change.mrrBeforeCents,
         mrr_after_cents: change.mrrAfterCents,
+        // Past due: the MRR leaves when the grace ends and access stops (subscriptionAccess), not
+        // when the provider gets round to cancelling; paying later is a reactivation then.
+        mrr_ends_at: fields.status === 'past_due' ? (fields.past_due_since ?? at) + this.pastDueGraceMs : null,
       })
       .execute();
     await runAsync(

@@ -1,3 +1,4 @@
+import type { ColumnType } from 'kysely';
 import type { SubscriptionEventKind } from './subscription-state.ts';
 
 /**
@@ -23,6 +24,11 @@ interface SubscriptionEventsTable {
   to_cycle: 'monthly' | 'yearly' | null;
   mrr_before_cents: number;
   mrr_after_cents: number;
+  /**
+   * When `mrr_after_cents` ends by itself unless a later event changes it first (migration
+   * 013_event_dates): a past-due subscription's grace end. Null: it lasts until the next event.
+   */
+  mrr_ends_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 interface InvoicesTable {

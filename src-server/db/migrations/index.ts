@@ -7,6 +7,7 @@ import * as leases from './005_leases.ts';
 import * as outbox from './007_outbox.ts';
 import * as adminConsole from './008_admin_console.ts';
 import * as journalHeads from './012_journal_heads.ts';
+import * as eventDates from './013_event_dates.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '007_outbox': outbox,
   '012_journal_heads': journalHeads,
   '008_admin_console': adminConsole,
+  '013_event_dates': eventDates,
 };

@@ -15,6 +15,7 @@ interface EventRow {
   at: number;
   to_tier: string;
   mrr_after_cents: number;
+  mrr_ends_at: number | null;
 }
 
 export interface World {
@@ -27,7 +28,10 @@ export interface World {
 export async function loadWorld(db: Kysely<Database>): Promise<World> {
   const [accounts, events, invoices, usage] = await Promise.all([
     db.selectFrom('accounts').select(['id', 'email', 'created_at']).execute(),
-    db.selectFrom('subscription_events').select(['id', 'account_id', 'at', 'to_tier', 'mrr_after_cents']).execute(),
+    db
+      .selectFrom('subscription_events')
+      .select(['id', 'account_id', 'at', 'to_tier', 'mrr_after_cents', 'mrr_ends_at'])
+      .execute(),
     db.selectFrom('invoices').selectAll().execute(),
     db.selectFrom('usage_counters').selectAll().execute(),
   ]);
@@ -37,7 +41,10 @@ export async function loadWorld(db: Kysely<Database>): Promise<World> {
   };
   return {
     accounts: accounts.map((row) => numbers(row, ['created_at'])),
-    events: events.map((row) => numbers(row, ['at', 'mrr_after_cents'])),
+    events: events.map((row) => ({
+      ...numbers(row, ['at', 'mrr_after_cents']),
+      mrr_ends_at: row.mrr_ends_at === null ? null : Number(row.mrr_ends_at),
+    })),
     invoices: invoices.map((row) =>
       numbers(row, ['amount_paid_cents', 'setup_fee_cents', 'amount_refunded_cents', 'paid_at']),
     ),
@@ -57,7 +64,9 @@ function lastEventBefore(world: World, accountId: string, instant: number): Even
 
 export function mrrOf(world: World, accountId: string, instant: number): { mrr: number; tier: TierId } {
   const event = lastEventBefore(world, accountId, instant);
-  const mrr = event?.mrr_after_cents ?? 0;
+  // A past-due subscription's MRR is gone once its grace ended before the instant.
+  const ended = event?.mrr_ends_at != null && event.mrr_ends_at < instant;
+  const mrr = ended ? 0 : (event?.mrr_after_cents ?? 0);
   return { mrr, tier: mrr > 0 ? (event?.to_tier as TierId) : 'free' };
 }
 

@@ -135,7 +135,7 @@ for (const dialect of testDialects()) {
       await payTestCheckout(checkout.body.url);
       clock += 33 * DAY_MS;
       // Two settlers holding the same stale row: what the minute sweep and a request can both have.
-      const store = new SubscriptionStore(server.db, server.database.dialect, defaultCatalog, () => clock);
+      const store = new SubscriptionStore(server.db, server.database.dialect, defaultCatalog, () => clock, 7 * DAY_MS);
       const local = new LocalProvider(
         store,
         defaultCatalog,

@@ -10,7 +10,7 @@ import {
 } from '../../../src-server/analytics/mrr-movements.ts';
 import { revenueByMonth } from '../../../src-server/analytics/revenue.ts';
 import { TIER_IDS } from '../../../src-shared/catalog.ts';
-import { asMonthGroup, createdAt, day, events, invoices, MONTHS } from './fixtures.ts';
+import { asMonthGroup, createdAt, day, events, graceEvents, invoices, MONTHS } from './fixtures.ts';
 
 const timeline = buildTimeline(events, MONTHS);
 const revenue = revenueByMonth(invoices.map(asMonthGroup), MONTHS, 'usd');
@@ -95,6 +95,8 @@ describe('MRR', () => {
       at: fc.integer({ min: Date.UTC(2025, 10, 1), max: Date.UTC(2026, 4, 1) }),
       toTier: fc.constantFrom(...TIER_IDS, null),
       mrrAfterCents: fc.constantFrom(0, 0, 4083, 4900, 16583, 19900),
+      // A past-due grace that ends, or not, at any moment.
+      mrrEndsAt: fc.option(fc.integer({ min: Date.UTC(2025, 10, 1), max: Date.UTC(2026, 5, 1) }), { nil: null }),
     });
     fc.assert(
       fc.property(fc.array(eventArbitrary, { maxLength: 40 }), (random) => {
@@ -105,6 +107,27 @@ describe('MRR', () => {
         });
       }),
     );
+  });
+});
+
+describe('past due', () => {
+  const grace = buildTimeline(graceEvents, MONTHS);
+  const movements = (index: number) => mrrMonth(grace, index).movements;
+
+  it('churns when the grace ends, not when the provider finally cancels', () => {
+    expect(MONTHS.map((_, index) => mrrMonth(grace, index).mrrCents)).toEqual([14700, 4900, 9800, 9800]);
+    expect(movements(1)).toMatchObject({ churnedCents: 9800, churnedAccounts: 2, netNewCents: -9800 });
+    expect(grace.accounts.get('hana')?.mrr).toEqual([0, 4900, 0, 0, 0]);
+  });
+
+  it('a payment after the grace is a reactivation then; one inside it is no movement', () => {
+    expect(movements(2)).toMatchObject({
+      reactivationCents: 4900,
+      reactivationAccounts: 1,
+      churnedCents: 0,
+      netNewCents: 4900,
+    });
+    expect(grace.accounts.get('jo')?.mrr).toEqual([0, 4900, 4900, 4900, 4900]);
   });
 });
 
