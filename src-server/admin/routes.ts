@@ -125,18 +125,27 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
             .orderBy('subscription_events.at', 'desc')
             .limit(1)
             .as('mrr'),
+          // A past-due subscription's MRR ends with its grace (docs/analytics.md), as in the reports.
+          eb
+            .selectFrom('subscription_events')
+            .select('subscription_events.mrr_ends_at')
+            .whereRef('subscription_events.account_id', '=', 'accounts.id')
+            .orderBy('subscription_events.at', 'desc')
+            .limit(1)
+            .as('mrr_ends_at'),
         ])
         .orderBy('accounts.email')
         .limit(request.query.limit);
       if (request.query.q) select = select.where('accounts.email', 'like', `%${request.query.q.toLowerCase()}%`);
       const rows = await select.execute();
+      const at = now();
       return {
         customers: rows.map((row) => ({
           id: row.id,
           email: row.email,
           tier: row.tier,
           status: row.status,
-          mrrCents: Number(row.mrr ?? 0),
+          mrrCents: row.mrr_ends_at !== null && Number(row.mrr_ends_at) <= at ? 0 : Number(row.mrr ?? 0),
           lastSeenAt: row.last_seen === null ? null : new Date(Number(row.last_seen)).toISOString(),
         })),
       };
