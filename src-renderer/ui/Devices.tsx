@@ -61,10 +61,13 @@ function DevicesPanel({ state }: { state: CompanionState }) {
   const devices = useUi((ui) => ui.devices);
   const loadDevices = useUi((ui) => ui.loadDevices);
   const accountId = state.account?.id;
+  // Each license this device receives is a license request the server counted as "seen": list again
+  // then, so this device appears once activated and "last seen" stays current.
+  const licensedAt = state.license.issuedAt;
 
   useEffect(() => {
-    if (accountId) void loadDevices();
-  }, [accountId, loadDevices]);
+    if (accountId && licensedAt !== undefined) void loadDevices();
+  }, [accountId, licensedAt, loadDevices]);
 
   return (
     <section className="card" aria-labelledby="devices-heading" data-testid="devices">
