@@ -150,7 +150,10 @@ export class Companion {
           });
           this.refresh();
         },
-        license: () => this.refresh(),
+        license: (_status, deviceLimit) => {
+          this.state.setState({ deviceLimit });
+          this.refresh();
+        },
         notifications: (notifications) => this.state.setState({ notifications }),
         plans: (plans) => {
           if (!isDeepStrictEqual(store.get('plans'), plans)) store.set('plans', plans);

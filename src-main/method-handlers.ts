@@ -151,7 +151,7 @@ export function createHandlers(world: HandlerWorld): Handlers {
       await auth.signOut();
       world.license.clear();
       world.leases.clear();
-      state.setState({ subscription: null, notifications: [], lastDenial: null });
+      state.setState({ subscription: null, notifications: [], lastDenial: null, deviceLimit: null });
       world.refreshNow();
       return { unsyncedEvents: waiting.events, unsyncedUnits: waiting.units };
     },
@@ -192,6 +192,7 @@ export function createHandlers(world: HandlerWorld): Handlers {
       if (!answer.ok) throw new MethodError(answer.error.code, answer.error.message);
       return {};
     },
+    'devices.reactivate': async () => ({ status: await sync.syncAfterSignIn() }),
     'notifications.dismiss': async ({ id }) => {
       // Marked read here at once, as the server will have it: a read notice still outranks the
       // lower-threshold ones of its operation (src-shared/notices.ts).

@@ -45,6 +45,7 @@ export function createMainStore(serverUrl: string, now: number) {
     lastDenial: null,
     tokenStorage: 'plaintext',
     dataProblems: [],
+    deviceLimit: null,
   };
   return createStore<CompanionState>()(() => initial);
 }

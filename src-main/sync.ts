@@ -1,4 +1,6 @@
-import { MAX_BATCH_EVENTS, type MeResponse, type Notification, type PlansResponse } from '../src-shared/api.ts';
+import { z } from 'zod';
+import { Device, MAX_BATCH_EVENTS, type MeResponse, type Notification, type PlansResponse } from '../src-shared/api.ts';
+import type { DeviceLimitView } from '../src-shared/contract.ts';
 import type { ReasonCode } from '../src-shared/decisions.ts';
 import { ok, type Result } from '../src-shared/result.ts';
 import type { Auth } from './auth.ts';
@@ -54,7 +56,8 @@ export interface InvalidUsage {
 interface SyncEvents {
   status(update: { status: 'idle' | 'syncing' | 'offline' | 'error'; error: string | null; at: number }): void;
   account(me: MeResponse): void;
-  license(status: LicenseStatus): void;
+  /** `deviceLimit`: the server's DEVICE_LIMIT_REACHED details when that refused the license, else null. */
+  license(status: LicenseStatus, deviceLimit: DeviceLimitView | null): void;
   notifications(notifications: Notification[]): void;
   plans(plans: PlansResponse): void;
   usageAnswered(rejected: RejectedUsage[], invalid: InvalidUsage[]): void;
@@ -316,13 +319,14 @@ export class Sync {
       // Released from the account, or no room for it: the cached license stops being honoured now.
       const { code, message } = answer.error;
       if (code !== 'DEVICE_RELEASED' && code !== 'DEVICE_LIMIT_REACHED') return answer;
-      this.world.events.license(this.world.license.refuse({ code, message }));
+      const deviceLimit = code === 'DEVICE_LIMIT_REACHED' ? deviceLimitOf(answer.error) : null;
+      this.world.events.license(this.world.license.refuse({ code, message }), deviceLimit);
       return done;
     }
     this.world.license.trustServerTime(Date.parse(answer.value.serverTime));
     const status = await this.world.license.accept(answer.value.token);
     if (status.kind === 'valid') this.world.usage.mergeCounts(status.claims.period, status.claims.usage);
-    this.world.events.license(status);
+    this.world.events.license(status, null);
     return done;
   }
 
@@ -350,6 +354,17 @@ export class Sync {
     this.world.events.plans(answer.value);
     return done;
   }
+}
+
+/** The devices in the plan's places and the upgrade, from the 409 problem body (empty when it names none). */
+function deviceLimitOf(failure: ApiFailure): DeviceLimitView {
+  const problem = failure.kind === 'problem' ? failure.problem : null;
+  const devices = z.array(Device).safeParse(problem?.devices);
+  return {
+    limit: problem?.limit ?? 0,
+    devices: devices.success ? devices.data : [],
+    upgrade: problem?.upgrade ?? null,
+  };
 }
 
 /** Units per operation of the batch entries the server answered for. */

@@ -2,7 +2,7 @@ import { createContext, useContext } from 'react';
 import { createStore, type StoreApi, useStore } from 'zustand';
 import type { BillingCycle } from '../src-shared/api.ts';
 import type { TierId } from '../src-shared/catalog.ts';
-import type { CompanionState, ProblemView } from '../src-shared/contract.ts';
+import type { CompanionState, ProblemView, ResultOf } from '../src-shared/contract.ts';
 import { type Connection, type LinkStatus, problem } from './bridge.ts';
 
 /**
@@ -25,6 +25,8 @@ export interface UiState {
   actionError: string | null;
   /** Set by a successful sign-in so keyboard focus moves to the plan that replaces the form. */
   focusPlan: boolean;
+  /** The account's active devices as main last listed them (asked for by the devices section). */
+  devices: ResultOf<'devices.list'> | null;
 
   signIn(email: string, password: string): Promise<ProblemView | null>;
   signUp(email: string, password: string): Promise<ProblemView | null>;
@@ -33,6 +35,11 @@ export interface UiState {
   manageBilling(): Promise<void>;
   syncNow(): Promise<void>;
   dismissNotification(id: string): Promise<void>;
+  loadDevices(): Promise<void>;
+  /** Releases another device; when this one was refused for want of a place, syncs so it takes it. */
+  releaseDevice(deviceId: string): Promise<void>;
+  /** Takes this computer back after it was released from the account. */
+  reactivateDevice(): Promise<void>;
   dismiss(key: string): void;
   planFocused(): void;
   setCycle(cycle: BillingCycle): void;
@@ -62,6 +69,7 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       salesNote: null,
       actionError: null,
       focusPlan: false,
+      devices: null,
 
       async signIn(email, password) {
         if (!bridge) return absent;
@@ -79,7 +87,7 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       },
       async signOut() {
         if (!bridge) return;
-        set({ actionError: null, openedUrl: null, salesNote: null });
+        set({ actionError: null, openedUrl: null, salesNote: null, devices: null });
         const result = await bridge.invoke('auth.signOut', {});
         if (!result.ok) failed(result.error);
       },
@@ -111,6 +119,27 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       async dismissNotification(id) {
         if (!bridge) return;
         const result = await bridge.invoke('notifications.dismiss', { id });
+        if (!result.ok) failed(result.error);
+      },
+      async loadDevices() {
+        if (!bridge) return;
+        const result = await bridge.invoke('devices.list', {});
+        if (result.ok) set({ devices: result.value });
+        else failed(result.error);
+      },
+      async releaseDevice(deviceId) {
+        if (!bridge) return;
+        set({ actionError: null });
+        const result = await bridge.invoke('devices.release', { deviceId });
+        if (!result.ok) return failed(result.error);
+        // The freed place is this device's at its next license request: ask for it now.
+        if (get().companion?.standing.code === 'DEVICE_LIMIT_REACHED') await get().syncNow();
+        await get().loadDevices();
+      },
+      async reactivateDevice() {
+        if (!bridge) return;
+        set({ actionError: null });
+        const result = await bridge.invoke('devices.reactivate', {});
         if (!result.ok) failed(result.error);
       },
       dismiss(key) {

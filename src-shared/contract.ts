@@ -71,6 +71,18 @@ export const LicenseView = z.object({
 });
 export type LicenseView = z.infer<typeof LicenseView>;
 
+/**
+ * The server's DEVICE_LIMIT_REACHED answer to this device's last license request: every place of
+ * the plan is taken by these devices; releasing one, or the upgrade, lets this one in.
+ */
+export const DeviceLimitView = z.object({
+  limit: z.number().int(),
+  devices: z.array(Device),
+  /** The cheapest tier above the plan that allows one more device (null when none does). */
+  upgrade: UpgradeSuggestion.nullable(),
+});
+export type DeviceLimitView = z.infer<typeof DeviceLimitView>;
+
 export const CompanionState = z.object({
   serverUrl: z.string(),
   branding: z.object({
@@ -129,6 +141,8 @@ export const CompanionState = z.object({
    * count, an unreadable settings file), in plain words: shown, never silently dropped.
    */
   dataProblems: z.array(z.string()),
+  /** Set while the server refuses this device for want of a place on the plan (`DEVICE_LIMIT_REACHED`). */
+  deviceLimit: DeviceLimitView.nullable(),
 });
 export type CompanionState = z.infer<typeof CompanionState>;
 
@@ -218,6 +232,11 @@ export const contract = {
     params: z.strictObject({ deviceId: z.string().min(1).max(128) }),
     result: z.object({}),
   },
+  /**
+   * The window's "Use Tollgate on this computer again" after it was released: a full sync whose
+   * license request takes this device back (what signing in again does).
+   */
+  'devices.reactivate': { surfaces: ['renderer'], params: None, result: z.object({ status: z.string() }) },
   /** Asks for `license.changed` notifications on this host-socket connection. */
   'license.subscribe': {
     surfaces: ['host'],

@@ -4,6 +4,7 @@ import { accentOf, logoOf } from '../view/branding.ts';
 import { AccountForms } from './AccountForms.tsx';
 import { Banners } from './Banners.tsx';
 import { CheckoutStatus } from './CheckoutStatus.tsx';
+import { DeviceStanding, Devices } from './Devices.tsx';
 import { Notices } from './Notices.tsx';
 import { PricingTable } from './PricingTable.tsx';
 import { TierStatus } from './TierStatus.tsx';
@@ -39,11 +40,13 @@ function Body() {
       ) : (
         <>
           <CheckoutStatus state={state} />
+          <DeviceStanding state={state} />
           <UpgradePrompt state={state} />
           <div className="grid">
             <TierStatus state={state} />
             <UsagePanel state={state} />
           </div>
+          <Devices state={state} />
           <PricingTable state={state} />
         </>
       )}

@@ -43,13 +43,24 @@ function alreadyHas(plans: Plans | undefined, currentTier: string, tier: string)
 
 function denialPrompt(state: CompanionState): UpgradePrompt | null {
   const denial = state.lastDenial;
-  if (!denial || denial.decision.allowed || !denial.decision.upgrade) return null;
-  const offer = denial.decision.upgrade;
-  if (alreadyHas(state.plans?.plans, state.effectiveTier, offer.tier)) return null;
+  if (!denial || denial.decision.allowed) return null;
   // Main names the subject as "<method> <feature or operation>", e.g. "gate.check export_formats".
   const name = denial.subject.split(' ').at(-1) ?? denial.subject;
   const operation = state.usage.operations[name];
   const what = operation ? operation.label : humanize(name);
+  if (denial.decision.code === 'LEASE_EXHAUSTED') {
+    // The plan has room; this computer has spent what it may offline. Reaching the server fixes it.
+    return {
+      key: `denied:${denial.at}`,
+      reason: 'denied',
+      headline: `An app was blocked: ${what}`,
+      blocked: `This computer has used the share of your plan it may spend offline. Connect to the internet to continue: the companion then gets more from the billing server.`,
+      offer: null,
+    };
+  }
+  if (!denial.decision.upgrade) return null;
+  const offer = denial.decision.upgrade;
+  if (alreadyHas(state.plans?.plans, state.effectiveTier, offer.tier)) return null;
   const blocked =
     denial.decision.code === 'LIMIT_REACHED'
       ? `${what}: this month's limit is used up`

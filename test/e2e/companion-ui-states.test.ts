@@ -39,6 +39,24 @@ interface Call {
   params: unknown;
 }
 
+const THIS_DEVICE_ONLY: Reply = {
+  ok: true,
+  value: {
+    devices: [
+      {
+        deviceId: 'dev-here',
+        name: 'Ada laptop',
+        os: 'Linux 6.8',
+        appVersion: '0.1.0',
+        activatedAt: new Date(NOW - TIME.DAY).toISOString(),
+        lastSeenAt: new Date(NOW - 60_000).toISOString(),
+        thisDevice: true,
+      },
+    ],
+    maxDevices: 1,
+  },
+};
+
 /** Opens the window with a stand-in preload bridge holding `state`; replies answer invoke by method. */
 async function open(state: CompanionState, replies: Record<string, Reply> = {}) {
   const page = await newPage();
@@ -67,13 +85,18 @@ async function open(state: CompanionState, replies: Record<string, Reply> = {}) 
         },
       };
     },
-    { initial: state, table: replies },
+    // The devices section lists the account's devices as soon as it shows: this one, by default.
+    { initial: state, table: { 'devices.list': THIS_DEVICE_ONLY, ...replies } },
   );
   await page.goto(site.url);
   return {
     page,
     errors,
-    calls: () => page.evaluate(() => (globalThis as unknown as { __calls: Call[] }).__calls),
+    /** What the window asked of main, besides listing the devices (the devices section's read). */
+    calls: () =>
+      page.evaluate(() =>
+        (globalThis as unknown as { __calls: Call[] }).__calls.filter((call) => call.method !== 'devices.list'),
+      ),
     reply: (method: string, reply: Reply) =>
       page.evaluate(
         ([name, answer]) => {
@@ -309,6 +332,24 @@ describe('offline and license problems', () => {
       expect(errors).toEqual([]);
     });
   }
+
+  it('says to connect, never to upgrade, when an app is blocked past the offline lease', async () => {
+    const state: CompanionState = {
+      ...offline('professional'),
+      lastDenial: {
+        at: NOW - 1_000,
+        subject: 'usage.consume ai_operations',
+        decision: { allowed: false, code: 'LEASE_EXHAUSTED', limit: 100, remaining: 58, leaseRemaining: 0 },
+      },
+    };
+    const { page, errors } = await open(state);
+    const prompt = page.getByTestId('upgrade-prompt');
+    await expect(prompt.getByRole('heading').textContent()).resolves.toBe('An app was blocked: AI operations');
+    await expect(prompt.textContent()).resolves.toContain('Connect to the internet to continue');
+    await expect(prompt.textContent()).resolves.not.toMatch(/upgrade/i);
+    await expect(prompt.getByRole('button').allTextContents()).resolves.toEqual(['Not now']);
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('billing status', () => {

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { MeResponse, Session } from '../../src-shared/api.ts';
 import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
 import { buildRenderer } from '../support/renderer-site.ts';
 import { request, spawnTestServer, uniqueEmail } from '../support/server.ts';
+import { startCompanion } from './companion-process.ts';
 
 /**
  * The companion's window end to end: the real billing server (local payment provider) and the
@@ -39,61 +38,6 @@ afterEach(async () => {
 afterAll(async () => {
   await chromium?.close();
 });
-
-interface RunningCompanion {
-  pageUrl: string;
-  socket: string;
-  stop(): Promise<void>;
-}
-
-/** `npm run companion -- --web` as a child process, with its own TOLLGATE_HOME and socket. */
-async function startCompanion(serverUrl: string): Promise<RunningCompanion> {
-  const home = mkdtempSync(join(tmpdir(), 'tollgate-ui-home-'));
-  const socket = join(home, 'companion.sock');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src-main', 'cli.ts'), '--web'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      TOLLGATE_HOME: home,
-      TOLLGATE_SERVER_URL: serverUrl,
-      TOLLGATE_SOCKET: socket,
-      // Quick syncs and retries, so "updates by itself" happens within the test's patience.
-      TOLLGATE_SYNC_INTERVAL_MS: SYNC_MS,
-      TOLLGATE_SYNC_RETRY_MAX_MS: SYNC_MS,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(home, { recursive: true, force: true });
-  };
-  const pageUrl = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`companion did not start:\n${output}`)), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Open the companion: (\S+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`companion exited (${code}) before serving:\n${output}`));
-    });
-  }).catch(async (error: Error) => {
-    await stop();
-    throw error;
-  });
-  return { pageUrl, socket, stop };
-}
 
 /** Presses Tab until `target` has focus: the way a keyboard user gets there. */
 async function tabTo(page: Page, target: Locator, limit = 80): Promise<void> {
@@ -128,7 +72,7 @@ describe('the companion window against a real billing server', () => {
     let server = await spawnTestServer({ env: LOCAL_PAYMENTS });
     cleanups.push(() => server.stop());
     const port = new URL(server.url).port;
-    const companion = await startCompanion(server.url);
+    const companion = await startCompanion(server.url, SYNC_MS);
     cleanups.push(companion.stop);
     const page = await chromium.browser.newPage();
     cleanups.push(() => page.close());
@@ -233,7 +177,7 @@ describe('the companion window against a real billing server', () => {
   it('explains a wrong password, a taken email and an unreachable server', async () => {
     const server = await spawnTestServer();
     cleanups.push(() => server.stop());
-    const companion = await startCompanion(server.url);
+    const companion = await startCompanion(server.url, SYNC_MS);
     cleanups.push(companion.stop);
     const page = await chromium.browser.newPage();
     cleanups.push(() => page.close());

@@ -49,6 +49,7 @@ export function signedOut(): CompanionState {
     lastDenial: null,
     tokenStorage: 'encrypted',
     dataProblems: [],
+    deviceLimit: null,
   };
 }
 
