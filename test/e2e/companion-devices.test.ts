@@ -3,9 +3,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
-import { buildRenderer } from '../support/renderer-site.ts';
 import { request, setPlan, signUp, startTestServer, type TestAccount, type TestServer } from '../support/server.ts';
-import { startCompanion } from './companion-process.ts';
+import { buildOwnRenderer, startCompanion } from './companion-process.ts';
 
 /**
  * The window's devices against a real billing server and a real companion (--web), in Chromium.
@@ -19,10 +18,11 @@ const SYNC_MS = '400';
 const OTHER = { deviceId: 'dev-studio-pc-000000000000000000001', deviceName: 'Studio PC', os: 'Windows 11' };
 
 let chromium: LaunchedBrowser;
+let ui: Awaited<ReturnType<typeof buildOwnRenderer>>;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  await buildRenderer(join(ROOT, 'out', 'web'));
+  ui = await buildOwnRenderer();
   chromium = await launchChromium();
 });
 
@@ -31,6 +31,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  ui?.remove();
   await chromium?.close();
 });
 
@@ -52,7 +53,7 @@ async function signedInWindow(prepare: (server: TestServer, account: TestAccount
   cleanups.push(() => server.stop());
   const account = await signUp(server.url);
   await prepare(server, account);
-  const companion = await startCompanion(server.url, SYNC_MS);
+  const companion = await startCompanion(server.url, SYNC_MS, ui.dir);
   cleanups.push(companion.stop);
   const page = await chromium.browser.newPage();
   cleanups.push(() => page.close());
@@ -137,7 +138,7 @@ describe('the devices in the companion window', () => {
     const devices = page.getByTestId('devices');
     await expect.poll(() => devices.getByTestId('device-places').textContent()).toBe('1 of 1 device');
     await expect(deviceNames(page, 'device-list')).resolves.toEqual([hostname()]);
-    await expect(serverDevices(account)).resolves.toEqual([hostname()]);
+    await expect.poll(() => serverDevices(account)).toEqual([hostname()]);
     expect(errors).toEqual([]);
   });
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildRenderer } from '../support/renderer-site.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -12,10 +13,21 @@ export interface RunningCompanion {
 }
 
 /**
- * `npm run companion -- --web` as a child process, with its own TOLLGATE_HOME and socket, syncing
- * every `syncMs` (retries too), so "updates by itself" happens within a test's patience.
+ * A build of today's src-renderer in a folder of the test file's own: the browser test files run
+ * side by side, and one rebuilding a shared out/web would pull the page from under another.
  */
-export async function startCompanion(serverUrl: string, syncMs: string): Promise<RunningCompanion> {
+export async function buildOwnRenderer(): Promise<{ dir: string; remove(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-ui-build-'));
+  await buildRenderer(dir);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * `npm run companion -- --web` as a child process, with its own TOLLGATE_HOME and socket, serving
+ * the renderer built in `ui` (buildOwnRenderer), syncing every `syncMs` (retries too), so "updates
+ * by itself" happens within a test's patience.
+ */
+export async function startCompanion(serverUrl: string, syncMs: string, ui: string): Promise<RunningCompanion> {
   const home = mkdtempSync(join(tmpdir(), 'tollgate-ui-home-'));
   const socket = join(home, 'companion.sock');
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src-main', 'cli.ts'), '--web'], {
@@ -28,6 +40,7 @@ export async function startCompanion(serverUrl: string, syncMs: string): Promise
       TOLLGATE_SOCKET: socket,
       TOLLGATE_SYNC_INTERVAL_MS: syncMs,
       TOLLGATE_SYNC_RETRY_MAX_MS: syncMs,
+      TOLLGATE_RENDERER_DIR: ui,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

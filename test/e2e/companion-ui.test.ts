@@ -5,9 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HostClient } from '../../src-main/host-client.ts';
 import { MeResponse, Session } from '../../src-shared/api.ts';
 import { type LaunchedBrowser, launchChromium, type Page, screenshot, watchConsole } from '../support/browser.ts';
-import { buildRenderer } from '../support/renderer-site.ts';
 import { request, spawnTestServer, uniqueEmail } from '../support/server.ts';
-import { startCompanion } from './companion-process.ts';
+import { buildOwnRenderer, startCompanion } from './companion-process.ts';
 
 /**
  * The companion's window end to end: the real billing server (local payment provider) and the
@@ -23,11 +22,12 @@ const PASSWORD = 'a long test password';
 const LOCAL_PAYMENTS = { TOLLGATE_PAYMENTS: 'local' };
 
 let chromium: LaunchedBrowser;
+let ui: Awaited<ReturnType<typeof buildOwnRenderer>>;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  // The companion's --web mode serves out/web when it is there: build it from this checkout.
-  await buildRenderer(join(ROOT, 'out', 'web'));
+  // The companion's --web mode serves this checkout's UI, built for this file alone.
+  ui = await buildOwnRenderer();
   chromium = await launchChromium();
 });
 
@@ -36,6 +36,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  ui?.remove();
   await chromium?.close();
 });
 
@@ -72,7 +73,7 @@ describe('the companion window against a real billing server', () => {
     let server = await spawnTestServer({ env: LOCAL_PAYMENTS });
     cleanups.push(() => server.stop());
     const port = new URL(server.url).port;
-    const companion = await startCompanion(server.url, SYNC_MS);
+    const companion = await startCompanion(server.url, SYNC_MS, ui.dir);
     cleanups.push(companion.stop);
     const page = await chromium.browser.newPage();
     cleanups.push(() => page.close());
@@ -177,7 +178,7 @@ describe('the companion window against a real billing server', () => {
   it('explains a wrong password, a taken email and an unreachable server', async () => {
     const server = await spawnTestServer();
     cleanups.push(() => server.stop());
-    const companion = await startCompanion(server.url, SYNC_MS);
+    const companion = await startCompanion(server.url, SYNC_MS, ui.dir);
     cleanups.push(companion.stop);
     const page = await chromium.browser.newPage();
     cleanups.push(() => page.close());
