@@ -74,53 +74,92 @@ for (const dialect of testDialects()) {
   });
 
   describe(`an email across a crash between sending and recording (${dialect})`, () => {
-    it('is received, the server is killed, and the restarted server sends the same Message-ID', async () => {
-      const smtp = await startTestSmtp();
-      const database = await createTestDatabase(dialect);
-      const env = { TOLLGATE_SMTP_URL: smtp.url, TOLLGATE_OUTBOX_LEASE_SECONDS: '1' };
-      try {
-        const first = await spawnTestServer({ database, env });
-        const email = uniqueEmail();
-        // Kill the sender the moment its first message has arrived, before the 250 reply.
-        smtp.onMessage = async (mail) => {
-          if (mail.to !== email) return;
-          smtp.onMessage = null;
-          await first.kill('SIGKILL');
-        };
-        const bob = await signUp(first.url, email);
-        expect((await consume(first.url, bob.token, 'four-units-crash', 4)).status).toBe(200);
-        await eventually('the first copy', () => smtp.received.length >= 1);
-        await first.kill('SIGKILL');
+    /** What makes the server write the email: a usage threshold, or a plan change paid at checkout. */
+    const triggers = [
+      {
+        name: 'a usage threshold',
+        eventType: 'usage.threshold_reached',
+        subject: 'You have used 80 % of your AI operations',
+        act: async (url: string, token: string) => {
+          expect((await consume(url, token, 'four-units-crash', 4)).status).toBe(200);
+        },
+      },
+      {
+        name: 'a plan change',
+        eventType: 'subscription.changed',
+        subject: 'Your subscription changed: professional',
+        act: async (url: string, token: string) => {
+          const checkout = await request<{ sessionId: string }>(
+            url,
+            'POST',
+            '/v1/billing/checkout',
+            { tier: 'professional', cycle: 'monthly' },
+            { token },
+          );
+          expect(checkout.status).toBe(200);
+          const paid = await request(
+            url,
+            'POST',
+            `/v1/billing/test-checkout/${checkout.body.sessionId}/pay`,
+            undefined,
+            {
+              token,
+            },
+          );
+          expect(paid.status).toBeLessThan(300);
+        },
+      },
+    ];
 
-        const second = await spawnTestServer({ database, env });
+    for (const trigger of triggers) {
+      it(`${trigger.name}: received, the server is killed, and the restarted server sends the same Message-ID`, async () => {
+        const smtp = await startTestSmtp();
+        const database = await createTestDatabase(dialect);
+        const env = { TOLLGATE_SMTP_URL: smtp.url, TOLLGATE_OUTBOX_LEASE_SECONDS: '1', TOLLGATE_PAYMENTS: 'local' };
         try {
-          await eventually('the copy from the restarted server', () => smtp.received.length >= 2);
-          const db = openDatabase(database);
+          const first = await spawnTestServer({ database, env });
+          const email = uniqueEmail();
+          const mine = () => smtp.received.filter((mail) => mail.to === email && mail.subject === trigger.subject);
+          // Kill the sender the moment the message has arrived, before the 250 reply.
+          smtp.onMessage = async (mail) => {
+            if (mail.to !== email || mail.subject !== trigger.subject) return;
+            smtp.onMessage = null;
+            await first.kill('SIGKILL');
+          };
+          const bob = await signUp(first.url, email);
+          await trigger.act(first.url, bob.token);
+          await eventually('the first copy', () => mine().length >= 1);
+          await first.kill('SIGKILL');
+
+          const second = await spawnTestServer({ database, env });
           try {
-            await eventually('the row recorded as delivered', async () => {
-              const row = await db
-                .selectFrom('outbox_messages')
-                .select('status')
-                .where('channel', '=', 'email')
-                .executeTakeFirst();
-              return row?.status === 'delivered';
-            });
+            await eventually('the copy from the restarted server', () => mine().length >= 2);
+            const db = openDatabase(database);
+            try {
+              await eventually('the row recorded as delivered', async () => {
+                const row = await db
+                  .selectFrom('outbox_messages')
+                  .select('status')
+                  .where('channel', '=', 'email')
+                  .where('event_type', '=', trigger.eventType)
+                  .executeTakeFirst();
+                return row?.status === 'delivered';
+              });
+            } finally {
+              await db.destroy();
+            }
+            // Two copies reached the SMTP server; they are one message to anyone deduping on Message-ID.
+            expect(mine().length).toBeGreaterThanOrEqual(2);
+            expect(distinctIds(mine())).toHaveLength(1);
           } finally {
-            await db.destroy();
+            await second.stop();
           }
-          const bobs = smtp.received.filter((mail) => mail.to === email);
-          // Two copies reached the SMTP server; they are one message to anyone deduping on Message-ID.
-          expect(bobs.length).toBeGreaterThanOrEqual(2);
-          expect(distinctIds(bobs)).toHaveLength(1);
-          expect(bobs[0]?.subject).toBe('You have used 80 % of your AI operations');
         } finally {
-          await second.stop();
+          await database.cleanup();
+          await smtp.close();
         }
-      } finally {
-        await database.cleanup();
-        await smtp.close();
-      }
-    }, 120_000);
+      }, 120_000);
+    }
   });
 }
 
