@@ -1,0 +1,343 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { Limits, TierId } from '../../src-shared/catalog.ts';
+import { periodOf } from '../../src-shared/period.ts';
+import { newId } from '../db/ids.ts';
+import { inTransaction } from '../db/transactions.ts';
+import { accountPlan } from '../http/context.ts';
+import { ApiError } from '../http/errors.ts';
+import { addOverride, type Override } from '../plans/overrides.ts';
+import { loadSubscription, subscriptionView } from '../plans/subscriptions.ts';
+import { endTrial, grantTrial, readTrial } from '../plans/trials.ts';
+import { actingAdministrator } from './admins.ts';
+import { recordAudit } from './audit.ts';
+import { recordContract } from './contracts.ts';
+import { AccountParams, ADMIN_TAGS, accountOfAdmin, Reason } from './route-parts.ts';
+
+/**
+ * The actions on one customer: a Custom contract, overrides, trials, usage corrections, cancel,
+ * revoking sessions. Each needs the `owner` role (or TOLLGATE_ADMIN_TOKEN), takes a reason and
+ * appends exactly one audit entry.
+ */
+export function registerCustomerActions(app: Parameters<FastifyPluginAsyncZod>[0]): void {
+  const context = app.tollgate;
+  const { db, now, catalog } = context;
+  const tags = ADMIN_TAGS;
+  const accountOrThrow = (accountId: string) => accountOfAdmin(db, accountId);
+
+  app.post(
+    '/v1/admin/customers/:accountId/overrides',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Extra units of an operation, or an extra feature, until an expiry',
+        params: AccountParams,
+        body: z.union([
+          z.object({
+            operation: z.string().min(1).max(100),
+            extraUnits: z.number().int().min(1),
+            expiresAt: z.iso.datetime(),
+            reason: Reason,
+          }),
+          z.object({ feature: z.string().min(1).max(100), expiresAt: z.iso.datetime(), reason: Reason }),
+        ]),
+      },
+    },
+    async (request, reply) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const body = request.body;
+      const expiresAt = Date.parse(body.expiresAt);
+      if (expiresAt <= now()) throw new ApiError('VALIDATION_FAILED', 'expiresAt must be in the future.');
+      const override: Override =
+        'operation' in body
+          ? { id: newId('ovr'), kind: 'units', operation: body.operation, extraUnits: body.extraUnits, expiresAt }
+          : { id: newId('ovr'), kind: 'feature', feature: body.feature, expiresAt };
+      await inTransaction(db, async (trx) => {
+        await addOverride(trx, account.id, override, now());
+        await recordAudit(
+          trx,
+          {
+            administrator,
+            accountId: account.id,
+            action: 'override.add',
+            reason: body.reason,
+            before: null,
+            after: override,
+          },
+          now(),
+        );
+      });
+      return reply.code(201).send(override);
+    },
+  );
+
+  app.put(
+    '/v1/admin/customers/:accountId/contract',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Records a negotiated Custom contract: price per cycle, setup fee, limits, features',
+        params: AccountParams,
+        body: z.object({
+          cycle: z.enum(['monthly', 'yearly']),
+          priceCents: z.number().int().min(0),
+          setupFeeCents: z.number().int().min(0).default(0),
+          limits: Limits,
+          features: z.array(z.string().min(1).max(100)).max(100),
+          reason: Reason,
+        }),
+      },
+    },
+    async (request) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const { reason, ...terms } = request.body;
+      await inTransaction(db, async (trx) => {
+        const row = await loadSubscription(trx, account.id);
+        if (row.provider_subscription_id !== null && ['active', 'trialing', 'past_due'].includes(row.status)) {
+          throw new ApiError('CONTRACT_CONFLICT');
+        }
+        const before = {
+          tier: row.tier,
+          cycle: row.cycle,
+          limits: row.custom_limits_json,
+          features: row.custom_features_json,
+        };
+        await recordContract(trx, row, terms, catalog.currency, now());
+        await recordAudit(
+          trx,
+          { administrator, accountId: account.id, action: 'contract.set', reason, before, after: terms },
+          now(),
+        );
+      });
+      const { row, plan } = await accountPlan(context, await loadSubscription(db, account.id));
+      return subscriptionView(row, plan);
+    },
+  );
+
+  app.put(
+    '/v1/admin/customers/:accountId/trial',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Grants a trial of a tier until an end date',
+        params: AccountParams,
+        body: z.object({ tier: TierId, endsAt: z.iso.datetime(), reason: Reason }),
+      },
+    },
+    async (request) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const endsAt = Date.parse(request.body.endsAt);
+      if (endsAt <= now()) throw new ApiError('VALIDATION_FAILED', 'endsAt must be in the future.');
+      const trial = { tier: request.body.tier, endsAt, grantedAt: now() };
+      await inTransaction(db, async (trx) => {
+        const before = await readTrial(trx, account.id);
+        await grantTrial(trx, account.id, trial);
+        await recordAudit(
+          trx,
+          {
+            administrator,
+            accountId: account.id,
+            action: 'trial.grant',
+            reason: request.body.reason,
+            before,
+            after: trial,
+          },
+          now(),
+        );
+      });
+      return { tier: trial.tier, endsAt: new Date(endsAt).toISOString() };
+    },
+  );
+
+  app.delete(
+    '/v1/admin/customers/:accountId/trial',
+    {
+      config: { access: 'admin' },
+      schema: { tags, summary: 'Ends a trial now', params: AccountParams, body: z.object({ reason: Reason }) },
+    },
+    async (request, reply) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      await inTransaction(db, async (trx) => {
+        const before = await readTrial(trx, account.id);
+        if (!before) throw new ApiError('NOT_FOUND', 'This account has no trial.');
+        await endTrial(trx, account.id);
+        await recordAudit(
+          trx,
+          {
+            administrator,
+            accountId: account.id,
+            action: 'trial.end',
+            reason: request.body.reason,
+            before,
+            after: null,
+          },
+          now(),
+        );
+      });
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/admin/customers/:accountId/usage-adjustments',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: "Corrects this period's usage of an operation: an event of its own, never a silent rewrite",
+        params: AccountParams,
+        body: z.object({
+          operation: z.string().min(1).max(64),
+          units: z.number().int().min(-1_000_000_000).max(1_000_000_000),
+          reason: Reason,
+        }),
+      },
+    },
+    async (request, reply) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const { operation, units, reason } = request.body;
+      if (!(operation in catalog.operations)) throw new ApiError('UNKNOWN_OPERATION');
+      const period = periodOf(now());
+      const result = await inTransaction(db, async (trx) => {
+        await trx
+          .insertInto('usage_counters')
+          .values({ account_id: account.id, operation, period, used: 0, reserved: 0 })
+          .onConflict((conflict) => conflict.columns(['account_id', 'operation', 'period']).doNothing())
+          .execute();
+        const counter = await trx
+          .selectFrom('usage_counters')
+          .select('used')
+          .where('account_id', '=', account.id)
+          .where('operation', '=', operation)
+          .where('period', '=', period)
+          .executeTakeFirstOrThrow();
+        const before = Number(counter.used);
+        const after = Math.max(0, before + units);
+        await trx
+          .updateTable('usage_counters')
+          .set({ used: after })
+          .where('account_id', '=', account.id)
+          .where('operation', '=', operation)
+          .where('period', '=', period)
+          .execute();
+        const key = newId('admin-adjustment');
+        const answer = { operation, period, units: after - before, used: after };
+        // The correction is a usage event of its own, beside the events it corrects.
+        await trx
+          .insertInto('usage_events')
+          .values({
+            account_id: account.id,
+            idempotency_key: key,
+            operation,
+            units: after - before,
+            period,
+            status: 'accepted',
+            result_json: JSON.stringify({ status: 200, body: answer }),
+            occurred_at: null,
+            created_at: now(),
+          })
+          .execute();
+        await recordAudit(
+          trx,
+          {
+            administrator,
+            accountId: account.id,
+            action: 'usage.adjust',
+            reason,
+            before: { operation, period, used: before },
+            after: { operation, period, used: after },
+          },
+          now(),
+        );
+        return answer;
+      });
+      return reply.code(201).send(result);
+    },
+  );
+
+  app.post(
+    '/v1/admin/customers/:accountId/cancel',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Cancels the paid subscription at the end of its period, through the payment provider',
+        params: AccountParams,
+        body: z.object({ reason: Reason }),
+      },
+    },
+    async (request) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const provider = context.paymentProvider;
+      const row = await loadSubscription(db, account.id);
+      if (!provider || row.provider_subscription_id === null || row.tier === 'free') {
+        throw new ApiError('BAD_REQUEST', 'There is no paid provider subscription to cancel.');
+      }
+      await provider.setCancelAtPeriodEnd(account, row, true);
+      const after = await loadSubscription(db, account.id);
+      await recordAudit(
+        db,
+        {
+          administrator,
+          accountId: account.id,
+          action: 'subscription.cancel',
+          reason: request.body.reason,
+          before: { tier: row.tier, cancelAtPeriodEnd: row.cancel_at_period_end === 1 },
+          after: { tier: after.tier, cancelAtPeriodEnd: after.cancel_at_period_end === 1 },
+        },
+        now(),
+      );
+      const { plan } = await accountPlan(context, after);
+      return subscriptionView(after, plan);
+    },
+  );
+
+  app.post(
+    '/v1/admin/customers/:accountId/revoke-sessions',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Signs the customer out everywhere',
+        params: AccountParams,
+        body: z.object({ reason: Reason }),
+      },
+    },
+    async (request) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const revoked = await inTransaction(db, async (trx) => {
+        const result = await trx
+          .updateTable('sessions')
+          .set({ revoked_at: now() })
+          .where('account_id', '=', account.id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        const count = Number(result.numUpdatedRows);
+        await recordAudit(
+          trx,
+          {
+            administrator,
+            accountId: account.id,
+            action: 'sessions.revoke',
+            reason: request.body.reason,
+            before: null,
+            after: { revoked: count },
+          },
+          now(),
+        );
+        return count;
+      });
+      return { revoked };
+    },
+  );
+}
