@@ -7,9 +7,10 @@ import type { Auth } from './auth.ts';
 import { isAuthRejection } from './auth.ts';
 import type { ApiFailure, BillingClient } from './billing-client.ts';
 import { describeDevice } from './device-id.ts';
+import type { UsageEntry, Verdict } from './journal-records.ts';
 import type { LeaseBook } from './lease-book.ts';
 import type { LicenseCache, LicenseStatus } from './license-cache.ts';
-import type { UsageEntry, UsageJournal, Verdict } from './usage-journal.ts';
+import type { UsageJournal } from './usage-journal.ts';
 import type { UsageSnapshotCache } from './usage-snapshot.ts';
 
 /**
