@@ -37,7 +37,11 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`tollgate-server: ${signal}, finishing requests in flight`);
     server.close().then(
-      () => process.exit(0),
+      (closedConnections) => {
+        const idle = closedConnections === 1 ? '1 connection' : `${closedConnections} connections`;
+        console.log(`tollgate-server: stopped${closedConnections > 0 ? ` (closed ${idle} no request was using)` : ''}`);
+        process.exit(0);
+      },
       (error) => {
         console.error(error);
         process.exit(1);

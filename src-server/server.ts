@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createDatabase, type DatabaseHandle } from './db/connection.ts';
 import { buildApp } from './http/app.ts';
+import { gracefulClose } from './http/shutdown.ts';
 import { loadLicenseKey } from './licensing/signing-key.ts';
 import { expireHeldLeases } from './metering/leases.ts';
 import { expireHeldReservations } from './metering/reservations.ts';
@@ -13,7 +14,8 @@ interface RunningServer {
   config: Config;
   /** The base URL it listens on, e.g. http://127.0.0.1:8787. */
   url: string;
-  close(): Promise<void>;
+  /** Stops it; resolves to how many open connections had no request left and were closed. */
+  close(): Promise<number>;
 }
 
 /** How often held reservations past their expiry are released when nobody needed the room. */
@@ -41,6 +43,7 @@ export async function startServer(config: Config, options: { now?: () => number 
     database.onIdleConnectionError((error) =>
       log.warn({ err: error }, 'PostgreSQL closed an idle connection; the pool opens a new one when needed'),
     );
+    const closeHttp = gracefulClose(app);
     const address = await app.listen({ port: config.port, host: config.host });
     const url = address.replace('[::1]', 'localhost');
     // Port 0 (tests) is only known now: the derived public URL follows the real port.
@@ -63,9 +66,10 @@ export async function startServer(config: Config, options: { now?: () => number 
       url,
       close: async () => {
         clearInterval(sweeper);
-        await running.close();
+        const closedConnections = await closeHttp();
         await outbox.stop();
         await database.destroy();
+        return closedConnections;
       },
     };
   } catch (error) {

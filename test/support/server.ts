@@ -88,6 +88,8 @@ export interface SpawnedServer {
   output(): string;
   /** Sends a signal (SIGKILL to crash it) and waits for the process to end. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Its exit code once it has ended (null while it runs or when a signal ended it). */
+  exitCode(): number | null;
   /** Stops it gracefully (SIGTERM) and, unless the database was passed in, drops the database. */
   stop(): Promise<void>;
 }
@@ -128,6 +130,7 @@ export async function spawnTestServer(options: Omit<TestServerOptions, 'now'> = 
     database,
     output: () => output,
     kill,
+    exitCode: () => child.exitCode,
     stop: async () => {
       await kill('SIGTERM');
       if (owned) await database.cleanup();

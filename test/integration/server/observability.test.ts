@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../support/databases.ts';
 import {
@@ -123,6 +125,29 @@ for (const dialect of testDialects()) {
       }
       const usedRetried = (await account.get('/v1/me')).body.usage.operations.ai_operations.used as number;
       expect(usedRetried).toBe(usedAfter);
+    });
+
+    it('SIGTERM with a browser\'s preconnected socket open stops at once instead of waiting it out', async () => {
+      const victim = await spawnTestServer({ database: server.database });
+      const { port, hostname } = new URL(victim.url);
+      // A browser opens sockets ahead of the requests it may send; this one never sends any.
+      const preconnected = connect(Number(port), hostname);
+      await once(preconnected, 'connect');
+      let received = '';
+      preconnected.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      const closedByServer = once(preconnected, 'close');
+      // An idle keep-alive connection beside it, after a real request.
+      expect((await request(victim.url, 'GET', '/healthz')).status).toBe(200);
+
+      await victim.kill('SIGTERM');
+      await closedByServer;
+      // Node's own headers timeout would close it with a 408 a minute and a half later; the
+      // stopping server closes it with nothing to say, as soon as no request is left.
+      expect(received).toBe('');
+      expect(victim.output()).toMatch(/stopped \(closed [0-9]+ connections? no request was using\)/);
+      expect(victim.exitCode()).toBe(0);
     });
   });
 }
