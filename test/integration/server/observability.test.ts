@@ -127,7 +127,7 @@ for (const dialect of testDialects()) {
       expect(usedRetried).toBe(usedAfter);
     });
 
-    it('SIGTERM with a browser\'s preconnected socket open stops at once instead of waiting it out', async () => {
+    it("SIGTERM with a browser's preconnected socket open stops at once instead of waiting it out", async () => {
       const victim = await spawnTestServer({ database: server.database });
       const { port, hostname } = new URL(victim.url);
       // A browser opens sockets ahead of the requests it may send; this one never sends any.
