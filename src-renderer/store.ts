@@ -52,6 +52,8 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
     const bridge = connection?.bridge;
     const absent = problem('COMPANION_UNREACHABLE', 'Open this window from the companion app.');
     const failed = (error: ProblemView) => set({ actionError: error.message });
+    /** Counts the device lists asked for (and releases), so a late answer never overwrites a newer one. */
+    let devicesAsked = 0;
     // In Electron, main opens checkout and portal pages in the system browser itself; in --web mode
     // this page already is the system browser, so it opens them in a new tab.
     const show = (url: string) => {
@@ -123,7 +125,11 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       },
       async loadDevices() {
         if (!bridge) return;
+        // Lists asked for one after another may answer out of order: only the latest is shown.
+        devicesAsked += 1;
+        const asked = devicesAsked;
         const result = await bridge.invoke('devices.list', {});
+        if (asked !== devicesAsked) return;
         if (result.ok) set({ devices: result.value });
         else failed(result.error);
       },
@@ -132,6 +138,11 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
         set({ actionError: null });
         const result = await bridge.invoke('devices.release', { deviceId });
         if (!result.ok) return failed(result.error);
+        devicesAsked += 1;
+        // Gone on the server: never shown again here, even for the moment before the list reloads.
+        const listed = get().devices;
+        if (listed)
+          set({ devices: { ...listed, devices: listed.devices.filter((device) => device.deviceId !== deviceId) } });
         // The freed place is this device's at its next license request: ask for it now.
         if (get().companion?.standing.code === 'DEVICE_LIMIT_REACHED') await get().syncNow();
         await get().loadDevices();
