@@ -56,7 +56,7 @@ export const Tier = z.strictObject({
 export type Tier = z.infer<typeof Tier>;
 
 /** The cardless trial a free account may start once (POST /v1/trial): which paid tier, for how many days. */
-export const TrialOffer = z.strictObject({
+const TrialOffer = z.strictObject({
   tier: TierId,
   days: z
     .number({ error: 'expected a whole number of days' })
@@ -64,7 +64,6 @@ export const TrialOffer = z.strictObject({
     .min(1, { error: 'a trial lasts at least 1 day' })
     .max(365, { error: 'a trial lasts at most 365 days' }),
 });
-export type TrialOffer = z.infer<typeof TrialOffer>;
 
 const CatalogShape = z.strictObject({
   currency: z.string().regex(/^[a-z]{3}$/, { error: 'expected a three-letter ISO currency code in lower case' }),

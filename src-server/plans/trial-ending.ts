@@ -12,7 +12,7 @@ import { enqueueEvent } from '../outbox/enqueue.ts';
  * or server processes see the trial; a trial granted again (a new end) is announced again.
  */
 
-export const TRIAL_ENDING_NOTICE_DAYS = 3;
+const TRIAL_ENDING_NOTICE_DAYS = 3;
 const NOTICE_MS = TRIAL_ENDING_NOTICE_DAYS * 86_400_000;
 
 export async function sweepTrialEndings(store: { db: Kysely<Database>; dialect: Dialect }, now: number): Promise<void> {
