@@ -104,7 +104,14 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       },
       async signOut() {
         if (!bridge) return;
-        set({ actionError: null, openedUrl: null, salesNote: null, devices: null });
+        set({
+          actionError: null,
+          openedUrl: null,
+          salesNote: null,
+          devices: null,
+          trialError: null,
+          accountMode: 'signIn',
+        });
         const result = await bridge.invoke('auth.signOut', {});
         if (!result.ok) failed(result.error);
       },
