@@ -151,7 +151,15 @@ export function createHandlers(world: HandlerWorld): Handlers {
       await auth.signOut();
       world.license.clear();
       world.leases.clear();
-      state.setState({ subscription: null, trial: null, notifications: [], lastDenial: null, deviceLimit: null });
+      state.setState({
+        subscription: null,
+        trial: null,
+        notifications: [],
+        lastDenial: null,
+        deviceLimit: null,
+        // A checkout the signed-out account was paying is not the next account's.
+        checkout: { status: 'idle', tier: null, cycle: null, error: null },
+      });
       world.refreshNow();
       return { unsyncedEvents: waiting.events, unsyncedUnits: waiting.units };
     },

@@ -31,8 +31,8 @@ export interface UiState {
   accountMode: 'signIn' | 'signUp';
   /** Set by "Start free" so the sign-up form takes keyboard focus. */
   focusSignUp: boolean;
-  /** Why the last "Start free trial" was refused (the server's words), until the next try. */
-  trialError: string | null;
+  /** Why the last "Start free trial" was refused (code and the server's words), until the next try. */
+  trialError: ProblemView | null;
   trialBusy: boolean;
 
   signIn(email: string, password: string): Promise<ProblemView | null>;
@@ -128,7 +128,7 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
         if (!bridge || get().trialBusy) return;
         set({ trialError: null, trialBusy: true, actionError: null });
         const result = await bridge.invoke('trial.start', {});
-        set({ trialBusy: false, trialError: result.ok ? null : result.error.message });
+        set({ trialBusy: false, trialError: result.ok ? null : result.error });
       },
       async checkout(tier) {
         if (!bridge) return;

@@ -1,5 +1,6 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { useUi } from '../store.ts';
+import { planName as tierName } from '../view/plan.ts';
 import { trialCard } from '../view/trial.ts';
 import { useNow } from './use-now.ts';
 
@@ -19,23 +20,25 @@ export function Trial({ state }: { state: CompanionState }) {
   const card = trialCard(state, Date.now());
   if (!card) return null;
   const checkoutBusy = state.checkout.status === 'opening';
+  // Refused for good (this computer had the trial with another account): the way on is the upgrade.
+  const used = card.kind === 'offer' && trialError?.code === 'TRIAL_ALREADY_USED';
   return (
     <section className={`card trial ${card.kind}`} aria-labelledby="trial-heading" data-testid="trial">
       <h2 id="trial-heading">{card.title}</h2>
       <p>{card.detail}</p>
       {trialError && (
         <p className="form-error" role="alert" data-testid="trial-error">
-          {trialError}
+          {trialError.message}
         </p>
       )}
       <div className="actions">
-        {card.kind === 'offer' ? (
+        {card.kind === 'offer' && !used ? (
           <button type="button" className="primary" disabled={trialBusy} onClick={() => void startTrial()}>
             {trialBusy ? 'Starting…' : card.action}
           </button>
         ) : (
           <button type="button" className="primary" disabled={checkoutBusy} onClick={() => void checkout(card.tier)}>
-            {card.action}
+            {used ? `Upgrade to ${tierName(state, card.tier)}` : card.action}
           </button>
         )}
       </div>

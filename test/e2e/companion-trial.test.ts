@@ -118,6 +118,9 @@ describe('plans before sign-in and the cardless trial', () => {
       .poll(() => page.getByTestId('trial-error').textContent())
       .toContain('This device already had the free Professional trial, with another account.');
     await expect(page.getByTestId('plan-name').textContent()).resolves.toBe('Free');
+    // The offer gives way to the upgrade; the first account's checkout is not this one's.
+    await expect(trial.getByRole('button').allTextContents()).resolves.toEqual(['Upgrade to Professional']);
+    await expect(page.getByTestId('checkout-waiting').count()).resolves.toBe(0);
     await screenshot(page, 'companion-trial-already-used');
     expect(errors).toEqual([]);
   });
