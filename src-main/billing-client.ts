@@ -117,6 +117,11 @@ export class BillingClient {
     return this.call('markNotificationRead', { params: { id }, body: {}, accessToken });
   }
 
+  /** The catalog's cardless trial, for this account on this device (once per account and per device). */
+  startTrial(accessToken: string, deviceId: string) {
+    return this.call('startTrial', { body: { deviceId }, accessToken });
+  }
+
   checkout(accessToken: string, tier: TierId, cycle: BillingCycle, returnTo: CheckoutReturn = 'browser') {
     const body = { tier, cycle, ...(returnTo === 'app' ? { returnTo } : {}) };
     return this.call('checkout', { body, accessToken });

@@ -146,6 +146,7 @@ export class Companion {
           const { checkout } = this.state.getState();
           this.state.setState({
             subscription: me.subscription,
+            trial: me.trial,
             checkout: completeCheckoutIfPaid(checkout, me.subscription),
           });
           this.refresh();

@@ -151,7 +151,15 @@ export function createHandlers(world: HandlerWorld): Handlers {
       await auth.signOut();
       world.license.clear();
       world.leases.clear();
-      state.setState({ subscription: null, notifications: [], lastDenial: null, deviceLimit: null });
+      state.setState({
+        subscription: null,
+        trial: null,
+        notifications: [],
+        lastDenial: null,
+        deviceLimit: null,
+        // A checkout the signed-out account was paying is not the next account's.
+        checkout: { status: 'idle', tier: null, cycle: null, error: null },
+      });
       world.refreshNow();
       return { unsyncedEvents: waiting.events, unsyncedUnits: waiting.units };
     },
@@ -177,6 +185,17 @@ export function createHandlers(world: HandlerWorld): Handlers {
       if (!answer.ok) throw new MethodError(answer.error.code, answer.error.message);
       await openOutside(answer.value.url);
       return { url: answer.value.url };
+    },
+    'trial.start': async () => {
+      const answer = await withToken((token) => client.startTrial(token, world.deviceId));
+      if (!answer.ok) {
+        // TRIAL_ALREADY_USED / TRIAL_NOT_AVAILABLE: the server's words say why and what to do.
+        await sync.syncNow();
+        throw new MethodError(answer.error.code, answer.error.message);
+      }
+      // The new license (the trial tier, paid access until its end) comes with this sync.
+      await sync.syncNow();
+      return { tier: answer.value.tier, endsAt: answer.value.endsAt };
     },
     'devices.list': async () => {
       const answer = await withToken((token) => client.devices(token));

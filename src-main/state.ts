@@ -40,6 +40,7 @@ export function createMainStore(serverUrl: string, now: number) {
     },
     sync: { status: 'idle', lastSyncAt: null, offlineSince: null, pendingEvents: 0, lastError: null },
     notifications: [],
+    trial: null,
     plans: null,
     checkout: { status: 'idle', tier: null, cycle: null, error: null },
     lastDenial: null,

@@ -196,6 +196,11 @@ export class Sync {
       }
       return done;
     });
+    // Signed out, the window still shows the plans and prices (the newcomer's first screen).
+    if (outcome === 'signed-out') {
+      const plans = await this.pullPlans();
+      return this.finish(plans.ok ? outcome : plans);
+    }
     return this.finish(outcome);
   }
 

@@ -27,10 +27,23 @@ export interface UiState {
   focusPlan: boolean;
   /** The account's active devices as main last listed them (asked for by the devices section). */
   devices: ResultOf<'devices.list'> | null;
+  /** Which account form shows; `startFree` turns it to sign-up. */
+  accountMode: 'signIn' | 'signUp';
+  /** Set by "Start free" so the sign-up form takes keyboard focus. */
+  focusSignUp: boolean;
+  /** Why the last "Start free trial" was refused (code and the server's words), until the next try. */
+  trialError: ProblemView | null;
+  trialBusy: boolean;
 
   signIn(email: string, password: string): Promise<ProblemView | null>;
   signUp(email: string, password: string): Promise<ProblemView | null>;
   signOut(): Promise<void>;
+  setAccountMode(mode: 'signIn' | 'signUp'): void;
+  /** The plans table's "Start free": the sign-up form (new accounts start on the free plan). */
+  startFree(): void;
+  signUpFocused(): void;
+  /** The catalog's cardless trial for the signed-in account on this device. */
+  startTrial(): Promise<void>;
   checkout(tier: TierId): Promise<void>;
   manageBilling(): Promise<void>;
   syncNow(): Promise<void>;
@@ -72,6 +85,10 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       actionError: null,
       focusPlan: false,
       devices: null,
+      accountMode: 'signIn',
+      focusSignUp: false,
+      trialError: null,
+      trialBusy: false,
 
       async signIn(email, password) {
         if (!bridge) return absent;
@@ -89,9 +106,31 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       },
       async signOut() {
         if (!bridge) return;
-        set({ actionError: null, openedUrl: null, salesNote: null, devices: null });
+        set({
+          actionError: null,
+          openedUrl: null,
+          salesNote: null,
+          devices: null,
+          trialError: null,
+          accountMode: 'signIn',
+        });
         const result = await bridge.invoke('auth.signOut', {});
         if (!result.ok) failed(result.error);
+      },
+      setAccountMode(accountMode) {
+        set({ accountMode });
+      },
+      startFree() {
+        set({ accountMode: 'signUp', focusSignUp: true });
+      },
+      signUpFocused() {
+        set({ focusSignUp: false });
+      },
+      async startTrial() {
+        if (!bridge || get().trialBusy) return;
+        set({ trialError: null, trialBusy: true, actionError: null });
+        const result = await bridge.invoke('trial.start', {});
+        set({ trialBusy: false, trialError: result.ok ? null : result.error });
       },
       async checkout(tier) {
         if (!bridge) return;

@@ -93,6 +93,8 @@ export const PlansResponse = z.object({
   currency: z.string(),
   operations: z.record(z.string(), z.object({ label: z.string() })),
   plans: z.array(PlanView),
+  /** The cardless trial a free account may start once (POST /v1/trial); null when the catalog offers none. */
+  trial: z.object({ tier: TierId, days: z.number().int() }).nullable().default(null),
 });
 export type PlansResponse = z.infer<typeof PlansResponse>;
 
@@ -137,9 +139,24 @@ export const UsageSnapshot = z.object({
 });
 export type UsageSnapshot = z.infer<typeof UsageSnapshot>;
 
+/**
+ * The account's trial as /v1/me reports it: `available` (free, never took the catalog's trial),
+ * `running` (a trial gives its tier until `endsAt`), `used` (this account took it already) or
+ * `unavailable` (no trial in the catalog, or the account pays). `tier`/`days`: the catalog's offer,
+ * or the running trial's tier.
+ */
+export const TrialState = z.object({
+  status: z.enum(['available', 'running', 'used', 'unavailable']),
+  tier: TierId.nullable(),
+  days: z.number().int().nullable(),
+  endsAt: z.string().nullable(),
+});
+export type TrialState = z.infer<typeof TrialState>;
+
 export const MeResponse = z.object({
   account: Account,
   subscription: Subscription,
+  trial: TrialState,
   usage: UsageSnapshot,
   serverTime: z.string(),
 });
@@ -258,6 +275,19 @@ export const DecisionView = z.object({
   leaseRemaining: z.number().int().optional(),
   upgrade: UpgradeSuggestion.optional(),
 });
+
+// ── Trial (POST /v1/trial, signed in) ──────────────────────────────────────────────────────────
+
+/** The device starting the trial: the id it sends with its license requests (activated on this account). */
+export const TrialBody = z.strictObject({ deviceId: DeviceId });
+
+export const TrialResponse = z.object({
+  tier: TierId,
+  days: z.number().int(),
+  startedAt: z.string(),
+  endsAt: z.string(),
+});
+export type TrialResponse = z.infer<typeof TrialResponse>;
 
 // ── Notifications ───────────────────────────────────────────────────────────────────────────────
 

@@ -55,10 +55,22 @@ export const Tier = z.strictObject({
 });
 export type Tier = z.infer<typeof Tier>;
 
+/** The cardless trial a free account may start once (POST /v1/trial): which paid tier, for how many days. */
+const TrialOffer = z.strictObject({
+  tier: TierId,
+  days: z
+    .number({ error: 'expected a whole number of days' })
+    .int({ error: 'expected a whole number of days' })
+    .min(1, { error: 'a trial lasts at least 1 day' })
+    .max(365, { error: 'a trial lasts at most 365 days' }),
+});
+
 const CatalogShape = z.strictObject({
   currency: z.string().regex(/^[a-z]{3}$/, { error: 'expected a three-letter ISO currency code in lower case' }),
   operations: z.record(identifier, z.strictObject({ label: z.string().min(1).max(60) })),
   tiers: z.array(Tier).min(1),
+  /** Absent: no self-service trial. */
+  trial: TrialOffer.optional(),
 });
 
 const CatalogSchema = CatalogShape.superRefine((catalog, ctx) => {
@@ -89,6 +101,20 @@ const CatalogSchema = CatalogShape.superRefine((catalog, ctx) => {
   });
   if (!seen.has('free')) {
     ctx.addIssue({ code: 'custom', path: ['tiers'], message: 'a "free" tier is required: new accounts start on it' });
+  }
+  const trialTier = catalog.tiers.find((tier) => tier.id === catalog.trial?.tier);
+  if (catalog.trial && !trialTier) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['trial', 'tier'],
+      message: `tier "${catalog.trial.tier}" is not in "tiers"; a trial gives one of the catalog's tiers`,
+    });
+  } else if (trialTier && (trialTier.id === 'free' || trialTier.prices === 'negotiated')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['trial', 'tier'],
+      message: `a trial gives a paid tier with a price list, not "${trialTier.id}"`,
+    });
   }
 });
 

@@ -10,6 +10,7 @@ import {
   Password,
   PlansResponse,
   Subscription,
+  TrialState,
   Units,
   UpgradeSuggestion,
 } from './api.ts';
@@ -119,6 +120,9 @@ export const CompanionState = z.object({
     lastError: z.string().nullable(),
   }),
   notifications: z.array(Notification),
+  /** The account's cardless trial as /v1/me last said (null before the first sync or signed out). */
+  trial: TrialState.nullable(),
+  /** The price list from the server (cached for display only), shown before sign-in too. */
   plans: PlansResponse.nullable(),
   checkout: z.object({
     status: z.enum(['idle', 'opening', 'waiting', 'completed', 'failed']),
@@ -183,6 +187,12 @@ export const contract = {
     result: z.object({ kind: z.enum(['checkout', 'contact_sales']), url: z.string().nullable() }),
   },
   'billing.portal': { surfaces: ['renderer'], params: None, result: z.object({ url: z.string() }) },
+  /** The window's "Start free trial": the catalog's trial for this account on this device, no card. */
+  'trial.start': {
+    surfaces: ['renderer'],
+    params: None,
+    result: z.object({ tier: TierId, endsAt: z.string() }),
+  },
   'notifications.dismiss': {
     surfaces: ['renderer'],
     params: z.strictObject({ id: z.string().min(1).max(100) }),

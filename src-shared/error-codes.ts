@@ -38,6 +38,10 @@ export const PROBLEM_CODES = {
   DEVICE_LIMIT_REACHED: { status: 409, title: 'The plan allows no more devices' },
   /** The user released this device; it gets a license again only when asked to (`reactivate=true`). */
   DEVICE_RELEASED: { status: 409, title: 'This device was released from the account' },
+  /** The cardless trial is once per account and once per device: this one (or this device) had it. */
+  TRIAL_ALREADY_USED: { status: 409, title: 'The free trial was already used by this account or on this device' },
+  /** No trial in the catalog, or the account is not on the free plan (it pays, or a trial is running). */
+  TRIAL_NOT_AVAILABLE: { status: 409, title: 'No free trial is available to this account' },
   RESERVATION_SETTLED: { status: 409, title: 'The reservation was already settled the other way' },
   RESERVATION_EXPIRED: { status: 409, title: 'The reservation expired and its units were released' },
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },

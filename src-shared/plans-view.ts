@@ -22,6 +22,7 @@ export function plansView(catalog: Catalog): PlansResponse {
       negotiated: tier.prices === 'negotiated',
       yearlySavingCents: yearlySavingCents(tier),
     })),
+    trial: catalog.trial ?? null,
   };
 }
 
@@ -39,6 +40,7 @@ export function catalogFromPlans(plans: PlansResponse): Catalog {
         features: plan.features,
         prices: plan.negotiated || plan.prices === null ? 'negotiated' : plan.prices,
       })),
+      ...(plans.trial ? { trial: plans.trial } : {}),
     },
     'the server catalog',
   );

@@ -18,6 +18,8 @@ import {
   SignInBody,
   SignOutBody,
   SignUpBody,
+  TrialBody,
+  TrialResponse,
   UsageEventsBody,
   UsageEventsResponse,
 } from './api.ts';
@@ -58,6 +60,7 @@ export const SERVER_ROUTES = {
     body: z.strictObject({}),
     response: Anything,
   },
+  startTrial: { method: 'POST', path: '/v1/trial', auth: true, body: TrialBody, response: TrialResponse },
   checkout: {
     method: 'POST',
     path: '/v1/billing/checkout',

@@ -1,4 +1,4 @@
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { useUi } from '../store.ts';
 import { accountErrorMessage } from '../view/errors.ts';
 
@@ -6,16 +6,31 @@ type Mode = 'signIn' | 'signUp';
 
 const MIN_PASSWORD = 10;
 
-/** Sign in or create an account. Errors are said in words next to the form and announced. */
+/**
+ * Sign in or create an account. Errors are said in words next to the form and announced. The mode
+ * lives in the window's store so the plans table's "Start free" can open the sign-up form.
+ */
 export function AccountForms() {
   const signIn = useUi((ui) => ui.signIn);
   const signUp = useUi((ui) => ui.signUp);
-  const [mode, setMode] = useState<Mode>('signIn');
+  const mode = useUi((ui) => ui.accountMode);
+  const setMode = useUi((ui) => ui.setAccountMode);
+  const focusSignUp = useUi((ui) => ui.focusSignUp);
+  const signUpFocused = useUi((ui) => ui.signUpFocused);
+  const emailField = useRef<HTMLInputElement>(null);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const id = useId();
+
+  // "Start free" in the plans table: the sign-up form, ready to type into.
+  useEffect(() => {
+    if (!focusSignUp) return;
+    emailField.current?.focus();
+    emailField.current?.scrollIntoView({ block: 'center' });
+    signUpFocused();
+  }, [focusSignUp, signUpFocused]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -48,9 +63,15 @@ export function AccountForms() {
         </button>
       </div>
       <h2 id={`${id}-title`}>{title}</h2>
+      {mode === 'signUp' && (
+        <p className="plan-choice" data-testid="sign-up-plan">
+          Plan: <strong>Free</strong> — no card needed. Upgrade or start a free trial any time.
+        </p>
+      )}
       <form onSubmit={submit} noValidate>
         <label htmlFor={`${id}-email`}>Email</label>
         <input
+          ref={emailField}
           id={`${id}-email`}
           type="email"
           autoComplete="email"

@@ -8,6 +8,7 @@ import { DeviceStanding, Devices } from './Devices.tsx';
 import { Notices } from './Notices.tsx';
 import { PricingTable } from './PricingTable.tsx';
 import { TierStatus } from './TierStatus.tsx';
+import { Trial } from './Trial.tsx';
 import { UpgradePrompt } from './UpgradePrompt.tsx';
 import { UsagePanel } from './UsagePanel.tsx';
 
@@ -36,11 +37,16 @@ function Body() {
       <Banners state={state} />
       <Notices state={state} />
       {state.account === null ? (
-        <AccountForms />
+        <>
+          <AccountForms />
+          {/* The newcomer sees what each plan costs and gives before signing up. */}
+          <PricingTable state={state} />
+        </>
       ) : (
         <>
           <CheckoutStatus state={state} />
           <DeviceStanding state={state} />
+          <Trial state={state} />
           <UpgradePrompt state={state} />
           <div className="grid">
             <TierStatus state={state} />

@@ -6,7 +6,16 @@ import { type PlanColumn, pricingTable } from '../view/pricing.ts';
 function PlanAction({ column, busy }: { column: PlanColumn; busy: boolean }) {
   const checkout = useUi((ui) => ui.checkout);
   const manageBilling = useUi((ui) => ui.manageBilling);
+  const startFree = useUi((ui) => ui.startFree);
   switch (column.action) {
+    case 'start_free':
+      return (
+        <button type="button" className="primary" onClick={startFree}>
+          Start free
+        </button>
+      );
+    case 'none':
+      return null;
     case 'current':
       return <span className="badge ok">Current plan</span>;
     case 'checkout':
@@ -40,13 +49,21 @@ export function PricingTable({ state }: { state: CompanionState }) {
   const cycle = useUi((ui) => ui.cycle);
   const setCycle = useUi((ui) => ui.setCycle);
   if (!state.plans) return null;
-  const currentTier = state.subscription?.tier ?? state.license.tier;
-  const table = pricingTable(state.plans, cycle, currentTier);
+  // Signed out: the newcomer's price list, with "Start free" (the catalog is cached for display only).
+  const signedIn = state.account !== null;
+  const trialRunning = state.trial?.status === 'running';
+  // During a trial the account is on Free underneath: the trial tier's column is the upgrade that keeps it.
+  const currentTier = signedIn ? (trialRunning ? 'free' : (state.subscription?.tier ?? state.license.tier)) : null;
+  const offered = !signedIn || state.trial?.status === 'available';
+  const table = pricingTable({ ...state.plans, trial: offered ? state.plans.trial : null }, cycle, currentTier);
   // Only while main is creating the checkout: a user who closed the checkout tab may choose again.
   const busy = state.checkout.status === 'opening';
   return (
     <section className="card plans" aria-labelledby="plans-heading">
       <h2 id="plans-heading">Plans</h2>
+      {currentTier === null && (
+        <p className="plans-intro">Start on Free with no card, and upgrade when you need more.</p>
+      )}
       <fieldset className="cycle">
         <legend>Billing cycle</legend>
         {CYCLES.map(({ value, label }) => (
@@ -72,6 +89,7 @@ export function PricingTable({ state }: { state: CompanionState }) {
                   </span>
                   {column.saving && <span className="saving">{column.saving}</span>}
                   <span className="setup">{column.setupFee}</span>
+                  {column.trial && <span className="trial-note">{column.trial}</span>}
                   <PlanAction column={column} busy={busy} />
                 </th>
               ))}

@@ -16,7 +16,12 @@ export type CheckoutView =
 export function checkoutView(state: CompanionState): CheckoutView {
   const { status, tier, cycle, error } = state.checkout;
   const plan = tier ? planName(state, tier) : 'the new plan';
-  const arrived = tier !== null && state.subscription?.tier === tier && state.subscription.access;
+  // The cycle too, as main's completeCheckoutIfPaid: a trial shows its tier with no cycle, unpaid.
+  const arrived =
+    tier !== null &&
+    state.subscription?.tier === tier &&
+    state.subscription.cycle === cycle &&
+    state.subscription.access;
   switch (status) {
     case 'idle':
       return { kind: 'none' };

@@ -51,7 +51,12 @@ export function tierStatus(state: CompanionState, timeZone?: string): TierStatus
 
   let dateLine: string | null = null;
   const periodEnd = subscription?.currentPeriodEnd ?? null;
-  if (periodEnd && rawStatus !== 'canceled') {
+  const trialEnd = state.trial?.status === 'running' ? state.trial.endsAt : null;
+  if (trialEnd) {
+    // The cardless trial: its tier until the end, then Free (nothing renews).
+    status.label = 'Free trial';
+    dateLine = `Trial ends on ${formatDate(trialEnd, timeZone)}`;
+  } else if (periodEnd && rawStatus !== 'canceled') {
     if (subscription?.cancelAtPeriodEnd) dateLine = `Ends on ${formatDate(periodEnd, timeZone)}`;
     else if (subscription?.pendingTier && subscription.pendingTier !== tier) {
       dateLine = `Changes to ${planName(state, subscription.pendingTier)} on ${formatDate(periodEnd, timeZone)}`;

@@ -6,7 +6,11 @@ import { plansByPrice } from './prompt.ts';
 
 /** The plans table: one column per plan, limits and features as rows, so plans compare side by side. */
 
-type PlanAction = 'current' | 'checkout' | 'contact_sales' | 'manage';
+/**
+ * `start_free`: signed out, the free plan's "Start free" (opens the sign-up form); `none`: signed
+ * out, a paid plan (chosen after signing up).
+ */
+type PlanAction = 'current' | 'checkout' | 'contact_sales' | 'manage' | 'start_free' | 'none';
 
 export interface PlanColumn {
   tier: PlanView['id'];
@@ -20,6 +24,8 @@ export interface PlanColumn {
   setupFee: string;
   current: boolean;
   action: PlanAction;
+  /** "Try it free for 14 days, no card" on the catalog's trial tier, for a newcomer or a free account. */
+  trial: string | null;
 }
 
 export interface PricingTable {
@@ -30,7 +36,14 @@ export interface PricingTable {
   bestYearlySaving: string | null;
 }
 
-function column(plan: PlanView, cycle: BillingCycle, currency: string, rank: number, currentRank: number): PlanColumn {
+function column(
+  plan: PlanView,
+  cycle: BillingCycle,
+  currency: string,
+  rank: number,
+  currentRank: number,
+  trial: string | null,
+): PlanColumn {
   const current = rank === currentRank;
   const action: PlanAction = current
     ? 'current'
@@ -39,6 +52,10 @@ function column(plan: PlanView, cycle: BillingCycle, currency: string, rank: num
       : rank > currentRank
         ? 'checkout'
         : 'manage';
+  return { ...priced(plan, cycle, currency), current, action, trial };
+}
+
+function priced(plan: PlanView, cycle: BillingCycle, currency: string) {
   if (plan.prices === null) {
     return {
       tier: plan.id,
@@ -47,8 +64,6 @@ function column(plan: PlanView, cycle: BillingCycle, currency: string, rank: num
       per: '',
       saving: null,
       setupFee: 'Negotiated',
-      current,
-      action,
     };
   }
   const yearly = cycle === 'yearly';
@@ -64,15 +79,24 @@ function column(plan: PlanView, cycle: BillingCycle, currency: string, rank: num
       plan.prices.setup_fee_cents > 0
         ? `${formatMoney(plan.prices.setup_fee_cents, currency)} one-time setup fee`
         : 'No setup fee',
-    current,
-    action,
   };
 }
 
+/** `currentTier` null: nobody is signed in (the newcomer's view: "Start free", the trial offer). */
 export function pricingTable(response: PlansResponse, cycle: BillingCycle, currentTier: string | null): PricingTable {
   const plans = plansByPrice(response.plans);
   const currentRank = plans.findIndex((plan) => plan.id === currentTier);
-  const columns = plans.map((plan, rank) => column(plan, cycle, response.currency, rank, currentRank));
+  const offer = response.trial;
+  const trialFor = (plan: PlanView) =>
+    offer && offer.tier === plan.id && (currentTier === null || currentTier === 'free')
+      ? `Try it free for ${offer.days} days, no card`
+      : null;
+  const columns = plans.map((plan, rank) => {
+    const shown = column(plan, cycle, response.currency, rank, currentRank, trialFor(plan));
+    if (currentTier !== null) return shown;
+    const free = plan.prices !== null && plan.prices.monthly_cents === 0 && plan.prices.yearly_cents === 0;
+    return { ...shown, action: free ? ('start_free' as const) : ('none' as const) };
+  });
 
   const limitRows = [
     ...Object.entries(response.operations).map(([operation, { label }]) => ({

@@ -6,6 +6,7 @@ import { ApiError } from '../http/errors.ts';
 import { signInRateLimit } from '../http/rate-limit.ts';
 import { usageSnapshot } from '../metering/usage-snapshot.ts';
 import { subscriptionView } from '../plans/subscriptions.ts';
+import { readTrialClaim, trialState } from '../plans/trials.ts';
 import { signIn, signUp } from './accounts.ts';
 import { endSession, rotateSession } from './sessions.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
@@ -107,11 +108,12 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const account = accountOf(request);
-      const { row, plan } = await planOf(request);
+      const { row, plan, trial } = await planOf(request);
       const at = now();
       return {
         account: { id: account.id, email: account.email, createdAt: new Date(account.createdAt).toISOString() },
         subscription: subscriptionView(row, plan),
+        trial: trialState(catalog, plan, trial, await readTrialClaim(db, account.id), at),
         usage: await usageSnapshot(db, catalog, account.id, plan, at).then((usage) => ({
           ...usage,
           apiCalls: { ...usage.apiCalls, ...request.server.apiCallWindows.read(account.id, at) },

@@ -50,6 +50,8 @@ interface AccountTrialsTable {
   tier: string;
   ends_at: number;
   granted_at: number;
+  /** When the trial.ending webhook of this trial was written (migration 014_trials); null until then. */
+  ending_notified_at: number | null;
 }
 
 export interface AdminTables {

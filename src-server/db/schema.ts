@@ -2,6 +2,7 @@ import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { AdminTables } from '../admin/tables.ts';
 import type { OutboxTables } from '../outbox/tables.ts';
 import type { PaymentsTables } from '../payments/tables.ts';
+import type { PlansTables } from '../plans/tables.ts';
 
 /**
  * The database schema as Kysely sees it. Every time is a bigint of UTC milliseconds; every flag is an
@@ -179,7 +180,7 @@ interface JournalTables {
   journal_heads: JournalHeadsTable;
 }
 
-export interface Database extends CoreTables, PaymentsTables, JournalTables, OutboxTables, AdminTables {}
+export interface Database extends CoreTables, PaymentsTables, JournalTables, OutboxTables, AdminTables, PlansTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
 export type DeviceRow = Selectable<DevicesTable>;

@@ -26,6 +26,7 @@ import { usageRoutes } from '../metering/routes.ts';
 import { outboxRoutes } from '../outbox/routes.ts';
 import { paymentsRoutes } from '../payments/routes.ts';
 import { planRoutes } from '../plans/routes.ts';
+import { trialRoutes } from '../plans/trial-routes.ts';
 import { installAccess } from './access.ts';
 import { installApiCallWindows } from './api-call-window.ts';
 import type { ServerContext } from './context.ts';
@@ -48,6 +49,7 @@ import { installRateLimits } from './rate-limit.ts';
 const routePlugins: FastifyPluginAsyncZod[] = [
   docsRoutes,
   planRoutes,
+  trialRoutes,
   accountRoutes,
   usageRoutes,
   leaseRoutes,

@@ -10,7 +10,7 @@ import type { PaymentProvider } from '../payments/provider.ts';
 import { adjustPlan } from '../plans/adjustments.ts';
 import { readOverrides } from '../plans/overrides.ts';
 import { type EntitledPlan, entitledPlan, loadSubscription } from '../plans/subscriptions.ts';
-import { readTrial } from '../plans/trials.ts';
+import { readTrial, type Trial } from '../plans/trials.ts';
 import { ApiError } from './errors.ts';
 
 /** What every route plugin reaches through `app.tollgate`: configuration, storage, clock, keys. */
@@ -45,6 +45,8 @@ export function accountOf(request: FastifyRequest): AuthenticatedAccount {
 export interface AccountPlan {
   row: SubscriptionRow;
   plan: EntitledPlan;
+  /** The account's trial row (running or not); `plan` already applies it when it runs. */
+  trial: Trial | null;
 }
 
 const plans = new WeakMap<FastifyRequest, Promise<AccountPlan>>();
@@ -56,7 +58,7 @@ export async function accountPlan(context: ServerContext, row: SubscriptionRow):
   const now = context.now();
   const [trial, overrides] = await Promise.all([readTrial(db, row.account_id), readOverrides(db, row.account_id, now)]);
   const plan = entitledPlan(catalog, row, now, config.pastDueGraceMs);
-  return { row, plan: adjustPlan(catalog, plan, trial, overrides, now) };
+  return { row, plan: adjustPlan(catalog, plan, trial, overrides, now), trial };
 }
 
 /** Remembers the subscription read while authenticating, so planOf needs no second query. */

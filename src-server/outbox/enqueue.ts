@@ -90,6 +90,16 @@ function compileOutboxStatements(db: Kysely<Database>, _dialect: Dialect) {
           slot((a: { accountId: string }) => a.accountId),
         ),
     ),
+    trial: statement<{ accountId: string }, { tier: string; ends_at: number }>(
+      db
+        .selectFrom('account_trials')
+        .select(['tier', 'ends_at'])
+        .where(
+          'account_id',
+          '=',
+          slot((a: { accountId: string }) => a.accountId),
+        ),
+    ),
     usage: statement<{ accountId: string; period: string }, { operation: string; used: number; reserved: number }>(
       db
         .selectFrom('usage_counters')
@@ -190,6 +200,7 @@ export function* enqueueEvent(runner: StatementRunner, event: OutboxEvent): Step
   if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(event.type)) return;
   const [account] = (yield runner.rows(s.account, args)) as { email: string; created_at: number }[];
   const [subscription] = (yield runner.rows(s.subscription, args)) as SubscriptionState[];
+  const [trial] = (yield runner.rows(s.trial, args)) as { tier: string; ends_at: number }[];
   const period = periodOf(event.now);
   const usage = (yield runner.rows(s.usage, { ...args, period })) as {
     operation: string;
@@ -215,6 +226,9 @@ export function* enqueueEvent(runner: StatementRunner, event: OutboxEvent): Step
             pending_tier: subscription.pending_tier,
           }
         : null,
+      // The trial giving the account its tier now (an ended one is no longer state).
+      trial:
+        trial && Number(trial.ends_at) > event.now ? { tier: trial.tier, ends_at: iso(Number(trial.ends_at)) } : null,
       usage: {
         period,
         operations: Object.fromEntries(

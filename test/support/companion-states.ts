@@ -44,6 +44,7 @@ export function signedOut(): CompanionState {
     usage: usageFor('free', {}),
     sync: { status: 'idle', lastSyncAt: null, offlineSince: null, pendingEvents: 0, lastError: null },
     notifications: [],
+    trial: null,
     plans: PLANS,
     checkout: { status: 'idle', tier: null, cycle: null, error: null },
     lastDenial: null,

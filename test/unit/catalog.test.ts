@@ -166,6 +166,30 @@ describe('bad catalogs are refused with a message naming the field', () => {
       },
       /tiers\[0\]: Unrecognized key: "feature"/,
     ],
+    [
+      'a trial of the free tier',
+      (data) => ({ ...data, trial: { tier: 'free', days: 14 } }),
+      /trial\.tier: a trial gives a paid tier with a price list, not "free"/,
+    ],
+    [
+      'a trial of a negotiated tier',
+      (data) => ({ ...data, trial: { tier: 'custom', days: 14 } }),
+      /trial\.tier: a trial gives a paid tier with a price list, not "custom"/,
+    ],
+    [
+      'a trial of a tier the catalog lacks',
+      (data) => ({
+        ...data,
+        tiers: data.tiers.filter((tier) => tier.id !== 'enterprise'),
+        trial: { tier: 'enterprise', days: 7 },
+      }),
+      /trial\.tier: tier "enterprise" is not in "tiers"/,
+    ],
+    [
+      'a trial of no days',
+      (data) => ({ ...data, trial: { tier: 'professional', days: 0 } }),
+      /trial\.days: a trial lasts at least 1 day/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, mutate, message) => {
@@ -173,6 +197,14 @@ describe('bad catalogs are refused with a message naming the field', () => {
     expect(() => parseCatalog(bad, 'my-catalog.json')).toThrowError(CatalogError);
     expect(() => parseCatalog(bad, 'my-catalog.json')).toThrowError(message);
     expect(() => parseCatalog(bad, 'my-catalog.json')).toThrowError(/^my-catalog\.json is not a valid catalog/);
+  });
+});
+
+describe('the trial offer', () => {
+  it("is the seed catalog's 14 days of Professional, and optional", () => {
+    expect(defaultCatalog.trial).toEqual({ tier: 'professional', days: 14 });
+    const { trial: _trial, ...withoutTrial } = clone(defaultCatalog);
+    expect(parseCatalog(withoutTrial).trial).toBeUndefined();
   });
 });
 
