@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { BillingCycle, CheckoutReturn, UsageEvent } from '../src-shared/api.ts';
+import type { BillingCycle, CheckoutReturn, UpgradePromptBody, UsageEvent } from '../src-shared/api.ts';
 import { Problem } from '../src-shared/api.ts';
 import type { TierId } from '../src-shared/catalog.ts';
 import { knownProblemCode, type ProblemCode } from '../src-shared/error-codes.ts';
@@ -115,6 +115,11 @@ export class BillingClient {
 
   markNotificationRead(accessToken: string, id: string) {
     return this.call('markNotificationRead', { params: { id }, body: {}, accessToken });
+  }
+
+  /** The funnel's "upgrade prompt shown" (idempotent per prompt key on the server). */
+  reportUpgradePrompt(accessToken: string, prompt: UpgradePromptBody) {
+    return this.call('upgradePrompt', { body: prompt, accessToken });
   }
 
   checkout(accessToken: string, tier: TierId, cycle: BillingCycle, returnTo: CheckoutReturn = 'browser') {

@@ -11,6 +11,7 @@ import {
   PlansResponse,
   Subscription,
   Units,
+  UpgradePromptBody,
   UpgradeSuggestion,
 } from './api.ts';
 import { Limits, TierId } from './catalog.ts';
@@ -183,6 +184,11 @@ export const contract = {
     result: z.object({ kind: z.enum(['checkout', 'contact_sales']), url: z.string().nullable() }),
   },
   'billing.portal': { surfaces: ['renderer'], params: None, result: z.object({ url: z.string() }) },
+  /**
+   * The window showed an upgrade prompt: main tells the server (the analytics funnel) in the
+   * background and answers at once; offline, the report is dropped, never queued or retried.
+   */
+  'prompts.shown': { surfaces: ['renderer'], params: UpgradePromptBody, result: z.object({}) },
   'notifications.dismiss': {
     surfaces: ['renderer'],
     params: z.strictObject({ id: z.string().min(1).max(100) }),

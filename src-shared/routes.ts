@@ -18,6 +18,8 @@ import {
   SignInBody,
   SignOutBody,
   SignUpBody,
+  UpgradePromptBody,
+  UpgradePromptResponse,
   UsageEventsBody,
   UsageEventsResponse,
 } from './api.ts';
@@ -71,6 +73,13 @@ export const SERVER_ROUTES = {
     auth: true,
     body: PortalBody,
     response: PortalResponse,
+  },
+  upgradePrompt: {
+    method: 'POST',
+    path: '/v1/upgrade-prompts',
+    auth: true,
+    body: UpgradePromptBody,
+    response: UpgradePromptResponse,
   },
 } as const satisfies Record<
   string,

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { AdminTables } from '../admin/tables.ts';
+import type { AnalyticsTables } from '../analytics/tables.ts';
 import type { OutboxTables } from '../outbox/tables.ts';
 import type { PaymentsTables } from '../payments/tables.ts';
 
@@ -179,7 +180,13 @@ interface JournalTables {
   journal_heads: JournalHeadsTable;
 }
 
-export interface Database extends CoreTables, PaymentsTables, JournalTables, OutboxTables, AdminTables {}
+export interface Database
+  extends CoreTables,
+    PaymentsTables,
+    JournalTables,
+    OutboxTables,
+    AdminTables,
+    AnalyticsTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
 export type DeviceRow = Selectable<DevicesTable>;

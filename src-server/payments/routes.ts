@@ -148,6 +148,19 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       const returnTo = request.body.returnTo ?? 'browser';
       const session = await guarded(request, () => provider().checkout(account, row, { tier, cycle }, returnTo));
+      // The funnel's "checkout started" step (docs/analytics.md).
+      await db
+        .insertInto('checkout_starts')
+        .values({
+          session_id: session.sessionId,
+          account_id: account.id,
+          tier,
+          cycle,
+          provider: providerName,
+          started_at: now(),
+        })
+        .onConflict((conflict) => conflict.column('session_id').doNothing())
+        .execute();
       return { kind: 'checkout' as const, url: session.url, sessionId: session.sessionId };
     },
   );
@@ -449,7 +462,8 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
       if (checkout.accountId !== accountOf(request).id) {
         throw new ApiError('CHECKOUT_FORBIDDEN', 'This test checkout was opened by another account.');
       }
-      const typed = request.body?.promotionCode;
+      // Validated by the route's schema (this scope has no zod type provider to say so).
+      const typed = (request.body as z.infer<typeof TestPayBody> | null | undefined)?.promotionCode;
       const percentOff = promotionPercentOff(typed);
       if (percentOff === null) throw new ApiError('PROMOTION_CODE_INVALID', unknownPromotionCode(typed ?? ''));
       const paid = await local.pay(checkout.id, percentOff);
