@@ -223,7 +223,7 @@ const earliest = (...times: (number | null)[]): number | null => {
 };
 
 /**
- * The first time each account that signed up in `month` reached each funnel step, up to `until`.
+ * The first time each account that signed up in `month` reached each funnel step, before `until`.
  * One correlated MIN per step and account, each answered from an index that starts with the
  * account (the usage events' and upgrade prompts' primary keys, 003_analytics' invoices index,
  * 015_funnel's): first use is an accepted usage event or a committed reservation; a limit is

@@ -145,7 +145,8 @@ export async function accountLtvReport(
 export async function funnelReport({ db, now }: AnalyticsSource, month: string, count: number): Promise<FunnelResponse> {
   const asOf = now();
   const months = monthsEndingAt(month, count);
-  const cohorts = await Promise.all(months.map((cohort) => readFunnelCohort(db, cohort, asOf)));
+  // Up to and including this millisecond: a step taken just now is counted.
+  const cohorts = await Promise.all(months.map((cohort) => readFunnelCohort(db, cohort, asOf + 1)));
   return {
     months: months.map((cohort, index) => ({
       month: cohort,
