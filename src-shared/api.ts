@@ -383,8 +383,7 @@ export const CancelResponse = z.object({ subscription: Subscription });
 export type CancelResponse = z.infer<typeof CancelResponse>;
 
 /** Why the companion showed an upgrade prompt (src-renderer/view/prompt.ts). */
-export const UPGRADE_PROMPT_REASONS = ['denied', 'limit_reached', 'limit_near'] as const;
-export const UpgradePromptReason = z.enum(UPGRADE_PROMPT_REASONS);
+export const UpgradePromptReason = z.enum(['denied', 'limit_reached', 'limit_near']);
 export type UpgradePromptReason = z.infer<typeof UpgradePromptReason>;
 
 /** The companion's report that it showed an upgrade prompt (the funnel's "prompt shown" step). */

@@ -142,7 +142,11 @@ export async function accountLtvReport(
 }
 
 /** The funnels of the sign-up cohorts of each of `count` months ending with `month`, counted up to now. */
-export async function funnelReport({ db, now }: AnalyticsSource, month: string, count: number): Promise<FunnelResponse> {
+export async function funnelReport(
+  { db, now }: AnalyticsSource,
+  month: string,
+  count: number,
+): Promise<FunnelResponse> {
   const asOf = now();
   const months = monthsEndingAt(month, count);
   // Up to and including this millisecond: a step taken just now is counted.

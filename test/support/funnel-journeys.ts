@@ -12,7 +12,7 @@ export interface TestClock {
   at: number;
 }
 
-export interface FunnelWalker {
+interface FunnelWalker {
   account: TestAccount;
   /** Spends free-tier AI operations (its limit is 5 a month). */
   use(units: number): Promise<number>;
@@ -26,7 +26,7 @@ export interface FunnelWalker {
 
 let keys = 0;
 
-export async function walker(serverUrl: string): Promise<FunnelWalker> {
+async function walker(serverUrl: string): Promise<FunnelWalker> {
   const account = await signUp(serverUrl);
   // The test clock jumps days at a time, past the access token's quarter of an hour: each step
   // starts with a fresh session, as a companion refreshing its token would.

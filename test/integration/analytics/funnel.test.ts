@@ -96,9 +96,7 @@ for (const dialect of testDialects()) {
       });
       expect(csv.status).toBe(200);
       const lines = (await csv.text()).trim().split('\r\n');
-      expect(lines[0]).toBe(
-        'cohort_month,as_of,step,accounts,reached_any_path,from_previous_rate,from_sign_up_rate',
-      );
+      expect(lines[0]).toBe('cohort_month,as_of,step,accounts,reached_any_path,from_previous_rate,from_sign_up_rate');
       expect(lines).toHaveLength(1 + 2 * 6);
       expect(lines).toContain(`2026-01,${new Date(clock.at).toISOString()},paid,2,3,${2 / 3},0.4`);
     });

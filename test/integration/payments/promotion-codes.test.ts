@@ -48,7 +48,11 @@ for (const dialect of testDialects()) {
 
       const month = monthOf(world.fake.billing.now * 1000);
       const revenue = await admin(`/v1/admin/metrics/revenue?month=${month}&months=1`);
-      expect(revenue.body.months[0].byTier.professional).toMatchObject({ invoices: 1, grossCents: 2450, netCents: 2450 });
+      expect(revenue.body.months[0].byTier.professional).toMatchObject({
+        invoices: 1,
+        grossCents: 2450,
+        netCents: 2450,
+      });
       const summary = await admin(`/v1/admin/metrics/summary?month=${month}`);
       expect(summary.body).toMatchObject({ mrr: { mrrCents: 4900 }, revenueNetCents: 2450 });
 
@@ -152,9 +156,12 @@ for (const dialect of testDialects()) {
       const paid = await account.post(path, { promotionCode: 'TESTPROMO50' });
       expect(paid.status).toBe(200);
       expect(paid.body).toMatchObject({ paid: true, tier: 'enterprise', amountPaidCents: 34950 });
-      const [invoice] = await server.db.selectFrom('invoices').selectAll().where('account_id', '=', account.id).execute();
+      const [invoice] = await server.db
+        .selectFrom('invoices')
+        .selectAll()
+        .where('account_id', '=', account.id)
+        .execute();
       expect(invoice).toMatchObject({ amount_paid_cents: 34950, setup_fee_cents: 25000 });
     });
   });
 }
-
