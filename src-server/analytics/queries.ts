@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { TierId } from '../../src-shared/catalog.ts';
 import { TIER_IDS } from '../../src-shared/catalog.ts';
-import { periodEnd, periodStart } from '../../src-shared/period.ts';
+import { periodEnd, periodOf, periodStart } from '../../src-shared/period.ts';
 import type { Database } from '../db/schema.ts';
 import type { FunnelAccount } from './funnel.ts';
 import type { SubscriptionEventRecord } from './mrr-movements.ts';
@@ -223,16 +223,27 @@ const earliest = (...times: (number | null)[]): number | null => {
 };
 
 /**
- * The first time each account that signed up in `month` reached each funnel step, before `until`.
- * One correlated MIN per step and account, each answered from an index that starts with the
- * account (the usage events' and upgrade prompts' primary keys, 003_analytics' invoices index,
- * 015_funnel's): first use is an accepted usage event or a committed reservation; a limit is
- * reached at the first 100 % notice or the first consume refused for the limit.
+ * The first time each account that signed up in `months` (consecutive, oldest first) reached each
+ * funnel step, before `until`, grouped by sign-up month. One pass over the cohorts' accounts (the
+ * accounts_created_at index) with one correlated MIN per step, each answered from an index that
+ * starts with the account: usage events' and reservations' keys, the upgrade prompts' key, and
+ * 015_funnel's indexes on checkouts, notices and invoices. First use is an accepted usage event or
+ * a committed reservation; a limit is reached at the first 100 % notice or the first consume
+ * refused for the limit.
  */
-export async function readFunnelCohort(db: Db, month: string, until: number): Promise<FunnelAccount[]> {
+export async function readFunnelCohorts(
+  db: Db,
+  months: readonly string[],
+  until: number,
+): Promise<Map<string, FunnelAccount[]>> {
+  const cohorts = new Map<string, FunnelAccount[]>(months.map((month) => [month, []]));
+  const first = months[0];
+  const last = months[months.length - 1];
+  if (first === undefined || last === undefined) return cohorts;
   const rows = await db
     .selectFrom('accounts as a')
     .select((eb) => [
+      'a.created_at',
       eb
         .selectFrom('usage_events')
         .select((inner) => inner.fn.min<number | string | null>('created_at').as('at'))
@@ -280,14 +291,17 @@ export async function readFunnelCohort(db: Db, month: string, until: number): Pr
         .where('paid_at', '<', until)
         .as('paid_at'),
     ])
-    .where('a.created_at', '>=', periodStart(month))
-    .where('a.created_at', '<', Math.min(periodEnd(month), until))
+    .where('a.created_at', '>=', periodStart(first))
+    .where('a.created_at', '<', Math.min(periodEnd(last), until))
     .execute();
-  return rows.map((row) => ({
-    firstUseAt: earliest(asTime(row.used_at), asTime(row.reserved_at)),
-    limitReachedAt: earliest(asTime(row.full_at), asTime(row.refused_at)),
-    promptShownAt: asTime(row.prompt_at),
-    checkoutStartedAt: asTime(row.checkout_at),
-    paidAt: asTime(row.paid_at),
-  }));
+  for (const row of rows) {
+    cohorts.get(periodOf(Number(row.created_at)))?.push({
+      firstUseAt: earliest(asTime(row.used_at), asTime(row.reserved_at)),
+      limitReachedAt: earliest(asTime(row.full_at), asTime(row.refused_at)),
+      promptShownAt: asTime(row.prompt_at),
+      checkoutStartedAt: asTime(row.checkout_at),
+      paidAt: asTime(row.paid_at),
+    });
+  }
+  return cohorts;
 }

@@ -18,7 +18,7 @@ import { type CsvCell, toCsv } from './csv.ts';
 import { funnelSteps } from './funnel.ts';
 import { accountLtvs, churnAndValue, monthSummary, tierAt } from './metrics.ts';
 import { monthsEndingAt, mrrMonth } from './mrr-movements.ts';
-import { countAccountsCreatedBefore, readAccountInvoices, readFunnelCohort, readRevenueGroups } from './queries.ts';
+import { countAccountsCreatedBefore, readAccountInvoices, readFunnelCohorts, readRevenueGroups } from './queries.ts';
 import type { ReportData } from './report-data.ts';
 import { revenueByMonth } from './revenue.ts';
 import { upsellCandidates, usageReport } from './usage-report.ts';
@@ -150,12 +150,12 @@ export async function funnelReport(
   const asOf = now();
   const months = monthsEndingAt(month, count);
   // Up to and including this millisecond: a step taken just now is counted.
-  const cohorts = await Promise.all(months.map((cohort) => readFunnelCohort(db, cohort, asOf + 1)));
+  const cohorts = await readFunnelCohorts(db, months, asOf + 1);
   return {
-    months: months.map((cohort, index) => ({
+    months: months.map((cohort) => ({
       month: cohort,
       asOf: new Date(asOf).toISOString(),
-      steps: funnelSteps(cohorts[index] ?? []),
+      steps: funnelSteps(cohorts.get(cohort) ?? []),
     })),
   };
 }
