@@ -30,6 +30,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('checkout_starts')
     .columns(['account_id', 'started_at'])
     .execute();
+  // An account's first accepted and first refused usage event, and first committed reservation, as
+  // one seek each: the keys alone would read every event of a heavy user, and with no account
+  // index the planner reads reservations by status, every committed one for every account.
+  await db.schema
+    .createIndex('usage_events_account_first')
+    .on('usage_events')
+    .columns(['account_id', 'status', 'created_at'])
+    .execute();
+  await db.schema
+    .createIndex('reservations_account_first')
+    .on('reservations')
+    .columns(['account_id', 'status', 'settled_at'])
+    .execute();
   // An account's first paid invoice (the other invoice indexes start with the payment date or currency).
   await db.schema.createIndex('invoices_account_paid').on('invoices').columns(['account_id', 'paid_at']).execute();
   await db.schema
@@ -42,6 +55,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('notifications_account_threshold').execute();
   await db.schema.dropIndex('invoices_account_paid').execute();
+  await db.schema.dropIndex('reservations_account_first').execute();
+  await db.schema.dropIndex('usage_events_account_first').execute();
   await db.schema.dropTable('checkout_starts').execute();
   await db.schema.dropTable('upgrade_prompts').execute();
 }
