@@ -43,6 +43,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('reservations')
     .columns(['account_id', 'status', 'settled_at'])
     .execute();
+  // The cohorts' accounts from the index alone (accounts_created_at would read each account's row).
+  await db.schema.createIndex('accounts_cohort').on('accounts').columns(['created_at', 'id']).execute();
   // An account's first paid invoice (the other invoice indexes start with the payment date or currency).
   await db.schema.createIndex('invoices_account_paid').on('invoices').columns(['account_id', 'paid_at']).execute();
   await db.schema
@@ -55,6 +57,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('notifications_account_threshold').execute();
   await db.schema.dropIndex('invoices_account_paid').execute();
+  await db.schema.dropIndex('accounts_cohort').execute();
   await db.schema.dropIndex('reservations_account_first').execute();
   await db.schema.dropIndex('usage_events_account_first').execute();
   await db.schema.dropTable('checkout_starts').execute();
