@@ -101,6 +101,27 @@ for (const dialect of testDialects()) {
       expect(lines).toContain(`2026-01,${new Date(clock.at).toISOString()},paid,2,3,${2 / 3},0.4`);
     });
 
+    it('a signed-in support administrator reads the funnel too', async () => {
+      const email = `support-${Math.random().toString(36).slice(2)}@vendor.test`;
+      const created = await request(
+        server.url,
+        'POST',
+        '/v1/admin/users',
+        { email, name: 'Support person', password: 'a long admin password', role: 'support' },
+        { token: ADMIN_TOKEN },
+      );
+      expect(created.status).toBe(201);
+      const session = await request(server.url, 'POST', '/v1/admin/sessions', {
+        email,
+        password: 'a long admin password',
+      });
+      const funnel = await request(server.url, 'GET', '/v1/admin/metrics/funnel?month=2026-01', undefined, {
+        token: session.body.token,
+      });
+      expect(funnel.status).toBe(200);
+      expect(funnel.body.months[0].steps[0]).toMatchObject({ step: 'signed_up', accounts: 5 });
+    });
+
     it('the prompt report needs a session, and the funnel the admin token', async () => {
       const anonymous = await request(server.url, 'POST', '/v1/upgrade-prompts', {
         promptKey: 'limit:ai_operations:full:2026-02',
