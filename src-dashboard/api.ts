@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  FunnelResponse,
   MrrSeriesResponse,
   type ReportName,
   RevenueResponse,
@@ -40,20 +41,22 @@ export interface MonthData {
   revenue: RevenueResponse;
   usage: UsageResponse;
   upsell: UpsellResponse;
+  funnel: FunnelResponse;
 }
 
 const UPSELL_ROWS = 50;
 
 export async function loadMonth(token: string, month: string): Promise<MonthData> {
   const query = `month=${encodeURIComponent(month)}`;
-  const [summary, mrr, revenue, usage, upsell] = await Promise.all([
+  const [summary, mrr, revenue, usage, upsell, funnel] = await Promise.all([
     read(token, `/v1/admin/metrics/summary?${query}`, SummaryResponse),
     read(token, `/v1/admin/metrics/mrr?${query}&months=12`, MrrSeriesResponse),
     read(token, `/v1/admin/metrics/revenue?${query}&months=12`, RevenueResponse),
     read(token, `/v1/admin/metrics/usage?${query}`, UsageResponse),
     read(token, `/v1/admin/upsell?${query}&limit=${UPSELL_ROWS}`, UpsellResponse),
+    read(token, `/v1/admin/metrics/funnel?${query}`, FunnelResponse),
   ]);
-  return { summary, mrr, revenue, usage, upsell };
+  return { summary, mrr, revenue, usage, upsell, funnel };
 }
 
 /**

@@ -10,7 +10,7 @@ import { KpiCards } from './kpi-cards.tsx';
 import { MonthPicker } from './month-picker.tsx';
 import { forgetToken, loadToken, saveToken } from './session.ts';
 import { SignIn } from './sign-in.tsx';
-import { UpsellTable, UsageTable } from './tables.tsx';
+import { FunnelTable, UpsellTable, UsageTable } from './tables.tsx';
 
 type Load = { state: 'loading' } | { state: 'ready'; data: MonthData } | { state: 'failed'; message: string };
 
@@ -98,7 +98,8 @@ export function App() {
 }
 
 function MonthView({ data, token }: { data: MonthData; token: string }) {
-  const { summary, mrr, revenue, usage, upsell } = data;
+  const { summary, mrr, revenue, usage, upsell, funnel } = data;
+  const cohort = funnel.months.at(-1);
   const revenueTiers = TIER_IDS.filter((tier) => revenue.months.some((month) => month.byTier[tier]));
   const charts = useMemo(
     () => ({
@@ -138,6 +139,10 @@ function MonthView({ data, token }: { data: MonthData; token: string }) {
       <section>
         <h2>Upsell candidates</h2>
         <UpsellTable upsell={upsell} />
+      </section>
+      <section aria-labelledby="funnel-heading">
+        <h2 id="funnel-heading">Conversion funnel</h2>
+        {cohort ? <FunnelTable cohort={cohort} /> : null}
       </section>
       <section className="exports">
         <h2>Export</h2>

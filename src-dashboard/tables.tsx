@@ -1,4 +1,4 @@
-import type { UpsellResponse, UsageResponse } from '../src-shared/admin-api.ts';
+import type { FunnelMonth, UpsellResponse, UsageResponse } from '../src-shared/admin-api.ts';
 import { formatCount, formatLimit } from '../src-shared/format.ts';
 import { formatRate } from './format.ts';
 
@@ -65,6 +65,42 @@ export function UpsellTable({ upsell }: { upsell: UpsellResponse }) {
               </td>
               <td>{formatRate(row.ratio)}</td>
               <td>{row.suggestedTier ?? 'contact sales'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+/** The sign-up cohort of the month, step by step (docs/analytics.md, "Conversion funnel"). */
+export function FunnelTable({ cohort }: { cohort: FunnelMonth }) {
+  const signedUp = cohort.steps[0]?.accounts ?? 0;
+  if (signedUp === 0) return <p data-testid="funnel-empty">Nobody signed up in {cohort.month}.</p>;
+  return (
+    <>
+      <p data-testid="funnel-cohort">
+        The {formatCount(signedUp)} accounts that signed up in {cohort.month}, counted up to{' '}
+        {new Date(cohort.asOf).toISOString().slice(0, 16).replace('T', ' ')} UTC.
+      </p>
+      <table data-testid="funnel-table">
+        <thead>
+          <tr>
+            <th>Step</th>
+            <th>Accounts</th>
+            <th>From the previous step</th>
+            <th>From sign-up</th>
+            <th>Reached by any path</th>
+          </tr>
+        </thead>
+        <tbody>
+          {cohort.steps.map((step) => (
+            <tr key={step.step} data-testid={`funnel-${step.step}`}>
+              <td>{step.label}</td>
+              <td>{formatCount(step.accounts)}</td>
+              <td>{formatRate(step.fromPreviousRate)}</td>
+              <td>{formatRate(step.fromSignUpRate)}</td>
+              <td>{formatCount(step.reachedAnyPath)}</td>
             </tr>
           ))}
         </tbody>

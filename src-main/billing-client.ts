@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { BillingCycle, CheckoutReturn, UsageEvent } from '../src-shared/api.ts';
+import type { BillingCycle, CheckoutReturn, UpgradePromptBody, UsageEvent } from '../src-shared/api.ts';
 import { Problem } from '../src-shared/api.ts';
 import type { TierId } from '../src-shared/catalog.ts';
 import { knownProblemCode, type ProblemCode } from '../src-shared/error-codes.ts';
@@ -120,6 +120,11 @@ export class BillingClient {
   /** The catalog's cardless trial, for this account on this device (once per account and per device). */
   startTrial(accessToken: string, deviceId: string) {
     return this.call('startTrial', { body: { deviceId }, accessToken });
+  }
+
+  /** The funnel's "upgrade prompt shown" (idempotent per prompt key on the server). */
+  reportUpgradePrompt(accessToken: string, prompt: UpgradePromptBody) {
+    return this.call('upgradePrompt', { body: prompt, accessToken });
   }
 
   checkout(accessToken: string, tier: TierId, cycle: BillingCycle, returnTo: CheckoutReturn = 'browser') {

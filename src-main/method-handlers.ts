@@ -57,6 +57,8 @@ interface HandlerWorld {
 
 export function createHandlers(world: HandlerWorld): Handlers {
   const { state, auth, client, gate, sync } = world;
+  /** Prompt keys already reported by this run: a prompt re-rendered is not sent again. */
+  const reportedPrompts = new Set<string>();
 
   const noteDenial = (subject: string, decision: Decision): Decision => {
     if (!decision.allowed) state.setState({ lastDenial: { at: world.clock(), subject, decision } });
@@ -196,6 +198,22 @@ export function createHandlers(world: HandlerWorld): Handlers {
       // The new license (the trial tier, paid access until its end) comes with this sync.
       await sync.syncNow();
       return { tier: answer.value.tier, endsAt: answer.value.endsAt };
+    },
+    'prompts.shown': (prompt) => {
+      const key = `${auth.current?.account.id ?? ''}:${prompt.promptKey}`;
+      if (!reportedPrompts.has(key)) {
+        reportedPrompts.add(key);
+        // Fire and forget: the window never waits for analytics, and a report that fails (offline,
+        // signed out, the server refusing) is dropped — it is a funnel count, not the user's data.
+        // A failed report is forgotten here too, so the prompt shown again later is reported then.
+        void withToken((token) => client.reportUpgradePrompt(token, prompt)).then(
+          (answer) => {
+            if (!answer.ok) reportedPrompts.delete(key);
+          },
+          () => reportedPrompts.delete(key),
+        );
+      }
+      return {};
     },
     'devices.list': async () => {
       const answer = await withToken((token) => client.devices(token));

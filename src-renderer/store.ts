@@ -1,6 +1,6 @@
 import { createContext, useContext } from 'react';
 import { createStore, type StoreApi, useStore } from 'zustand';
-import type { BillingCycle } from '../src-shared/api.ts';
+import type { BillingCycle, UpgradePromptReason } from '../src-shared/api.ts';
 import type { TierId } from '../src-shared/catalog.ts';
 import type { CompanionState, ProblemView, ResultOf } from '../src-shared/contract.ts';
 import { type Connection, type LinkStatus, problem } from './bridge.ts';
@@ -54,6 +54,8 @@ export interface UiState {
   /** Takes this computer back after it was released from the account. */
   reactivateDevice(): Promise<void>;
   dismiss(key: string): void;
+  /** Tells main the window is showing this upgrade prompt (the vendor's funnel); never waits on it. */
+  promptShown(key: string, reason: UpgradePromptReason): void;
   planFocused(): void;
   setCycle(cycle: BillingCycle): void;
 }
@@ -194,6 +196,9 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       },
       dismiss(key) {
         set({ dismissed: new Set([...get().dismissed, key]) });
+      },
+      promptShown(promptKey, reason) {
+        void bridge?.invoke('prompts.shown', { promptKey, reason });
       },
       planFocused() {
         set({ focusPlan: false });

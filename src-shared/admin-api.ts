@@ -13,7 +13,7 @@ const count = z.number().int().min(0);
 const rate = z.number().nullable();
 const Month = z.string().regex(PERIOD_PATTERN, { error: 'expected a month as YYYY-MM' });
 
-export const REPORT_NAMES = ['mrr', 'revenue', 'usage', 'upsell', 'ltv'] as const;
+export const REPORT_NAMES = ['mrr', 'revenue', 'usage', 'upsell', 'ltv', 'funnel'] as const;
 export const ReportName = z.enum(REPORT_NAMES);
 export type ReportName = z.infer<typeof ReportName>;
 
@@ -175,3 +175,41 @@ export const LtvListResponse = z.object({
   accounts: z.array(AccountLtv),
 });
 export type LtvListResponse = z.infer<typeof LtvListResponse>;
+
+/** The conversion funnel's steps, in order (docs/analytics.md, "Conversion funnel"). */
+export const FUNNEL_STEPS = [
+  'signed_up',
+  'first_use',
+  'limit_reached',
+  'prompt_shown',
+  'checkout_started',
+  'paid',
+] as const;
+export const FunnelStepName = z.enum(FUNNEL_STEPS);
+export type FunnelStepName = z.infer<typeof FunnelStepName>;
+
+export const FunnelStep = z.object({
+  step: FunnelStepName,
+  label: z.string(),
+  /** Accounts of the cohort that reached this step and every step before it. */
+  accounts: count,
+  /** Accounts of the cohort that reached this step, whichever steps they skipped. */
+  reachedAnyPath: count,
+  /** accounts / the previous step's accounts; null for the first step or an empty previous step. */
+  fromPreviousRate: rate,
+  /** accounts / the cohort's size. */
+  fromSignUpRate: rate,
+});
+export type FunnelStep = z.infer<typeof FunnelStep>;
+
+export const FunnelMonth = z.object({
+  /** The cohort: accounts that signed up in this month. */
+  month: Month,
+  /** The steps were counted up to this instant: a young cohort still moves. */
+  asOf: z.string(),
+  steps: z.array(FunnelStep),
+});
+export type FunnelMonth = z.infer<typeof FunnelMonth>;
+
+export const FunnelResponse = z.object({ months: z.array(FunnelMonth) });
+export type FunnelResponse = z.infer<typeof FunnelResponse>;

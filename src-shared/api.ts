@@ -411,3 +411,20 @@ export const ChangePlanResponse = z.object({
  */
 export const CancelResponse = z.object({ subscription: Subscription });
 export type CancelResponse = z.infer<typeof CancelResponse>;
+
+/** Why the companion showed an upgrade prompt (src-renderer/view/prompt.ts). */
+export const UpgradePromptReason = z.enum(['denied', 'limit_reached', 'limit_near']);
+export type UpgradePromptReason = z.infer<typeof UpgradePromptReason>;
+
+/** The companion's report that it showed an upgrade prompt (the funnel's "prompt shown" step). */
+export const UpgradePromptBody = z.strictObject({
+  /** Stable per situation: the same prompt reported twice is recorded once. */
+  promptKey: z.string().min(1).max(200),
+  reason: UpgradePromptReason,
+});
+export type UpgradePromptBody = z.infer<typeof UpgradePromptBody>;
+
+export const UpgradePromptResponse = z.object({
+  /** False when this prompt was already recorded (a resent report). */
+  recorded: z.boolean(),
+});

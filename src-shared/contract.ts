@@ -12,6 +12,7 @@ import {
   Subscription,
   TrialState,
   Units,
+  UpgradePromptBody,
   UpgradeSuggestion,
 } from './api.ts';
 import { Limits, TierId } from './catalog.ts';
@@ -193,6 +194,11 @@ export const contract = {
     params: None,
     result: z.object({ tier: TierId, endsAt: z.string() }),
   },
+  /**
+   * The window showed an upgrade prompt: main tells the server (the analytics funnel) in the
+   * background and answers at once; offline, the report is dropped, never queued or retried.
+   */
+  'prompts.shown': { surfaces: ['renderer'], params: UpgradePromptBody, result: z.object({}) },
   'notifications.dismiss': {
     surfaces: ['renderer'],
     params: z.strictObject({ id: z.string().min(1).max(100) }),

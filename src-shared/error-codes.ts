@@ -49,6 +49,8 @@ export const PROBLEM_CODES = {
   UNKNOWN_OPERATION: { status: 422, title: 'The catalog does not meter this operation' },
   /** Webhooks go only to http:// or https:// URLs. */
   WEBHOOK_URL_NOT_ALLOWED: { status: 422, title: 'A webhook endpoint must be an http:// or https:// URL' },
+  /** A checkout's promotion code that the payment provider does not know (the local provider: TESTPROMO50 only). */
+  PROMOTION_CODE_INVALID: { status: 422, title: 'The promotion code is unknown or no longer valid' },
   NOTHING_TO_ANALYZE: { status: 422, title: 'The text is empty' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal error' },

@@ -20,6 +20,8 @@ import {
   SignUpBody,
   TrialBody,
   TrialResponse,
+  UpgradePromptBody,
+  UpgradePromptResponse,
   UsageEventsBody,
   UsageEventsResponse,
 } from './api.ts';
@@ -74,6 +76,13 @@ export const SERVER_ROUTES = {
     auth: true,
     body: PortalBody,
     response: PortalResponse,
+  },
+  upgradePrompt: {
+    method: 'POST',
+    path: '/v1/upgrade-prompts',
+    auth: true,
+    body: UpgradePromptBody,
+    response: UpgradePromptResponse,
   },
 } as const satisfies Record<
   string,

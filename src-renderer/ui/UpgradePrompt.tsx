@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { useUi } from '../store.ts';
 import { offerPrice } from '../view/offer.ts';
@@ -9,7 +10,14 @@ export function UpgradePrompt({ state }: { state: CompanionState }) {
   const cycle = useUi((ui) => ui.cycle);
   const checkout = useUi((ui) => ui.checkout);
   const dismiss = useUi((ui) => ui.dismiss);
+  const promptShown = useUi((ui) => ui.promptShown);
   const prompt = selectPrompt(state, dismissed);
+  // Reported once per prompt key as it appears (main sends it in the background; the funnel's step).
+  const shownKey = prompt?.key;
+  const shownReason = prompt?.reason;
+  useEffect(() => {
+    if (shownKey && shownReason) promptShown(shownKey, shownReason);
+  }, [shownKey, shownReason, promptShown]);
   if (!prompt) return null;
   const offer = prompt.offer;
   // Only while main is creating the checkout: a user who closed the checkout tab may choose again.

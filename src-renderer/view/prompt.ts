@@ -1,4 +1,4 @@
-import type { PlanView, UpgradeSuggestion } from '../../src-shared/api.ts';
+import type { PlanView, UpgradePromptReason, UpgradeSuggestion } from '../../src-shared/api.ts';
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { formatCount, humanize } from './format.ts';
 import { type UsageBar, usageBars } from './usage.ts';
@@ -10,12 +10,10 @@ import { type UsageBar, usageBars } from './usage.ts';
  * (`usage.operations[op].upgrade`) and per denial (`lastDenial.decision.upgrade`).
  */
 
-type PromptReason = 'denied' | 'limit_reached' | 'limit_near';
-
 export interface UpgradePrompt {
   /** Stable per situation, so a dismissed prompt stays dismissed until the situation changes. */
   key: string;
-  reason: PromptReason;
+  reason: UpgradePromptReason;
   headline: string;
   /** What is blocked (or about to be), in words. */
   blocked: string;

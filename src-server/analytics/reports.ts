@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type {
   AccountLtv,
+  FunnelResponse,
   LtvListResponse,
   MrrSeriesResponse,
   ReportName,
@@ -14,9 +15,10 @@ import type { Catalog } from '../../src-shared/catalog.ts';
 import { periodEnd } from '../../src-shared/period.ts';
 import type { Database } from '../db/schema.ts';
 import { type CsvCell, toCsv } from './csv.ts';
+import { funnelSteps } from './funnel.ts';
 import { accountLtvs, churnAndValue, monthSummary, tierAt } from './metrics.ts';
 import { monthsEndingAt, mrrMonth } from './mrr-movements.ts';
-import { countAccountsCreatedBefore, readAccountInvoices, readRevenueGroups } from './queries.ts';
+import { countAccountsCreatedBefore, readAccountInvoices, readFunnelCohorts, readRevenueGroups } from './queries.ts';
 import type { ReportData } from './report-data.ts';
 import { revenueByMonth } from './revenue.ts';
 import { upsellCandidates, usageReport } from './usage-report.ts';
@@ -30,6 +32,8 @@ export interface AnalyticsSource {
   db: Kysely<Database>;
   catalog: Catalog;
   data: ReportData;
+  /** The server's clock: a cohort's funnel is counted up to now. */
+  now: () => number;
 }
 
 export async function summaryReport({ db, catalog, data }: AnalyticsSource, month: string): Promise<SummaryResponse> {
@@ -137,8 +141,30 @@ export async function accountLtvReport(
   };
 }
 
+/** The funnels of the sign-up cohorts of each of `count` months ending with `month`, counted up to now. */
+export async function funnelReport(
+  { db, now }: AnalyticsSource,
+  month: string,
+  count: number,
+): Promise<FunnelResponse> {
+  const asOf = now();
+  const months = monthsEndingAt(month, count);
+  // Up to and including this millisecond: a step taken just now is counted.
+  const cohorts = await readFunnelCohorts(db, months, asOf + 1);
+  return {
+    months: months.map((cohort) => ({
+      month: cohort,
+      asOf: new Date(asOf).toISOString(),
+      steps: funnelSteps(cohorts.get(cohort) ?? []),
+    })),
+  };
+}
+
 /** A report as CSV: every row, amounts in cents, rates as fractions. */
 export function csvReport(source: AnalyticsSource, report: ReportName, month: string, count: number): Promise<string> {
+  // The funnel reads tables the export cache does not fingerprint (prompts, checkouts, sign-ups), and
+  // a handful of rows per cohort: built fresh each time.
+  if (report === 'funnel') return buildCsv(source, report, month, count);
   return source.data.export(`${report}:${month}:${count}`, month, () => buildCsv(source, report, month, count));
 }
 
@@ -259,6 +285,23 @@ async function buildCsv(source: AnalyticsSource, report: ReportName, month: stri
           row.setupFeeCents,
           row.refundedCents,
         ]),
+      );
+    }
+    case 'funnel': {
+      const { months } = await funnelReport(source, month, count);
+      return toCsv(
+        ['cohort_month', 'as_of', 'step', 'accounts', 'reached_any_path', 'from_previous_rate', 'from_sign_up_rate'],
+        months.flatMap((cohort) =>
+          cohort.steps.map((step) => [
+            cohort.month,
+            cohort.asOf,
+            step.step,
+            step.accounts,
+            step.reachedAnyPath,
+            step.fromPreviousRate,
+            step.fromSignUpRate,
+          ]),
+        ),
       );
     }
   }

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   AccountLtv,
+  FunnelResponse,
   ListQuery,
   LtvListResponse,
   MonthQuery,
@@ -24,6 +25,7 @@ import {
   type AnalyticsSource,
   accountLtvReport,
   csvReport,
+  funnelReport,
   ltvReport,
   mrrReport,
   revenueReport,
@@ -44,7 +46,7 @@ const CSV_FILES = REPORT_NAMES.map((name) => `${name}.csv`) as [`${ReportName}.c
  */
 export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, catalog, now, config } = app.tollgate;
-  const source: AnalyticsSource = { db, catalog, data: new ReportData(db) };
+  const source: AnalyticsSource = { db, catalog, data: new ReportData(db), now };
   if (config.adminToken !== null) {
     // Replay the event history and read the address book once at start, so the vendor's first
     // dashboard load finds them in memory; a failure here only means the first request reads them.
@@ -110,6 +112,21 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.get(
+    '/v1/admin/metrics/funnel',
+    {
+      config: { access: 'admin' },
+      schema: {
+        ...route(
+          'The conversion funnel of each sign-up cohort: sign-up → first use → first limit → upgrade prompt shown → checkout started → paid, counted up to now',
+        ),
+        querystring: SeriesQuery,
+        response: { 200: FunnelResponse },
+      },
+    },
+    async (request) => funnelReport(source, monthOf(request.query), request.query.months ?? 1),
+  );
+
+  app.get(
     '/v1/admin/upsell',
     {
       config: { access: 'admin' },
@@ -158,7 +175,7 @@ export const analyticsRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       config: { access: 'admin' },
       schema: {
-        ...route('A report as CSV (every row; amounts in cents): mrr, revenue, usage, upsell or ltv'),
+        ...route('A report as CSV (every row; amounts in cents): mrr, revenue, usage, upsell, ltv or funnel'),
         params: z.strictObject({ file: z.enum(CSV_FILES) }),
         querystring: SeriesQuery,
       },

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { AdminTables } from '../admin/tables.ts';
+import type { AnalyticsTables } from '../analytics/tables.ts';
 import type { OutboxTables } from '../outbox/tables.ts';
 import type { PaymentsTables } from '../payments/tables.ts';
 import type { PlansTables } from '../plans/tables.ts';
@@ -180,7 +181,14 @@ interface JournalTables {
   journal_heads: JournalHeadsTable;
 }
 
-export interface Database extends CoreTables, PaymentsTables, JournalTables, OutboxTables, AdminTables, PlansTables {}
+export interface Database
+  extends CoreTables,
+    PaymentsTables,
+    JournalTables,
+    OutboxTables,
+    AdminTables,
+    PlansTables,
+    AnalyticsTables {}
 
 export type AccountRow = Selectable<AccountsTable>;
 export type DeviceRow = Selectable<DevicesTable>;

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import type { ProblemCode } from '../../src-shared/error-codes.ts';
 import { accountRoutes } from '../accounts/routes.ts';
 import { adminRoutes } from '../admin/routes.ts';
+import { upgradePromptRoutes } from '../analytics/prompt-routes.ts';
 import { analyticsRoutes } from '../analytics/routes.ts';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/connection.ts';
@@ -59,6 +60,7 @@ const routePlugins: FastifyPluginAsyncZod[] = [
   operationRoutes,
   paymentsRoutes,
   analyticsRoutes,
+  upgradePromptRoutes,
   outboxRoutes,
   adminRoutes,
 ];

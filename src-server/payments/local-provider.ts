@@ -29,6 +29,8 @@ export interface LocalCheckout {
   currency: string;
   createdAt: number;
   paid: boolean;
+  /** What the first invoice collected, after a promotion code; null until paid. */
+  amountPaidCents: number | null;
   /** Where its pages send the customer afterwards (see CheckoutReturn). */
   returnTo: CheckoutReturn;
   /** SHA-256 of the link's one-time code; null once a browser has used it. */
@@ -43,6 +45,21 @@ export interface LocalCheckout {
 export interface CheckoutBrowser {
   checkout: LocalCheckout;
   browserKey: string;
+}
+
+/**
+ * The local provider's one promotion code (docs/stripe.md): 50 % off the first invoice, setup fee
+ * included, as a Stripe coupon with `duration: once` does; renewals are at the list price again.
+ * Codes are case-insensitive, as on Stripe's checkout page.
+ */
+export const TEST_PROMOTION_CODE = 'TESTPROMO50';
+const TEST_PROMOTION_PERCENT_OFF = 50;
+
+/** The percentage a typed code takes off the first invoice: 0 for none, null for a code nobody issued. */
+export function promotionPercentOff(typed: string | undefined): number | null {
+  const code = typed?.trim() ?? '';
+  if (code === '') return 0;
+  return code.toUpperCase() === TEST_PROMOTION_CODE ? TEST_PROMOTION_PERCENT_OFF : null;
 }
 
 /** An unpaid test checkout is forgotten after a day, like an expired Stripe session. */
@@ -103,6 +120,7 @@ export class LocalProvider implements PaymentProvider {
       currency: this.catalog.currency,
       createdAt: now,
       paid: false,
+      amountPaidCents: null,
       returnTo,
       linkCodeHash: digest(linkCode),
       browserKeyHash: null,
@@ -139,10 +157,17 @@ export class LocalProvider implements PaymentProvider {
     return sameHash(formToken, digest(checkout.formToken));
   }
 
-  /** The test page's "Pay (test)": starts the subscription through the store, as a webhook would. */
-  async pay(checkoutId: string): Promise<LocalCheckout> {
+  /**
+   * The test page's "Pay (test)": starts the subscription through the store, as a webhook would.
+   * `percentOff` is a promotion code's discount (promotionPercentOff), spread over the price and
+   * the setup fee pro rata as Stripe spreads a coupon over an invoice's lines.
+   */
+  async pay(checkoutId: string, percentOff = 0): Promise<LocalCheckout> {
     const checkout = this.checkouts.get(checkoutId);
     if (!checkout) throw new PaymentProviderError('This test checkout is unknown or expired.');
+    const subtotal = checkout.priceCents + checkout.setupFeeCents;
+    const discount = Math.round((subtotal * percentOff) / 100);
+    const setupFeeDiscount = subtotal === 0 ? 0 : Math.round((discount * checkout.setupFeeCents) / subtotal);
     const now = this.now();
     const subscription: ProviderSubscription = {
       provider: 'local',
@@ -161,8 +186,10 @@ export class LocalProvider implements PaymentProvider {
     await this.store.apply({
       event: { id: `local_evt_${checkout.id}`, type: 'checkout.session.completed' },
       subscription,
-      invoice: this.invoice(subscription, checkout.priceCents + checkout.setupFeeCents, checkout.setupFeeCents),
+      invoice: this.invoice(subscription, subtotal - discount, checkout.setupFeeCents - setupFeeDiscount),
     });
+    // A second press is a redelivery: the first payment (and its discount) stands.
+    if (!checkout.paid) checkout.amountPaidCents = subtotal - discount;
     checkout.paid = true;
     return checkout;
   }

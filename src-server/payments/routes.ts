@@ -21,7 +21,7 @@ import { ApiError } from '../http/errors.ts';
 import { webhookEvents } from '../http/metrics.ts';
 import { entitledPlan, subscriptionView } from '../plans/subscriptions.ts';
 import { KeyedQueue } from './keyed-queue.ts';
-import { type LocalCheckout, LocalProvider } from './local-provider.ts';
+import { type LocalCheckout, LocalProvider, promotionPercentOff, TEST_PROMOTION_CODE } from './local-provider.ts';
 import { classifyPlanChange } from './plan-change.ts';
 import { type PaymentProvider, PaymentProviderError } from './provider.ts';
 import { createStripeClient } from './stripe-client.ts';
@@ -48,6 +48,13 @@ const WEBHOOK_TOLERANCE_SECONDS = 300;
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 const LOCAL_SWEEP_MS = 60_000;
 const TestRenewalsBody = z.object({ fail: z.boolean() }).strict();
+const TestPayBody = z
+  .strictObject({ promotionCode: z.string().max(64).optional() })
+  .describe('A promotion code: the local provider knows TESTPROMO50 (50 % off the first invoice)');
+
+const unknownPromotionCode = (typed: string) =>
+  `The promotion code "${typed.trim().slice(0, 64)}" is not valid here. This server runs the local test provider, ` +
+  `whose only code is ${TEST_PROMOTION_CODE} (50 % off the first invoice); leave the field empty to pay the full price.`;
 
 export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, db, dialect, catalog, now } = app.tollgate;
@@ -141,6 +148,19 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       const returnTo = request.body.returnTo ?? 'browser';
       const session = await guarded(request, () => provider().checkout(account, row, { tier, cycle }, returnTo));
+      // The funnel's "checkout started" step (docs/analytics.md).
+      await db
+        .insertInto('checkout_starts')
+        .values({
+          session_id: session.sessionId,
+          account_id: account.id,
+          tier,
+          cycle,
+          provider: providerName,
+          started_at: now(),
+        })
+        .onConflict((conflict) => conflict.column('session_id').doNothing())
+        .execute();
       return { kind: 'checkout' as const, url: session.url, sessionId: session.sessionId };
     },
   );
@@ -366,7 +386,7 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
     const appLink = checkout.returnTo === 'app' ? checkoutReturnLink('success', checkout.id) : null;
     return html(
       reply,
-      checkout.paid ? paidPage(tierName(checkout), appLink) : checkoutPage(checkout, tierName(checkout)),
+      checkout.paid ? paidPage(checkout, tierName(checkout), appLink) : checkoutPage(checkout, tierName(checkout)),
     );
   };
 
@@ -412,7 +432,12 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
         request.log.warn({ checkout: checkout.id, crossSite }, 'test checkout completion refused');
         return html(reply.code(403), refusedCheckoutPage());
       }
-      await local.pay(checkout.id);
+      const typed = form.get('promotion_code') ?? undefined;
+      const percentOff = promotionPercentOff(typed);
+      if (percentOff === null) {
+        return html(reply.code(422), checkoutPage(checkout, tierName(checkout), unknownPromotionCode(typed ?? '')));
+      }
+      await local.pay(checkout.id, percentOff);
       // Post/redirect/get: reloading the result page never posts the payment again.
       return reply.code(303).header('location', checkoutPath(checkout.id)).send();
     },
@@ -426,6 +451,8 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
       schema: {
         tags: ['billing'],
         summary: 'Local test provider only: complete a test checkout opened by this account (nothing is charged)',
+        // Nullish: a POST without a body stays valid, as it was before promotion codes.
+        body: TestPayBody.nullish(),
       },
     },
     async (request) => {
@@ -435,8 +462,12 @@ async function localPages(scope: FastifyInstance, local: LocalProvider): Promise
       if (checkout.accountId !== accountOf(request).id) {
         throw new ApiError('CHECKOUT_FORBIDDEN', 'This test checkout was opened by another account.');
       }
-      const paid = await local.pay(checkout.id);
-      return { paid: true, tier: paid.plan.tier, cycle: paid.plan.cycle };
+      // Validated by the route's schema (this scope has no zod type provider to say so).
+      const typed = (request.body as z.infer<typeof TestPayBody> | null | undefined)?.promotionCode;
+      const percentOff = promotionPercentOff(typed);
+      if (percentOff === null) throw new ApiError('PROMOTION_CODE_INVALID', unknownPromotionCode(typed ?? ''));
+      const paid = await local.pay(checkout.id, percentOff);
+      return { paid: true, tier: paid.plan.tier, cycle: paid.plan.cycle, amountPaidCents: paid.amountPaidCents };
     },
   );
 

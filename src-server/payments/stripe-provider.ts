@@ -19,6 +19,8 @@ import type { BillingEffect, InvoiceRecord, SubscriptionStore } from './subscrip
  */
 
 const ms = (unixSeconds: number) => unixSeconds * 1000;
+const discountOf = (line: Stripe.InvoiceLineItem) =>
+  (line.discount_amounts ?? []).reduce((sum, discount) => sum + discount.amount, 0);
 const idOf = (value: string | { id: string } | null | undefined) => (typeof value === 'string' ? value : value?.id);
 
 export class StripeProvider implements PaymentProvider {
@@ -103,6 +105,9 @@ export class StripeProvider implements PaymentProvider {
         customer,
         client_reference_id: account.id,
         line_items: lineItems,
+        // The vendor's promotion codes (created in the Stripe dashboard) can be typed on the page;
+        // the discount shows on the first invoice, whose amount_paid is what revenue counts.
+        allow_promotion_codes: true,
         subscription_data: { metadata: { account_id: account.id } },
         metadata: { account_id: account.id },
         // Stripe fills in {CHECKOUT_SESSION_ID}; the page hands the app its tollgate:// link.
@@ -273,7 +278,8 @@ export class StripeProvider implements PaymentProvider {
       if (!linePrice) continue;
       const kind = priceKind(await this.priceById(linePrice));
       if (!kind) continue;
-      if (kind.kind === 'setup_fee') setupFeeCents += line.amount;
+      // A promotion code's discount is spread over the lines: the fee collected is what is left of it.
+      if (kind.kind === 'setup_fee') setupFeeCents += line.amount - discountOf(line);
       // The positive recurring line is what was bought; a proration credit for the old price is negative.
       else if (line.amount >= 0 && !recurring) recurring = { plan: { tier: kind.tier, cycle: kind.kind }, line };
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LocalCheckout } from './local-provider.ts';
+import { type LocalCheckout, TEST_PROMOTION_CODE } from './local-provider.ts';
 
 /**
  * The local provider's pages: self-contained HTML (no scripts, no external resources) under a
@@ -14,6 +14,9 @@ main { max-width: 32rem; margin: 3rem auto; padding: 2rem; background: #fff; bor
 .banner { background: #fff3c4; border: 2px dashed #8a6d00; padding: .75rem 1rem; border-radius: 6px; font-weight: 600; }
 dl { display: grid; grid-template-columns: auto 1fr; gap: .25rem 1rem; }
 dt { color: #555; }
+label { display: block; margin: 1rem 0 .25rem; }
+input { font: inherit; padding: .4rem .6rem; border: 1px solid #777; border-radius: 6px; margin-bottom: 1rem; }
+.problem { background: #fde8e8; border: 1px solid #b91c1c; padding: .5rem 1rem; border-radius: 6px; }
 button { font: inherit; font-weight: 600; padding: .6rem 1.4rem; border-radius: 6px; border: 2px solid #1d4ed8; background: #1d4ed8; color: #fff; cursor: pointer; }
 button:focus-visible, a:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }
 a { color: #1d4ed8; }
@@ -56,7 +59,8 @@ ${body}
 </html>`;
 }
 
-export function checkoutPage(checkout: LocalCheckout, tierName: string): string {
+/** The checkout form; `problem` is why the last submission was refused (an unknown promotion code). */
+export function checkoutPage(checkout: LocalCheckout, tierName: string, problem: string | null = null): string {
   const total = checkout.priceCents + checkout.setupFeeCents;
   const setupFee =
     checkout.setupFeeCents > 0
@@ -71,19 +75,24 @@ export function checkoutPage(checkout: LocalCheckout, tierName: string): string 
 ${setupFee}
 <dt>Due today</dt><dd>${money(total, checkout.currency)}</dd>
 </dl>
+${problem ? `<p class="problem" role="alert">${escapeHtml(problem)}</p>` : ''}
 <form method="post" action="/billing/test-checkout/${escapeHtml(checkout.id)}/pay">
 <input type="hidden" name="token" value="${escapeHtml(checkout.formToken)}">
+<label for="promotion_code">Promotion code (optional; the test code ${TEST_PROMOTION_CODE} takes 50 % off this first invoice)</label>
+<input id="promotion_code" name="promotion_code" autocomplete="off" maxlength="64">
 <button type="submit">Pay (test)</button>
 </form>
 <p><a href="/billing/done?checkout=canceled${checkout.returnTo === 'app' ? '&amp;app=1' : ''}">Cancel and go back</a></p>`,
   );
 }
 
-export function paidPage(tierName: string, appLink: string | null): string {
+export function paidPage(checkout: LocalCheckout, tierName: string, appLink: string | null): string {
+  const paid = money(checkout.amountPaidCents ?? 0, checkout.currency);
   return page(
     'Test payment recorded',
     `<h1>Test payment recorded</h1>
-<p role="status">Your ${escapeHtml(tierName)} plan is active. You can close this window and return to the app.</p>${returnButton(appLink)}`,
+<p role="status">Your ${escapeHtml(tierName)} plan is active. You can close this window and return to the app.</p>
+<p>Paid today (test): <strong data-testid="amount-paid">${paid}</strong></p>${returnButton(appLink)}`,
   );
 }
 

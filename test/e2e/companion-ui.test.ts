@@ -19,7 +19,8 @@ const README_SHOTS = join(ROOT, 'docs', 'screenshots');
 const SYNC_MS = '400';
 const PASSWORD = 'a long test password';
 /** The upgrade step pays on the server's own test checkout page. */
-const LOCAL_PAYMENTS = { TOLLGATE_PAYMENTS: 'local' };
+const ADMIN_TOKEN = 'companion-ui-admin-token-0123456789abcdef';
+const LOCAL_PAYMENTS = { TOLLGATE_PAYMENTS: 'local', TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN };
 
 let chromium: LaunchedBrowser;
 let ui: Awaited<ReturnType<typeof buildOwnRenderer>>;
@@ -107,6 +108,13 @@ describe('the companion window against a real billing server', () => {
     const prompt = page.getByTestId('upgrade-prompt');
     await expect.poll(() => prompt.getByRole('heading').textContent()).toBe('AI operations: 80 % used');
     await expect(prompt.textContent()).resolves.toContain('Professional unblocks it — $49 / month.');
+    // The window told the server it showed the prompt: the vendor's funnel counts this sign-up there
+    // (by any path: at 80 % it has not reached a limit, the step before in the funnel).
+    const funnelPromptShown = async () => {
+      const funnel = await request(server.url, 'GET', '/v1/admin/metrics/funnel', undefined, { token: ADMIN_TOKEN });
+      return funnel.body.months[0].steps.find((step: { step: string }) => step.step === 'prompt_shown').reachedAnyPath;
+    };
+    await expect.poll(funnelPromptShown).toBe(1);
     // The server's 80 % notice arrives with the next sync.
     const notices = page.getByRole('region', { name: 'Notices' }).getByRole('listitem');
     await notices.filter({ hasText: /80 %/ }).waitFor();

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * The fake's model of a Stripe account: customers, products, prices, checkout sessions,
+ * The fake's model of a Stripe account: customers, products, prices, coupons and promotion codes
+ * (first-invoice coupons), checkout sessions,
  * subscriptions (with schedules), invoices, payments, charges, refunds and a test clock. Objects are
  * shaped like the API version the installed SDK pins (periods live on subscription items; an
  * invoice reaches its subscription through `parent.subscription_details`). Every state change
@@ -49,6 +50,8 @@ export class FakeBilling {
   readonly charges = new Map<string, Json>();
   readonly invoicePayments = new Map<string, Json>();
   readonly clocks = new Map<string, Json>();
+  readonly coupons = new Map<string, Json>();
+  readonly promotionCodes = new Map<string, Json>();
   /** Customers whose card is declined on every charge from now on. */
   readonly decliningCustomers = new Set<string>();
   /** Customers whose bank asks for authentication (3-D Secure) on every charge. */
@@ -126,6 +129,58 @@ export class FakeBilling {
     return price;
   }
 
+  // ── Coupons and promotion codes ─────────────────────────────────────────────────────────────────
+
+  /** A coupon as the vendor creates it in the dashboard; the fake models first-invoice (`once`) coupons. */
+  createCoupon(params: Json): Json {
+    if ((params.duration ?? 'once') !== 'once') {
+      throw new StripeApiError(400, 'the fake models coupons with duration=once only', 'parameter_invalid');
+    }
+    if ((params.percent_off === undefined) === (params.amount_off === undefined)) {
+      throw new StripeApiError(400, 'a coupon needs exactly one of percent_off and amount_off', 'parameter_missing');
+    }
+    const coupon = {
+      id: params.id ?? fakeId('coupon'),
+      object: 'coupon',
+      duration: 'once',
+      percent_off: params.percent_off === undefined ? null : Number(params.percent_off),
+      amount_off: params.amount_off === undefined ? null : Number(params.amount_off),
+      currency: params.currency ?? null,
+      name: params.name ?? null,
+      valid: true,
+      times_redeemed: 0,
+      metadata: params.metadata ?? {},
+      created: this.now,
+    };
+    this.coupons.set(coupon.id, coupon);
+    return coupon;
+  }
+
+  createPromotionCode(params: Json): Json {
+    const coupon = this.get(this.coupons, params.promotion?.coupon, 'coupon');
+    const code = {
+      id: fakeId('promo'),
+      object: 'promotion_code',
+      code: params.code ?? randomBytes(4).toString('hex').toUpperCase(),
+      active: params.active === undefined ? true : params.active === 'true',
+      promotion: { type: 'coupon', coupon: coupon.id },
+      times_redeemed: 0,
+      metadata: params.metadata ?? {},
+      created: this.now,
+    };
+    this.promotionCodes.set(code.id, code);
+    return code;
+  }
+
+  /** The active promotion code a customer typed (codes are case-insensitive on Stripe's page). */
+  private redeemable(typed: string): Json {
+    const found = [...this.promotionCodes.values()].find(
+      (code) => code.active && code.code.toUpperCase() === typed.toUpperCase(),
+    );
+    if (!found) throw new StripeApiError(400, `This code is invalid: ${typed}`, 'promotion_code_invalid');
+    return found;
+  }
+
   // ── Checkout ────────────────────────────────────────────────────────────────────────────────────
 
   createCustomer(params: Json): Json {
@@ -158,6 +213,8 @@ export class FakeBilling {
       metadata: params.metadata ?? {},
       success_url: params.success_url,
       cancel_url: params.cancel_url,
+      allow_promotion_codes: params.allow_promotion_codes === 'true',
+      discounts: [] as Json[],
       subscription: null as string | null,
       url: '',
       created: this.now,
@@ -169,10 +226,34 @@ export class FakeBilling {
     return session;
   }
 
-  /** What the customer does on Stripe's hosted page: pays, which starts the subscription. */
-  completeCheckout(sessionId: string): Json {
+  /**
+   * What the customer does on Stripe's hosted page: pays, which starts the subscription. A
+   * promotion code typed on the page (only where the session allows codes) discounts the first
+   * invoice, as a `once` coupon does.
+   */
+  completeCheckout(sessionId: string, options: { promotionCode?: string } = {}): Json {
     const session = this.get(this.sessions, sessionId, 'checkout session');
     if (session.status !== 'open') throw new StripeApiError(400, 'session is not open');
+    let discount: Json | null = null;
+    if (options.promotionCode !== undefined) {
+      if (!session.allow_promotion_codes) {
+        throw new StripeApiError(400, 'this checkout session does not accept promotion codes');
+      }
+      const promotionCode = this.redeemable(options.promotionCode);
+      const coupon = this.get(this.coupons, promotionCode.promotion.coupon, 'coupon');
+      discount = {
+        id: fakeId('di'),
+        object: 'discount',
+        coupon,
+        promotion_code: promotionCode.id,
+        customer: session.customer,
+        start: this.now,
+        end: null,
+      };
+      promotionCode.times_redeemed += 1;
+      coupon.times_redeemed += 1;
+      session.discounts = [{ coupon: coupon.id, promotion_code: promotionCode.id }];
+    }
     const recurring = session.line_items_for_fake.filter((line: Json) => line.price.recurring);
     const oneTime = session.line_items_for_fake.filter((line: Json) => !line.price.recurring);
     const price = recurring[0].price;
@@ -197,10 +278,15 @@ export class FakeBilling {
     };
     subscription.items.data.push(this.subscriptionItem(subscription.id, price, start));
     this.subscriptions.set(subscription.id, subscription);
-    const invoice = this.createInvoice(subscription, 'subscription_create', [
-      this.recurringLine(subscription, price, price.unit_amount),
-      ...oneTime.map((line: Json) => this.oneTimeLine(line.price)),
-    ]);
+    const invoice = this.createInvoice(
+      subscription,
+      'subscription_create',
+      [
+        this.recurringLine(subscription, price, price.unit_amount),
+        ...oneTime.map((line: Json) => this.oneTimeLine(line.price)),
+      ],
+      discount,
+    );
     // Checkout collects a working card: the first payment succeeds whatever the customer's later fate.
     this.markPaid(invoice);
     subscription.latest_invoice = invoice.id;
@@ -377,14 +463,41 @@ export class FakeBilling {
     };
   }
 
-  private createInvoice(subscription: Json, reason: string, lines: Json[]): Json {
-    const total = lines.reduce((sum, line) => sum + line.amount, 0);
+  /**
+   * An invoice of `lines`; a discount is spread over the lines as Stripe reports it (each line's
+   * `discount_amounts`, the sum in `total_discount_amounts`), and `amount_due` is what is left.
+   */
+  private createInvoice(subscription: Json, reason: string, lines: Json[], discount: Json | null = null): Json {
+    const subtotal = lines.reduce((sum, line) => sum + line.amount, 0);
+    let discountTotal = 0;
+    for (const line of lines) {
+      line.discount_amounts = [];
+      line.discounts = [];
+    }
+    if (discount && subtotal > 0) {
+      const { percent_off: percent, amount_off: amountOff } = discount.coupon;
+      discountTotal = Math.min(subtotal, percent !== null ? Math.round((subtotal * percent) / 100) : amountOff);
+      // Spread pro rata over the lines, the rounding remainder on the last one.
+      let left = discountTotal;
+      lines.forEach((line, index) => {
+        const share =
+          index === lines.length - 1 ? left : Math.round((discountTotal * Math.max(0, line.amount)) / subtotal);
+        left -= share;
+        line.discount_amounts = [{ amount: share, discount: discount.id }];
+        line.discounts = [discount.id];
+      });
+    }
+    const total = subtotal - discountTotal;
     const invoice = {
       id: fakeId('in'),
       object: 'invoice',
       customer: subscription.customer,
       billing_reason: reason,
       currency: lines[0]?.currency ?? 'usd',
+      subtotal,
+      total,
+      discounts: discount ? [discount.id] : [],
+      total_discount_amounts: discount ? [{ amount: discountTotal, discount: discount.id }] : [],
       amount_due: Math.max(0, total),
       amount_paid: 0,
       amount_remaining: Math.max(0, total),

@@ -160,6 +160,12 @@ function route(billing: FakeBilling, method: string, path: string, body: FormObj
     }
     case 'GET prices/:id':
       return billing.get(billing.prices, id as string, 'price');
+    case 'POST coupons':
+      return billing.createCoupon(params);
+    case 'POST promotion_codes':
+      return billing.createPromotionCode(params);
+    case 'GET promotion_codes/:id':
+      return billing.get(billing.promotionCodes, id as string, 'promotion code');
     case 'POST checkout/sessions':
       return billing.createCheckoutSession(params);
     case 'GET checkout/sessions/:id':

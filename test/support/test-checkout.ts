@@ -27,11 +27,15 @@ export async function openTestCheckout(url: string, cookie = ''): Promise<Browse
   };
 }
 
-/** Presses "Pay (test)" on an opened page: posts its form with its cookie, follows the 303 with it. */
+/**
+ * Presses "Pay (test)" on an opened page: posts its form (with `fields` typed in, such as a
+ * `promotion_code`) and its cookie, follows the 303 with it.
+ */
 export async function submitTestCheckout(
   url: string,
   visit: Pick<BrowserVisit, 'cookie' | 'formToken'>,
   headers: Record<string, string> = {},
+  fields: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
   const page = new URL(url);
   const pay = `${page.origin}${page.pathname}/pay`;
@@ -43,7 +47,7 @@ export async function submitTestCheckout(
       ...(visit.cookie ? { cookie: visit.cookie } : {}),
       ...headers,
     },
-    body: new URLSearchParams(visit.formToken ? { token: visit.formToken } : {}).toString(),
+    body: new URLSearchParams({ ...(visit.formToken ? { token: visit.formToken } : {}), ...fields }).toString(),
   });
   if (response.status !== 303) return { status: response.status, body: await response.text() };
   const result = await fetch(new URL(response.headers.get('location') ?? '', pay), {

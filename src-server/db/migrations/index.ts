@@ -9,6 +9,7 @@ import * as adminConsole from './008_admin_console.ts';
 import * as journalHeads from './012_journal_heads.ts';
 import * as eventDates from './013_event_dates.ts';
 import * as trials from './014_trials.ts';
+import * as funnel from './015_funnel.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '008_admin_console': adminConsole,
   '013_event_dates': eventDates,
   '014_trials': trials,
+  '015_funnel': funnel,
 };
