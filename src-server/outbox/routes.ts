@@ -161,7 +161,8 @@ export const outboxRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         ...route('Send a delivery again (its exact body, as a new delivery in the log)'),
         params: IdParams,
-        body: z.object({ reason: Reason.optional() }).optional(),
+        // A bodyless POST (as automation sends it) is read as null.
+        body: z.object({ reason: Reason.optional() }).nullish(),
         response: { 201: WebhookDelivery },
       },
     },
