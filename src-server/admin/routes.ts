@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { periodOf } from '../../src-shared/period.ts';
-import { deviceStore } from '../devices/routes.ts';
 import { listDevices } from '../devices/registry.ts';
+import { deviceStore } from '../devices/routes.ts';
 import { accountPlan } from '../http/context.ts';
 import { readOverrides } from '../plans/overrides.ts';
 import { loadSubscription, subscriptionView } from '../plans/subscriptions.ts';

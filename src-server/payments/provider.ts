@@ -1,5 +1,5 @@
-import type { CheckoutReturn } from '../../src-shared/api.ts';
 import type { Selectable } from 'kysely';
+import type { CheckoutReturn } from '../../src-shared/api.ts';
 import type { Database, SubscriptionRow } from '../db/schema.ts';
 import type { Plan, PlanChange } from './plan-change.ts';
 import type { ProviderName } from './subscription-state.ts';

@@ -98,7 +98,10 @@ for (const dialect of testDialects()) {
       const entries = (await admin('GET', `/v1/admin/audit?accountId=${accountId}`)).body.entries;
       expect(entries.map((entry: { action: string }) => entry.action)).toEqual(['invoice.refund', 'invoice.refund']);
       expect(entries[0]).toMatchObject({ before: { amountRefundedCents: 0 }, after: { amountRefundedCents: 50000 } });
-      expect(entries[1]).toMatchObject({ before: { amountRefundedCents: 50000 }, after: { amountRefundedCents: 69900 } });
+      expect(entries[1]).toMatchObject({
+        before: { amountRefundedCents: 50000 },
+        after: { amountRefundedCents: 69900 },
+      });
       // Every refund POST carried an idempotency key.
       const posts = world.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds');
       expect(posts.length).toBeGreaterThanOrEqual(2);
