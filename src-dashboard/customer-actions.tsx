@@ -10,7 +10,7 @@ import { formatAmount } from './format.ts';
  */
 
 /** Calls the admin API for an action and answers what the form should say afterwards. */
-export type Act = (method: string, path: string, body: unknown) => Promise<unknown>;
+type Act = (method: string, path: string, body: unknown) => Promise<unknown>;
 
 export interface ActionContext {
   act: Act;
@@ -22,7 +22,7 @@ export interface ActionContext {
   done: () => void;
 }
 
-export const READ_ONLY_NOTE_ID = 'read-only-note';
+const READ_ONLY_NOTE_ID = 'read-only-note';
 
 export function ReadOnlyNote({ role }: { role: string }) {
   return (
