@@ -122,5 +122,12 @@ for (const dialect of testDialects()) {
       expect(await audit(customer.id)).toHaveLength(0);
       expect(await audit(other.id)).toHaveLength(1);
     });
+
+    it('is documented in the OpenAPI document', async () => {
+      const paths = Object.keys((await request(server.url, 'GET', '/openapi.json')).body.paths);
+      expect(paths).toEqual(
+        expect.arrayContaining(['/v1/admin/customers/{accountId}/refunds', '/v1/admin/session', '/v1/admin/audit.csv']),
+      );
+    });
   });
 }
