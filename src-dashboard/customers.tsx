@@ -55,6 +55,15 @@ interface CustomerPage {
   invoices: (RefundableInvoice & { currency: string })[];
   notices: { operation: string; period: string; threshold: number; at: string }[];
   timeline: { at: string; kind: string; what: string }[];
+  audit: {
+    id: string;
+    at: string;
+    actor: { name: string };
+    action: string;
+    reason: string;
+    before: unknown;
+    after: unknown;
+  }[];
 }
 
 interface Administrator {
@@ -319,6 +328,31 @@ function Customer({
           </li>
         ))}
       </ol>
+      <h3>Audit log</h3>
+      <table data-testid="customer-audit">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Who</th>
+            <th>What</th>
+            <th>Why</th>
+            <th>Before → after</th>
+          </tr>
+        </thead>
+        <tbody>
+          {page.audit.map((entry) => (
+            <tr key={entry.id}>
+              <td>{iso(entry.at)}</td>
+              <td>{entry.actor.name}</td>
+              <td>{entry.action}</td>
+              <td>{entry.reason}</td>
+              <td>
+                <code>{JSON.stringify(entry.before)}</code> → <code>{JSON.stringify(entry.after)}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </section>
   );
 }

@@ -120,6 +120,10 @@ async function perform(
   expect(entries).toHaveLength(apiBefore + 1);
   const entry = entries.at(-1) as Json;
   expect(entry).toMatchObject({ action, reason, actor: { name: 'owner admin' } });
+  // The page's audit table has the entry too, with its before → after.
+  const rows = page.getByTestId('customer-audit').locator('tbody tr');
+  expect(await rows.count()).toBe(apiBefore + 1);
+  expect(await rows.last().textContent()).toContain(`${JSON.stringify(entry.before)} → ${JSON.stringify(entry.after)}`);
   return { outcome, entry };
 }
 
