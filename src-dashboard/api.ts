@@ -63,14 +63,31 @@ export async function loadMonth(token: string, month: string): Promise<MonthData
  * Downloads a CSV export. A plain link cannot carry the bearer header (and the token must not go in
  * the URL), so the file is fetched and handed to the browser as a blob.
  */
-export async function downloadCsv(token: string, report: ReportName, month: string): Promise<void> {
-  const response = await request(token, `/v1/admin/export/${report}.csv?month=${encodeURIComponent(month)}&months=12`);
+async function download(token: string, path: string, filename: string): Promise<void> {
+  const response = await request(token, path);
   const url = URL.createObjectURL(await response.blob());
   const link = document.createElement('a');
   link.href = url;
-  link.download = `tollgate-${report}-${month}.csv`;
+  link.download = filename;
   link.click();
   URL.revokeObjectURL(url);
+}
+
+export function downloadCsv(token: string, report: ReportName, month: string): Promise<void> {
+  return download(
+    token,
+    `/v1/admin/export/${report}.csv?month=${encodeURIComponent(month)}&months=12`,
+    `tollgate-${report}-${month}.csv`,
+  );
+}
+
+/** One customer's audit log as CSV (the same file as /v1/admin/audit.csv, filtered). */
+export function downloadAuditCsv(token: string, accountId: string): Promise<void> {
+  return download(
+    token,
+    `/v1/admin/audit.csv?accountId=${encodeURIComponent(accountId)}`,
+    `tollgate-audit-${accountId}.csv`,
+  );
 }
 
 /** One admin API call with a JSON body and answer (the customers pages and their actions). */

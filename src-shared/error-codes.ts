@@ -28,6 +28,14 @@ export const PROBLEM_CODES = {
   /** A delivery log id that does not exist. */
   DELIVERY_NOT_FOUND: { status: 404, title: 'No such delivery' },
   DEVICE_NOT_FOUND: { status: 404, title: 'No such device for this account' },
+  INVOICE_NOT_FOUND: { status: 404, title: 'No such paid invoice for this account' },
+  /** A Custom contract's invoice, or one of a provider this server no longer uses: refund it where it was paid. */
+  REFUND_NOT_THROUGH_PROVIDER: {
+    status: 409,
+    title: 'This invoice was not paid through the configured payment provider: refund it where it was paid',
+  },
+  /** A refund asks for more than the invoice has left (its amount paid less what was refunded). */
+  REFUND_TOO_LARGE: { status: 422, title: 'The refund is more than what is left of the invoice' },
   /** A Custom contract cannot replace a live provider subscription: cancel that first. */
   CONTRACT_CONFLICT: {
     status: 409,

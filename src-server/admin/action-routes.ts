@@ -6,6 +6,8 @@ import { newId } from '../db/ids.ts';
 import { inTransaction } from '../db/transactions.ts';
 import { accountPlan } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
+import { KeyedQueue } from '../payments/keyed-queue.ts';
+import { invoicePaidThrough, PaymentProviderError } from '../payments/provider.ts';
 import { addOverride, type Override } from '../plans/overrides.ts';
 import { loadSubscription, subscriptionView } from '../plans/subscriptions.ts';
 import { endTrial, grantTrial, readTrial } from '../plans/trials.ts';
@@ -16,7 +18,7 @@ import { AccountParams, ADMIN_TAGS, accountOfAdmin, Reason } from './route-parts
 
 /**
  * The actions on one customer: a Custom contract, overrides, trials, usage corrections, cancel,
- * revoking sessions. Each needs the `owner` role (or TOLLGATE_ADMIN_TOKEN), takes a reason and
+ * refunds, revoking sessions. Each needs the `owner` role (or TOLLGATE_ADMIN_TOKEN), takes a reason and
  * appends exactly one audit entry.
  */
 export function registerCustomerActions(app: Parameters<FastifyPluginAsyncZod>[0]): void {
@@ -298,6 +300,88 @@ export function registerCustomerActions(app: Parameters<FastifyPluginAsyncZod>[0
       );
       const { plan } = await accountPlan(context, after);
       return subscriptionView(after, plan);
+    },
+  );
+
+  // One refund of an invoice at a time: a second click reads what the first one left.
+  const refunds = new KeyedQueue();
+  app.post(
+    '/v1/admin/customers/:accountId/refunds',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'Refunds a paid invoice, whole or in part, through the payment provider',
+        description:
+          'Without amountCents, refunds what is left of the invoice. Revenue counts the refund in the month ' +
+          'the invoice was paid (docs/analytics.md); MRR does not change: cancel as well to stop the plan.',
+        params: AccountParams,
+        body: z.object({
+          invoiceId: z.string().min(1).max(200),
+          amountCents: z.number().int().min(1).optional(),
+          reason: Reason,
+        }),
+      },
+    },
+    async (request, reply) => {
+      const administrator = actingAdministrator(request);
+      const account = await accountOrThrow(request.params.accountId);
+      const { invoiceId, amountCents, reason } = request.body;
+      const answer = await refunds.run(invoiceId, async () => {
+        const invoice = await db
+          .selectFrom('invoices')
+          .selectAll()
+          .where('id', '=', invoiceId)
+          .where('account_id', '=', account.id)
+          .executeTakeFirst();
+        if (!invoice) throw new ApiError('INVOICE_NOT_FOUND', `Account ${account.id} has no invoice ${invoiceId}.`);
+        const provider = context.paymentProvider;
+        if (!provider || invoicePaidThrough(invoice.id) !== provider.name) {
+          throw new ApiError(
+            'REFUND_NOT_THROUGH_PROVIDER',
+            `Invoice ${invoice.id} was not paid through ${provider ? `the ${provider.name} provider` : 'a payment provider'}.`,
+          );
+        }
+        const refundedBefore = Number(invoice.amount_refunded_cents);
+        const left = Number(invoice.amount_paid_cents) - refundedBefore;
+        const amount = amountCents ?? left;
+        if (amount <= 0 || amount > left) {
+          throw new ApiError('REFUND_TOO_LARGE', `Invoice ${invoice.id} has ${left} cents left to refund.`);
+        }
+        try {
+          // The same invoice, refunded total and amount make the same key: a retried request is one refund.
+          await provider.refund(invoice, amount, reason, `tollgate-refund-${invoice.id}-${refundedBefore}-${amount}`);
+        } catch (error) {
+          if (error instanceof PaymentProviderError) throw new ApiError('BAD_REQUEST', error.message);
+          throw error;
+        }
+        const after = await db
+          .selectFrom('invoices')
+          .select('amount_refunded_cents')
+          .where('id', '=', invoice.id)
+          .executeTakeFirstOrThrow();
+        const refundedAfter = Number(after.amount_refunded_cents);
+        await recordAudit(
+          db,
+          {
+            administrator,
+            accountId: account.id,
+            action: 'invoice.refund',
+            reason,
+            before: { invoiceId: invoice.id, amountRefundedCents: refundedBefore },
+            after: { invoiceId: invoice.id, amountRefundedCents: refundedAfter, refundedCents: amount },
+          },
+          now(),
+        );
+        return {
+          invoiceId: invoice.id,
+          refundedCents: amount,
+          amountPaidCents: Number(invoice.amount_paid_cents),
+          amountRefundedCents: refundedAfter,
+          currency: invoice.currency,
+        };
+      });
+      return reply.code(201).send(answer);
     },
   );
 

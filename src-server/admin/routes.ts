@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { periodOf } from '../../src-shared/period.ts';
+import { listDevices } from '../devices/registry.ts';
+import { deviceStore } from '../devices/routes.ts';
 import { accountPlan } from '../http/context.ts';
 import { readOverrides } from '../plans/overrides.ts';
 import { loadSubscription, subscriptionView } from '../plans/subscriptions.ts';
 import { readTrial } from '../plans/trials.ts';
 import { registerCustomerActions } from './action-routes.ts';
-import { actingAdministrator, createAdministrator, signInAdministrator } from './admins.ts';
+import { actingAdministrator, createAdministrator, signInAdministrator, TOKEN_ADMINISTRATOR } from './admins.ts';
 import { auditCsv, readAudit, recordAudit } from './audit.ts';
 import { AccountParams, ADMIN_TAGS, accountOfAdmin } from './route-parts.ts';
 
@@ -77,6 +79,15 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.get(
+    '/v1/admin/session',
+    {
+      config: { access: 'admin' },
+      schema: { tags, summary: 'Who this admin bearer is: name and role (the dashboard disables actions for support)' },
+    },
+    async (request) => ({ administrator: request.administrator ?? TOKEN_ADMINISTRATOR }),
+  );
+
+  app.get(
     '/v1/admin/customers',
     {
       config: { access: 'admin' },
@@ -143,7 +154,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'admin' },
       schema: {
         tags,
-        summary: 'One customer: subscription, usage against limits, invoices, notices, timeline',
+        summary: 'One customer: subscription, usage against limits, devices, invoices, notices, timeline',
         params: AccountParams,
       },
     },
@@ -152,7 +163,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       const row = await loadSubscription(db, account.id);
       const { plan } = await accountPlan(context, row);
       const period = periodOf(now());
-      const [counters, invoices, notices, events, audit, overrides, trial] = await Promise.all([
+      const [counters, invoices, notices, events, audit, overrides, trial, devices] = await Promise.all([
         db
           .selectFrom('usage_counters')
           .selectAll()
@@ -170,6 +181,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         readAudit(db, account.id),
         readOverrides(db, account.id, now()),
         readTrial(db, account.id),
+        listDevices(deviceStore(context), account.id, now()),
       ]);
       const iso = (ms: number | string) => new Date(Number(ms)).toISOString();
       return {
@@ -183,6 +195,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
             limit: plan.limits.monthly[operation] ?? 0,
           })),
         },
+        devices: { active: devices, maxDevices: plan.limits.max_devices },
         overrides,
         trial: trial ? { tier: trial.tier, endsAt: iso(trial.endsAt) } : null,
         invoices: invoices.map((invoice) => ({
@@ -233,11 +246,18 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/v1/admin/audit.csv',
-    { config: { access: 'admin' }, schema: { tags, summary: 'The audit log as CSV' } },
-    async (_request, reply) =>
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags,
+        summary: 'The audit log as CSV, of one customer with accountId',
+        querystring: z.object({ accountId: z.string().max(200).optional() }),
+      },
+    },
+    async (request, reply) =>
       reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="tollgate-audit.csv"')
-        .send(auditCsv(await readAudit(db))),
+        .send(auditCsv(await readAudit(db, request.query.accountId))),
   );
 };

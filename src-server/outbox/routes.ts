@@ -9,14 +9,19 @@ import {
   WebhookEndpointBody,
   WebhookEndpointList,
 } from '../../src-shared/webhooks-api.ts';
+import { actingAdministrator } from '../admin/admins.ts';
+import { recordAudit } from '../admin/audit.ts';
+import { Reason } from '../admin/route-parts.ts';
 import { newId } from '../db/ids.ts';
 import type { Database } from '../db/schema.ts';
+import { inTransaction } from '../db/transactions.ts';
 import { ApiError } from '../http/errors.ts';
 import { isWebhookUrl, newEndpointSecret } from './signature.ts';
 
 /**
  * The vendor's webhook endpoints and the delivery log (emails and webhooks) under
- * /v1/admin/webhooks, admin token only. A replay sends a delivery's exact body again as a new
+ * /v1/admin/webhooks. Registering, deleting and replaying need the `owner` role, and a replay is
+ * an audit entry of its own. A replay sends a delivery's exact body again as a new
  * delivery (same event id and sequence, so a receiver that already has it can tell).
  */
 
@@ -61,6 +66,7 @@ export const outboxRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      actingAdministrator(request);
       const { url, description } = request.body;
       if (!isWebhookUrl(url)) {
         throw new ApiError('WEBHOOK_URL_NOT_ALLOWED', `"${url.slice(0, 100)}" is not an http:// or https:// URL.`);
@@ -115,6 +121,7 @@ export const outboxRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { ...route('Delete a webhook endpoint: its pending deliveries are not sent'), params: IdParams },
     },
     async (request, reply) => {
+      actingAdministrator(request);
       const result = await db
         .updateTable('webhook_endpoints')
         .set({ deleted_at: now() })
@@ -154,10 +161,13 @@ export const outboxRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         ...route('Send a delivery again (its exact body, as a new delivery in the log)'),
         params: IdParams,
+        // A bodyless POST (as automation sends it) is read as null.
+        body: z.object({ reason: Reason.optional() }).nullish(),
         response: { 201: WebhookDelivery },
       },
     },
     async (request, reply) => {
+      const administrator = actingAdministrator(request);
       const original = await db
         .selectFrom('outbox_messages')
         .selectAll()
@@ -179,7 +189,21 @@ export const outboxRoutes: FastifyPluginAsyncZod = async (app) => {
         created_at: at,
         delivered_at: null,
       };
-      await db.insertInto('outbox_messages').values(replay).execute();
+      await inTransaction(db, async (trx) => {
+        await trx.insertInto('outbox_messages').values(replay).execute();
+        await recordAudit(
+          trx,
+          {
+            administrator,
+            accountId: original.account_id,
+            action: 'delivery.replay',
+            reason: request.body?.reason ?? `replay of ${original.event_type}`,
+            before: { deliveryId: original.id, status: original.status },
+            after: { deliveryId: replay.id, status: replay.status },
+          },
+          at,
+        );
+      });
       return reply.code(201).send(deliveryView(replay));
     },
   );

@@ -3,7 +3,7 @@ import type { CheckoutReturn } from '../../src-shared/api.ts';
 import { type Catalog, findTier } from '../../src-shared/catalog.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
 import { type Plan, type PlanChange, prorationCents } from './plan-change.ts';
-import { type BillingAccount, type PaymentProvider, PaymentProviderError } from './provider.ts';
+import { type BillingAccount, type PaymentProvider, PaymentProviderError, type RefundableInvoice } from './provider.ts';
 import type { ProviderSubscription } from './subscription-state.ts';
 import type { InvoiceRecord, SubscriptionStore } from './subscription-store.ts';
 
@@ -294,6 +294,28 @@ export class LocalProvider implements PaymentProvider {
     await this.store.apply({
       event: this.event('customer.subscription.updated'),
       subscription: { ...current, cancelAtPeriodEnd: cancel, pending: cancel ? null : current.pending },
+    });
+  }
+
+  /** A test refund: nothing was charged, so nothing moves but the invoice's refunded total. */
+  async refund(invoice: RefundableInvoice, amountCents: number, _reason: string, key: string): Promise<void> {
+    await this.store.apply({
+      event: { id: `local_evt_refund_${key}`, type: 'charge.refunded' },
+      invoice: {
+        id: invoice.id,
+        accountId: invoice.account_id,
+        customerId: `local_cus_${invoice.account_id}`,
+        provider: 'local',
+        tier: invoice.tier as Plan['tier'],
+        cycle: invoice.cycle,
+        amountPaidCents: Number(invoice.amount_paid_cents),
+        setupFeeCents: Number(invoice.setup_fee_cents),
+        amountRefundedCents: Number(invoice.amount_refunded_cents) + amountCents,
+        currency: invoice.currency,
+        periodStart: Number(invoice.period_start),
+        periodEnd: Number(invoice.period_end),
+        paidAt: Number(invoice.paid_at),
+      },
     });
   }
 

@@ -1,5 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { CheckoutReturn } from '../../src-shared/api.ts';
-import type { SubscriptionRow } from '../db/schema.ts';
+import type { Database, SubscriptionRow } from '../db/schema.ts';
 import type { Plan, PlanChange } from './plan-change.ts';
 import type { ProviderName } from './subscription-state.ts';
 
@@ -29,6 +30,24 @@ export interface PaymentProvider {
   changePlan(account: BillingAccount, row: SubscriptionRow, plan: Plan, change: PlanChange): Promise<void>;
   /** `true`: cancel at the end of the period; `false`: keep renewing (undo a scheduled cancel). */
   setCancelAtPeriodEnd(account: BillingAccount, row: SubscriptionRow, cancel: boolean): Promise<void>;
+  /**
+   * Gives back `amountCents` of a paid invoice to the customer's card, and records the invoice's new
+   * refunded total through SubscriptionStore.apply. `key` makes a repeated request one refund.
+   */
+  refund(invoice: RefundableInvoice, amountCents: number, reason: string, key: string): Promise<void>;
+}
+
+/** A paid invoice as the invoices table holds it, with what was refunded of it so far. */
+export type RefundableInvoice = Selectable<Database['invoices']>;
+
+/**
+ * Who took an invoice's money, from its id: the local provider's ids start `local_in_`, a Custom
+ * contract's `contract_` (paid outside any provider), everything else is Stripe's.
+ */
+export function invoicePaidThrough(invoiceId: string): ProviderName | 'contract' {
+  if (invoiceId.startsWith('local_')) return 'local';
+  if (invoiceId.startsWith('contract_')) return 'contract';
+  return 'stripe';
 }
 
 /** A provider refused or failed; the message is safe to show (it never carries keys). */

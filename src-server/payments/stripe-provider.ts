@@ -5,7 +5,7 @@ import { SubscriptionStatus } from '../../src-shared/license.ts';
 import type { SubscriptionRow } from '../db/schema.ts';
 import { type PriceKind, priceLookupKey } from './catalog-prices.ts';
 import type { Plan, PlanChange } from './plan-change.ts';
-import { type BillingAccount, type PaymentProvider, PaymentProviderError } from './provider.ts';
+import { type BillingAccount, type PaymentProvider, PaymentProviderError, type RefundableInvoice } from './provider.ts';
 import { planOfPrice, priceKind, pricesByLookupKey } from './stripe-catalog.ts';
 import type { ProviderSubscription } from './subscription-state.ts';
 import type { BillingEffect, InvoiceRecord, SubscriptionStore } from './subscription-store.ts';
@@ -216,6 +216,25 @@ export class StripeProvider implements PaymentProvider {
     }
     await this.stripe.subscriptions.update(subscription.id, { cancel_at_period_end: cancel }, { idempotencyKey: key });
     await this.store.apply({ subscription: await this.readSubscription(subscription.id) });
+  }
+
+  async refund(invoice: RefundableInvoice, amountCents: number, reason: string, key: string): Promise<void> {
+    const payments = await this.stripe.invoicePayments.list({ invoice: invoice.id, status: 'paid', limit: 10 });
+    const paymentIntent = payments.data.map((payment) => idOf(payment.payment.payment_intent)).find(Boolean);
+    if (!paymentIntent) throw new PaymentProviderError(`Stripe holds no card payment of invoice ${invoice.id}.`);
+    const refund = await this.stripe.refunds.create(
+      {
+        payment_intent: paymentIntent,
+        amount: amountCents,
+        // Stripe's own `reason` is an enum; the administrator's words go in the metadata.
+        metadata: { tollgate_invoice: invoice.id, tollgate_reason: reason },
+      },
+      { idempotencyKey: key },
+    );
+    // The refunded total as Stripe reports it now; the charge.refunded webhook later says the same.
+    const charge = idOf(refund.charge);
+    const record = charge ? await this.invoiceOfCharge(charge) : null;
+    if (record) await this.store.apply({ invoice: record });
   }
 
   private async liveSubscription(row: SubscriptionRow): Promise<Stripe.Subscription> {

@@ -49,6 +49,7 @@ export class FakeBilling {
   readonly invoices = new Map<string, Json>();
   readonly charges = new Map<string, Json>();
   readonly invoicePayments = new Map<string, Json>();
+  readonly refunds = new Map<string, Json>();
   readonly clocks = new Map<string, Json>();
   readonly coupons = new Map<string, Json>();
   readonly promotionCodes = new Map<string, Json>();
@@ -580,7 +581,20 @@ export class FakeBilling {
     charge.amount_refunded += amount;
     charge.refunded = charge.amount_refunded === charge.amount;
     this.emit('charge.refunded', charge);
-    return { id: fakeId('re'), object: 'refund', amount, charge: charge.id, status: 'succeeded', created: this.now };
+    const refund = {
+      id: fakeId('re'),
+      object: 'refund',
+      amount,
+      charge: charge.id,
+      payment_intent: charge.payment_intent,
+      currency: charge.currency,
+      metadata: (params.metadata as Json | undefined) ?? {},
+      reason: params.reason ?? null,
+      status: 'succeeded',
+      created: this.now,
+    };
+    this.refunds.set(refund.id, refund);
+    return refund;
   }
 
   // ── Time ────────────────────────────────────────────────────────────────────────────────────────

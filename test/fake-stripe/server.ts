@@ -205,9 +205,13 @@ function route(billing: FakeBilling, method: string, path: string, body: FormObj
     case 'GET invoices/:id':
       return billing.get(billing.invoices, id as string, 'invoice');
     case 'GET invoice_payments': {
-      const wanted = str((params.payment as Json | undefined)?.payment_intent);
+      // Stripe filters by the invoice, by the payment, or both.
+      const wantedIntent = str((params.payment as Json | undefined)?.payment_intent);
+      const wantedInvoice = str(params.invoice);
       const payments = [...billing.invoicePayments.values()].filter(
-        (payment) => payment.payment.payment_intent === wanted,
+        (payment) =>
+          (wantedIntent === undefined || payment.payment.payment_intent === wantedIntent) &&
+          (wantedInvoice === undefined || payment.invoice === wantedInvoice),
       );
       return listOf(payments, '/v1/invoice_payments');
     }

@@ -72,6 +72,10 @@ for (const dialect of testDialects()) {
           `${base}/contract`,
           { cycle: 'monthly', priceCents: 1, limits: CONTRACT_LIMITS, features: [], reason: 'deal' },
         ],
+        ['POST', `${base}/refunds`, { invoiceId: 'in_anything', reason: 'asked for money back' }],
+        ['POST', '/v1/admin/webhooks/deliveries/whd_anything/replay', { reason: 'receiver was down' }],
+        ['POST', '/v1/admin/webhooks/endpoints', { url: 'https://vendor.test/hooks' }],
+        ['DELETE', '/v1/admin/webhooks/endpoints/we_anything', undefined],
         [
           'POST',
           '/v1/admin/users',
@@ -84,6 +88,11 @@ for (const dialect of testDialects()) {
         expect(refused.body.code).toBe('ADMIN_READ_ONLY');
       }
       expect(await auditCount()).toBe(before);
+      // The dashboard reads the role to show the controls refused.
+      expect((await as('GET', '/v1/admin/session')).body.administrator).toMatchObject({
+        name: support.name,
+        role: 'support',
+      });
     });
 
     it('a wrong password or a user’s token never opens the admin API', async () => {

@@ -3,12 +3,12 @@ import { testDialects } from '../../support/databases.ts';
 import { request } from '../../support/server.ts';
 import { startWorld, type World } from '../payments/world.ts';
 
-// Cancelling through the payment provider: the real stripe SDK against the fake Stripe, whose
+// Cancelling and refunding through the payment provider: the real stripe SDK against the fake Stripe, whose
 // signed webhooks bring the outcome back.
 const ADMIN_TOKEN = 'provider-actions-admin-token-0123';
 
 for (const dialect of testDialects()) {
-  describe(`admin cancel through Stripe (${dialect})`, () => {
+  describe(`admin cancel and refund through Stripe (${dialect})`, () => {
     let world: World;
     beforeAll(async () => {
       world = await startWorld(dialect, { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN });
@@ -51,6 +51,61 @@ for (const dialect of testDialects()) {
       await world.advanceDays(40);
       const after = await world.signIn('cancel.me@example.com');
       expect((await world.me(after.accessToken)).subscription.tier).toBe('free');
+    });
+
+    it('an owner refunds part of a Stripe invoice, then the rest: Stripe refunds the charge, one audit entry each', async () => {
+      const session = await world.signUp('refund.me@example.com');
+      const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
+        tier: 'enterprise',
+        cycle: 'monthly',
+      });
+      world.fake.billing.completeCheckout(checkout.body.sessionId);
+      await world.fake.flush();
+      const accountId = session.account.id;
+      const admin = (method: string, path: string, body?: unknown) =>
+        request(world.server.url, method, path, body, { token: ADMIN_TOKEN });
+      const invoice = (await admin('GET', `/v1/admin/customers/${accountId}`)).body.invoices[0];
+      // Enterprise monthly with its setup fee: 199 $ + 500 $.
+      expect(invoice).toMatchObject({ amountPaidCents: 69900, amountRefundedCents: 0 });
+      const month = new Date(invoice.paidAt).toISOString().slice(0, 7);
+      const net = async () =>
+        (await admin('GET', `/v1/admin/metrics/summary?month=${month}`)).body.revenueNetCents as number;
+      const netBefore = await net();
+
+      const partial = await admin('POST', `/v1/admin/customers/${accountId}/refunds`, {
+        invoiceId: invoice.id,
+        amountCents: 50000,
+        reason: 'setup was never done',
+      });
+      expect(partial.status).toBe(201);
+      expect(partial.body).toMatchObject({ refundedCents: 50000, amountRefundedCents: 50000 });
+      const charge = [...world.fake.billing.charges.values()].find((c) => c.amount === 69900 && c.amount_refunded > 0);
+      expect(charge?.amount_refunded).toBe(50000);
+      const refund = [...world.fake.billing.refunds.values()].find((r) => r.charge === charge?.id);
+      expect(refund?.metadata).toMatchObject({ tollgate_invoice: invoice.id, tollgate_reason: 'setup was never done' });
+      // Stripe's charge.refunded webhook arrives afterwards and agrees: nothing counted twice.
+      expect((await world.fake.flush()).every((status) => status === 200)).toBe(true);
+      expect(await net()).toBe(netBefore - 50000);
+
+      const rest = await admin('POST', `/v1/admin/customers/${accountId}/refunds`, {
+        invoiceId: invoice.id,
+        reason: 'customer cancelled the deal',
+      });
+      expect(rest.body).toMatchObject({ refundedCents: 19900, amountRefundedCents: 69900 });
+      expect(charge?.amount_refunded).toBe(69900);
+      await world.fake.flush();
+      expect(await net()).toBe(netBefore - 69900);
+      const entries = (await admin('GET', `/v1/admin/audit?accountId=${accountId}`)).body.entries;
+      expect(entries.map((entry: { action: string }) => entry.action)).toEqual(['invoice.refund', 'invoice.refund']);
+      expect(entries[0]).toMatchObject({ before: { amountRefundedCents: 0 }, after: { amountRefundedCents: 50000 } });
+      expect(entries[1]).toMatchObject({
+        before: { amountRefundedCents: 50000 },
+        after: { amountRefundedCents: 69900 },
+      });
+      // Every refund POST carried an idempotency key.
+      const posts = world.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds');
+      expect(posts.length).toBeGreaterThanOrEqual(2);
+      expect(posts.every((r) => r.idempotencyKey?.startsWith('tollgate-refund-'))).toBe(true);
     });
   });
 }
