@@ -16,6 +16,7 @@ import {
   type Verdict,
   verdictBody,
   verifyJournal,
+  writeAllSync,
 } from './journal-records.ts';
 import type { SecretCipher } from './secrets.ts';
 
@@ -299,7 +300,8 @@ export class UsageJournal {
       this.queue = [];
       const last = this.lastSeq;
       try {
-        await this.file.appendFile(group.map((write) => write.text).join(''));
+        // One write of the whole group (synchronous: writeAllSync says why), one fdatasync.
+        writeAllSync(this.file, Buffer.from(group.map((write) => write.text).join('')));
         await this.file.datasync();
       } catch (error) {
         for (const write of group) write.reject(error);
