@@ -84,7 +84,10 @@ export interface LoadResult {
 }
 
 /** Runs this file again as a load-generating client process and returns what it measured. */
-export function runClientProcess(script: string, args: string[]): Promise<LoadResult> {
+export function runClientProcess<Result extends LoadResult = LoadResult>(
+  script: string,
+  args: string[],
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', script, '--client', ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -95,7 +98,7 @@ export function runClientProcess(script: string, args: string[]): Promise<LoadRe
     });
     child.on('exit', (code) => {
       if (code !== 0) reject(new Error(`load client exited with ${code}`));
-      else resolve(JSON.parse(output) as LoadResult);
+      else resolve(JSON.parse(output) as Result);
     });
   });
 }

@@ -93,14 +93,25 @@ export function createHandlers(world: HandlerWorld): Handlers {
   };
 
   /**
-   * The gate's answer; a lease that ran out while the server is reachable is renewed first (one
-   * renewal shared by every consume waiting), so only a device offline is held to its lease.
+   * A lease that ran out while the server is reachable is renewed before the answer (one renewal
+   * shared by every consume waiting), so only a device offline is held to its lease.
    */
+  const mayRenew = (decision: Decision): boolean => decision.code === 'LEASE_EXHAUSTED' && sync.online;
+
   const checkUsage = async (operation: string, units: number): Promise<Decision> => {
     const decision = gate.checkUsage(operation, units);
-    if (decision.code !== 'LEASE_EXHAUSTED' || !sync.online) return decision;
+    if (!mayRenew(decision)) return decision;
     await sync.renewLeases();
     return gate.checkUsage(operation, units);
+  };
+
+  /** The answer a consume already recorded under `key` gets again (once it is durable), or null. */
+  const replayOf = (key: string): Promise<ResultOf<'usage.consume'>> | null => {
+    const prior = world.journal.lookup(key);
+    if (!prior) return null;
+    const decision: Decision =
+      prior.state === 'rejected' ? { allowed: false, code: 'LIMIT_REACHED' } : { allowed: true, code: 'OK' };
+    return prior.durable.then(() => ({ decision, idempotencyKey: key, replayed: true }));
   };
 
   /**
@@ -109,17 +120,18 @@ export function createHandlers(world: HandlerWorld): Handlers {
    * both take the last unit.
    */
   const consume = async (params: ParsedParams<'usage.consume'>): Promise<ResultOf<'usage.consume'>> => {
-    const { operation, units } = params;
-    if (params.idempotencyKey) {
-      const prior = world.journal.lookup(params.idempotencyKey);
-      if (prior) {
-        await prior.durable;
-        const decision: Decision =
-          prior.state === 'rejected' ? { allowed: false, code: 'LIMIT_REACHED' } : { allowed: true, code: 'OK' };
-        return { decision, idempotencyKey: params.idempotencyKey, replayed: true };
-      }
+    const { operation, units, idempotencyKey } = params;
+    const replay = idempotencyKey ? replayOf(idempotencyKey) : null;
+    if (replay) return replay;
+    let decision = gate.checkUsage(operation, units);
+    if (mayRenew(decision)) {
+      await sync.renewLeases();
+      // Looked up, decided again and recorded in the same turn (nothing awaited in between): the
+      // consumes that waited for one renewal each see what the ones before them took.
+      const replayAfter = idempotencyKey ? replayOf(idempotencyKey) : null;
+      if (replayAfter) return replayAfter;
+      decision = gate.checkUsage(operation, units);
     }
-    const decision = await checkUsage(operation, units);
     if (!decision.allowed) {
       noteDenial(`usage.consume ${operation}`, decision);
       return { decision, idempotencyKey: null, replayed: false };

@@ -16,6 +16,7 @@ import {
   type Verdict,
   verdictBody,
   verifyJournal,
+  writeAllSync,
 } from './journal-records.ts';
 import type { SecretCipher } from './secrets.ts';
 
@@ -41,6 +42,12 @@ import type { SecretCipher } from './secrets.ts';
  * file rewrite per event. A line cut short by a crash has no newline and is dropped at open.
  */
 
+interface PendingTotals {
+  events: number;
+  units: number;
+  byOperation: Map<string, number>;
+}
+
 interface QueuedWrite {
   text: string;
   resolve(): void;
@@ -57,8 +64,8 @@ const DAMAGED_FILE = 'usage-journal.damaged.tsv';
 export class UsageJournal {
   private readonly pendingByKey = new Map<string, { entry: UsageEntry; durable: Promise<void>; isDurable: boolean }>();
   private readonly settled = new Map<string, Verdict>();
-  /** Unsettled units by account, then operation. */
-  private readonly pendingUnitsByAccount = new Map<string, Map<string, number>>();
+  /** Unsettled events and units by account (units also by operation): every consume asks, so kept up to date. */
+  private readonly pendingByAccount = new Map<string, PendingTotals>();
   private queue: QueuedWrite[] = [];
   private flushing: Promise<void> | null = null;
   private closed = false;
@@ -202,20 +209,18 @@ export class UsageJournal {
 
   /** Units `account` recorded on this device for an operation and not yet settled with the server. */
   pendingUnits(operation: string, account: string): number {
-    const own = this.pendingUnitsByAccount.get(account)?.get(operation) ?? 0;
-    return account === '' ? own : own + (this.pendingUnitsByAccount.get('')?.get(operation) ?? 0);
+    const own = this.pendingByAccount.get(account)?.byOperation.get(operation) ?? 0;
+    return account === '' ? own : own + (this.pendingByAccount.get('')?.byOperation.get(operation) ?? 0);
   }
 
   /** Unsettled events and units of `account` (with the unowned ones): what a sign-out leaves waiting. */
   pendingOf(account: string): { events: number; units: number } {
-    let events = 0;
-    let units = 0;
-    for (const { entry } of this.pendingByKey.values()) {
-      if (entry.account !== account && entry.account !== '') continue;
-      events += 1;
-      units += entry.units;
-    }
-    return { events, units };
+    const own = this.pendingByAccount.get(account);
+    const unowned = account === '' ? undefined : this.pendingByAccount.get('');
+    return {
+      events: (own?.events ?? 0) + (unowned?.events ?? 0),
+      units: (own?.units ?? 0) + (unowned?.units ?? 0),
+    };
   }
 
   /** The oldest durable unsettled events of `account`, in the order they happened: the next batch to send. */
@@ -238,9 +243,14 @@ export class UsageJournal {
   private track(entry: UsageEntry, durable: Promise<void>, isDurable: boolean) {
     const tracked = { entry, durable, isDurable };
     this.pendingByKey.set(entry.key, tracked);
-    const units = this.pendingUnitsByAccount.get(entry.account) ?? new Map<string, number>();
-    this.pendingUnitsByAccount.set(entry.account, units);
-    units.set(entry.operation, (units.get(entry.operation) ?? 0) + entry.units);
+    let totals = this.pendingByAccount.get(entry.account);
+    if (!totals) {
+      totals = { events: 0, units: 0, byOperation: new Map() };
+      this.pendingByAccount.set(entry.account, totals);
+    }
+    totals.events += 1;
+    totals.units += entry.units;
+    totals.byOperation.set(entry.operation, (totals.byOperation.get(entry.operation) ?? 0) + entry.units);
     return tracked;
   }
 
@@ -248,11 +258,15 @@ export class UsageJournal {
     const tracked = this.pendingByKey.get(key);
     if (!tracked) return;
     this.pendingByKey.delete(key);
-    const { account, operation } = tracked.entry;
-    const units = this.pendingUnitsByAccount.get(account);
-    const left = (units?.get(operation) ?? 0) - tracked.entry.units;
-    if (left > 0) units?.set(operation, left);
-    else units?.delete(operation);
+    const { account, operation, units } = tracked.entry;
+    const totals = this.pendingByAccount.get(account);
+    if (!totals) return;
+    totals.events -= 1;
+    totals.units -= units;
+    const left = (totals.byOperation.get(operation) ?? 0) - units;
+    if (left > 0) totals.byOperation.set(operation, left);
+    else totals.byOperation.delete(operation);
+    if (totals.events === 0) this.pendingByAccount.delete(account);
   }
 
   /** Numbers and seals the lines now, so their order in the file is the order they were queued. */
@@ -286,7 +300,8 @@ export class UsageJournal {
       this.queue = [];
       const last = this.lastSeq;
       try {
-        await this.file.appendFile(group.map((write) => write.text).join(''));
+        // One write of the whole group (synchronous: writeAllSync says why), one fdatasync.
+        writeAllSync(this.file, Buffer.from(group.map((write) => write.text).join('')));
         await this.file.datasync();
       } catch (error) {
         for (const write of group) write.reject(error);

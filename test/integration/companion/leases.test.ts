@@ -182,6 +182,41 @@ describe('quota leases across devices', () => {
     }
   });
 
+  it('renews a spent lease with one request however many consumes are waiting on it', async () => {
+    const account = await professional();
+    const calls: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      calls.push(`${init?.method ?? 'GET'} ${new URL(String(input instanceof Request ? input.url : input)).pathname}`);
+      return fetch(input, init);
+    };
+    const companion = closing(
+      await openTestCompanion({
+        home: join(folder.path, 'burst'),
+        serverUrl: server.url,
+        machineIdentity: 'machine-burst',
+        fetch: counting,
+      }),
+      (opened) => opened.close(),
+    );
+    expect((await companion.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(
+      true,
+    );
+    // Professional: 100 a month, leases of 25 (a quarter). Spend one, then 30 consumes at once.
+    for (let i = 0; i < 25; i += 1) {
+      expect((await consume(companion, `burst-lease-${i}`)).ok).toBe(true);
+    }
+    calls.length = 0;
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => consume(companion, `burst-${i}`)));
+    const allowed = burst.filter((answer) => answer.ok && answer.value.decision.allowed);
+    expect(allowed).toHaveLength(25);
+    // The renewed lease is spent by the first 25: the consumes that waited with them are refused,
+    // not allowed against the units the lease had before they took them.
+    expect(burst.filter((answer) => answer.ok && answer.value.decision.code === 'LEASE_EXHAUSTED')).toHaveLength(5);
+    expect(calls.filter((call) => call === 'POST /v1/leases')).toEqual(['POST /v1/leases']);
+    await companion.dispatch('sync.now', {});
+    expect(await serverUsedOf(account, 'ai_operations')).toBe(50);
+  });
+
   it('grants nothing from a lease edited in the data folder: refused offline with LEASE_EXHAUSTED', async () => {
     const account = await professional();
     const home = join(folder.path, 'tampered');
