@@ -159,7 +159,7 @@ async function runGroup(db: Kysely<Database>, jobs: PostgresJob[]): Promise<void
       // The database went away: nothing of the group was committed; each is answered 503.
       for (const job of jobs) job.reject(error);
     } else {
-      await Promise.all(jobs.map(runAlone));
+      await oneByOne(jobs);
     }
     return;
   }
@@ -169,5 +169,14 @@ async function runGroup(db: Kysely<Database>, jobs: PostgresJob[]): Promise<void
     if (answer) job.resolve([answer]);
     else slow.push(job);
   });
-  await Promise.all(slow.map(runAlone));
+  await oneByOne(slow);
+}
+
+/**
+ * The jobs tollgate_meter left, one transaction after another. They are mostly refusals racing for
+ * the same counter, so running them side by side would only park connections on its lock (the rest
+ * of the pool's callers would wait past the connect timeout) without deciding any faster.
+ */
+async function oneByOne(jobs: PostgresJob[]): Promise<void> {
+  for (const job of jobs) await runAlone(job);
 }

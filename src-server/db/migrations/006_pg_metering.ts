@@ -16,7 +16,7 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
  * With `whole` (a batch, all or nothing like on SQLite) one slow event makes every event slow.
  *
  * Counter rows are created when missing and locked in one fixed order (account, operation,
- * period) before anything is decided, so two calls never wait on each other in a cycle; the
+ * period, in byte order) before anything is decided, so two calls never wait on each other in a cycle; the
  * accepting inequality is the same as the TypeScript one (`limit = -1 or used + reserved + units
  * <= limit`). A key another transaction stored meanwhile (racers on different operations hold
  * different counter locks) fails the call with serialization_failure: the caller decides again.
@@ -57,37 +57,45 @@ DECLARE
 BEGIN
   IF n = 0 THEN RETURN; END IF;
 
-  INSERT INTO usage_counters (account_id, operation, period, used, reserved)
-  SELECT DISTINCT a, o, p, 0, 0 FROM unnest(p_accounts, p_operations, p_periods) AS t(a, o, p)
-  ORDER BY a, o, p
-  ON CONFLICT DO NOTHING;
-
-  SELECT array_agg(l.account_id ORDER BY l.account_id, l.operation, l.period),
-         array_agg(l.operation ORDER BY l.account_id, l.operation, l.period),
-         array_agg(l.period ORDER BY l.account_id, l.operation, l.period),
-         array_agg(l.used ORDER BY l.account_id, l.operation, l.period),
-         array_agg(l.reserved ORDER BY l.account_id, l.operation, l.period)
-    INTO c_accounts, c_operations, c_periods, c_used, c_reserved
-    FROM (SELECT u.account_id, u.operation, u.period, u.used, u.reserved
-            FROM usage_counters u
-           WHERE (u.account_id, u.operation, u.period) IN
-                 (SELECT a, o, p FROM unnest(p_accounts, p_operations, p_periods) AS t(a, o, p))
-           ORDER BY u.account_id, u.operation, u.period
-             FOR UPDATE) AS l;
-
-  SELECT array_agg(s.first_i ORDER BY s.i), array_agg(s.counter_i ORDER BY s.i),
-         array_agg(s.status ORDER BY s.i), array_agg(s.result_json ORDER BY s.i)
-    INTO first_of, counter_of, seen_status, seen_json
+  -- Work that needs no lock first: each event's first occurrence of its key in this call, and its
+  -- counter's number in the lock order (byte order, "C": sorting is cheap and means the same to
+  -- every caller, metering/counters.ts included).
+  SELECT array_agg(s.first_i ORDER BY s.i), array_agg(s.counter_i ORDER BY s.i)
+    INTO first_of, counter_of
     FROM (SELECT t.i::int AS i,
                  (min(t.i) OVER (PARTITION BY t.a, t.k))::int AS first_i,
-                 (dense_rank() OVER (ORDER BY t.a, t.o, t.p))::int AS counter_i,
-                 e.status, e.result_json
-            FROM unnest(p_accounts, p_keys, p_operations, p_periods) WITH ORDINALITY AS t(a, k, o, p, i)
-            LEFT JOIN usage_events e ON e.account_id = t.a AND e.idempotency_key = t.k) AS s;
+                 (dense_rank() OVER (ORDER BY t.a COLLATE "C", t.o COLLATE "C", t.p COLLATE "C"))::int AS counter_i
+            FROM unnest(p_accounts, p_keys, p_operations, p_periods) WITH ORDINALITY AS t(a, k, o, p, i)) AS s;
+  SELECT array_agg(d.a ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C"),
+         array_agg(d.o ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C"),
+         array_agg(d.p ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C")
+    INTO c_accounts, c_operations, c_periods
+    FROM (SELECT DISTINCT a, o, p FROM unnest(p_accounts, p_operations, p_periods) AS t(a, o, p)) AS d;
 
-  IF coalesce(array_length(c_used, 1), 0) <> (SELECT max(x) FROM unnest(counter_of) AS x) THEN
+  INSERT INTO usage_counters (account_id, operation, period, used, reserved)
+  SELECT a, o, p, 0, 0 FROM unnest(c_accounts, c_operations, c_periods) WITH ORDINALITY AS t(a, o, p, ord)
+  ORDER BY ord
+  ON CONFLICT DO NOTHING;
+
+  SELECT array_agg(l.used ORDER BY l.ord), array_agg(l.reserved ORDER BY l.ord), count(*)
+    INTO c_used, c_reserved, stored
+    FROM (SELECT u.used, u.reserved,
+                 row_number() OVER (ORDER BY u.account_id COLLATE "C", u.operation COLLATE "C", u.period COLLATE "C") AS ord
+            FROM (SELECT uc.account_id, uc.operation, uc.period, uc.used, uc.reserved
+                    FROM usage_counters uc
+                   WHERE (uc.account_id, uc.operation, uc.period) IN
+                         (SELECT a, o, p FROM unnest(c_accounts, c_operations, c_periods) AS t(a, o, p))
+                   ORDER BY uc.account_id COLLATE "C", uc.operation COLLATE "C", uc.period COLLATE "C"
+                     FOR UPDATE) AS u) AS l;
+  IF stored <> array_length(c_accounts, 1) THEN
     RAISE EXCEPTION 'tollgate_meter: a usage counter disappeared' USING ERRCODE = 'serialization_failure';
   END IF;
+
+  -- Under the counters' locks: a key stored before, by this account's earlier calls or anyone's.
+  SELECT array_agg(e.status ORDER BY t.i), array_agg(e.result_json ORDER BY t.i)
+    INTO seen_status, seen_json
+    FROM unnest(p_accounts, p_keys) WITH ORDINALITY AS t(a, k, i)
+    LEFT JOIN usage_events e ON e.account_id = t.a AND e.idempotency_key = t.k;
   c_delta := array_fill(0::bigint, ARRAY[array_length(c_used, 1)]);
 
   FOR i IN 1 .. n LOOP
