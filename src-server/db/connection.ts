@@ -42,7 +42,7 @@ const postgresPools = new WeakMap<Kysely<Database>, pg.Pool>();
 
 /**
  * The pg pool under a PostgreSQL Kysely instance (undefined on SQLite), for the metering hot path
- * that runs named prepared statements on one connection (metering/pg-group-commit.ts).
+ * (metering/pg-meter.ts) and the access-token lookup, which run named prepared statements.
  */
 export function postgresPoolOf(db: Kysely<Database>): pg.Pool | undefined {
   return postgresPools.get(db);
