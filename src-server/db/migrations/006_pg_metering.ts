@@ -59,34 +59,46 @@ BEGIN
 
   -- Work that needs no lock first: each event's first occurrence of its key in this call, and its
   -- counter's number in the lock order (byte order, "C": sorting is cheap and means the same to
-  -- every caller, metering/counters.ts included).
-  SELECT array_agg(s.first_i ORDER BY s.i), array_agg(s.counter_i ORDER BY s.i)
-    INTO first_of, counter_of
-    FROM (SELECT t.i::int AS i,
-                 (min(t.i) OVER (PARTITION BY t.a, t.k))::int AS first_i,
-                 (dense_rank() OVER (ORDER BY t.a COLLATE "C", t.o COLLATE "C", t.p COLLATE "C"))::int AS counter_i
-            FROM unnest(p_accounts, p_keys, p_operations, p_periods) WITH ORDINALITY AS t(a, k, o, p, i)) AS s;
-  SELECT array_agg(d.a ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C"),
-         array_agg(d.o ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C"),
-         array_agg(d.p ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C")
-    INTO c_accounts, c_operations, c_periods
-    FROM (SELECT DISTINCT a, o, p FROM unnest(p_accounts, p_operations, p_periods) AS t(a, o, p)) AS d;
+  -- every caller, metering/counters.ts included). A call of one event has nothing to sort.
+  IF n = 1 THEN
+    first_of := ARRAY[1];
+    counter_of := ARRAY[1];
+    c_accounts := p_accounts;
+    c_operations := p_operations;
+    c_periods := p_periods;
+  ELSE
+    SELECT array_agg(s.first_i ORDER BY s.i), array_agg(s.counter_i ORDER BY s.i)
+      INTO first_of, counter_of
+      FROM (SELECT t.i::int AS i,
+                   (min(t.i) OVER (PARTITION BY t.a, t.k))::int AS first_i,
+                   (dense_rank() OVER (ORDER BY t.a COLLATE "C", t.o COLLATE "C", t.p COLLATE "C"))::int AS counter_i
+              FROM unnest(p_accounts, p_keys, p_operations, p_periods) WITH ORDINALITY AS t(a, k, o, p, i)) AS s;
+    SELECT array_agg(d.a ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C"),
+           array_agg(d.o ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C"),
+           array_agg(d.p ORDER BY d.a COLLATE "C", d.o COLLATE "C", d.p COLLATE "C")
+      INTO c_accounts, c_operations, c_periods
+      FROM (SELECT DISTINCT a, o, p FROM unnest(p_accounts, p_operations, p_periods) AS t(a, o, p)) AS d;
+  END IF;
 
-  INSERT INTO usage_counters (account_id, operation, period, used, reserved)
-  SELECT a, o, p, 0, 0 FROM unnest(c_accounts, c_operations, c_periods) WITH ORDINALITY AS t(a, o, p, ord)
-  ORDER BY ord
-  ON CONFLICT DO NOTHING;
-
-  SELECT array_agg(l.used ORDER BY l.ord), array_agg(l.reserved ORDER BY l.ord), count(*)
-    INTO c_used, c_reserved, stored
-    FROM (SELECT u.used, u.reserved,
-                 row_number() OVER (ORDER BY u.account_id COLLATE "C", u.operation COLLATE "C", u.period COLLATE "C") AS ord
-            FROM (SELECT uc.account_id, uc.operation, uc.period, uc.used, uc.reserved
-                    FROM usage_counters uc
-                   WHERE (uc.account_id, uc.operation, uc.period) IN
-                         (SELECT a, o, p FROM unnest(c_accounts, c_operations, c_periods) AS t(a, o, p))
-                   ORDER BY uc.account_id COLLATE "C", uc.operation COLLATE "C", uc.period COLLATE "C"
-                     FOR UPDATE) AS u) AS l;
+  -- Lock the counters in that order. A counter's first use this period creates it (a concurrent
+  -- creator wins harmlessly), and then all of them are locked again.
+  FOR attempt IN 1 .. 2 LOOP
+    SELECT array_agg(l.used ORDER BY l.ord), array_agg(l.reserved ORDER BY l.ord), count(*)
+      INTO c_used, c_reserved, stored
+      FROM (SELECT u.used, u.reserved,
+                   row_number() OVER (ORDER BY u.account_id COLLATE "C", u.operation COLLATE "C", u.period COLLATE "C") AS ord
+              FROM (SELECT uc.account_id, uc.operation, uc.period, uc.used, uc.reserved
+                      FROM usage_counters uc
+                     WHERE (uc.account_id, uc.operation, uc.period) IN
+                           (SELECT a, o, p FROM unnest(c_accounts, c_operations, c_periods) AS t(a, o, p))
+                     ORDER BY uc.account_id COLLATE "C", uc.operation COLLATE "C", uc.period COLLATE "C"
+                       FOR UPDATE) AS u) AS l;
+    EXIT WHEN stored = array_length(c_accounts, 1) OR attempt = 2;
+    INSERT INTO usage_counters (account_id, operation, period, used, reserved)
+    SELECT a, o, p, 0, 0 FROM unnest(c_accounts, c_operations, c_periods) WITH ORDINALITY AS t(a, o, p, ord)
+    ORDER BY ord
+    ON CONFLICT DO NOTHING;
+  END LOOP;
   IF stored <> array_length(c_accounts, 1) THEN
     RAISE EXCEPTION 'tollgate_meter: a usage counter disappeared' USING ERRCODE = 'serialization_failure';
   END IF;
@@ -153,21 +165,28 @@ BEGIN
   END IF;
 
   IF fresh_count > 0 THEN
-    INSERT INTO usage_events
-      (account_id, idempotency_key, operation, units, period, status, result_json, occurred_at, created_at)
-    SELECT p_accounts[j], p_keys[j], p_operations[j], p_units[j], p_periods[j], 'accepted', answers[j],
-           p_occurred[j], p_created[j]
-      FROM generate_series(1, n) AS j
-     WHERE kinds[j] = 'fresh'
-    ON CONFLICT DO NOTHING;
-    GET DIAGNOSTICS stored = ROW_COUNT;
+    -- One statement stores the accepted events and bumps each counter once.
+    WITH stored_events AS (
+      INSERT INTO usage_events
+        (account_id, idempotency_key, operation, units, period, status, result_json, occurred_at, created_at)
+      SELECT p_accounts[j], p_keys[j], p_operations[j], p_units[j], p_periods[j], 'accepted', answers[j],
+             p_occurred[j], p_created[j]
+        FROM generate_series(1, n) AS j
+       WHERE kinds[j] = 'fresh'
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    ), bumped AS (
+      UPDATE usage_counters u SET used = u.used + d.delta
+        FROM unnest(c_accounts, c_operations, c_periods, c_delta) AS d(a, o, p, delta)
+       WHERE d.delta > 0 AND u.account_id = d.a AND u.operation = d.o AND u.period = d.p
+      RETURNING 1
+    )
+    -- (A data-modifying WITH runs to completion whether or not it is read.)
+    SELECT count(*) INTO stored FROM stored_events;
     IF stored <> fresh_count THEN
+      -- Raising undoes the whole call, the counter bumps included.
       RAISE EXCEPTION 'tollgate_meter: an idempotency key was stored concurrently' USING ERRCODE = 'serialization_failure';
     END IF;
-
-    UPDATE usage_counters u SET used = u.used + d.delta
-      FROM unnest(c_accounts, c_operations, c_periods, c_delta) AS d(a, o, p, delta)
-     WHERE d.delta > 0 AND u.account_id = d.a AND u.operation = d.o AND u.period = d.p;
   END IF;
 
   RETURN QUERY SELECT kinds[j], statuses[j], answers[j] FROM generate_series(1, n) AS j ORDER BY j;
