@@ -99,8 +99,8 @@ const JOBS_PER_GROUP = 256;
  * and leaves the rest (refusals, thresholds) untouched, and those are decided one by one in
  * transactions of their own by the TypeScript path, as if they had arrived just after the group.
  * If the statement fails as a whole (a key stored concurrently), nothing of it was stored and every
- * consume is decided again alone; a lost connection fails them all (503). Half the pool may run
- * groups at once; the rest stays free for sign-in lookups and reads.
+ * consume is decided again alone; a lost connection fails them all (503). At most two groups run
+ * at once (never more than half the pool; the rest stays free for sign-in lookups and reads).
  */
 export function groupCommitPostgres(
   db: Kysely<Database>,
@@ -119,8 +119,16 @@ export function groupCommitPostgres(
   });
 }
 
+/**
+ * Groups in flight per process. Each locks all its counters until it commits, so groups running
+ * side by side over the same accounts queue behind each other: measured with two processes on one
+ * database (bench/server.bench.ts), five at once per process made the pair slower than one process
+ * and two at once did not; while two are in flight the next group simply grows.
+ */
+const MAX_GROUPS_AT_ONCE = 2;
+
 function groupsAtOnce(db: Kysely<Database>): number {
-  return Math.max(1, Math.floor((postgresPoolOf(db)?.options.max ?? 2) / 2));
+  return Math.max(1, Math.min(MAX_GROUPS_AT_ONCE, Math.floor((postgresPoolOf(db)?.options.max ?? 2) / 2)));
 }
 
 function schedule(db: Kysely<Database>, queue: PostgresQueue): void {
