@@ -318,6 +318,9 @@ async function benchDialect(dialect: TestDialect): Promise<BenchRow[]> {
     });
     const second = await spawnTestServer({ database });
     try {
+      // Warmed first, as a process behind a load balancer is: a fresh one is still loading its
+      // modules and opening its pool, which is not what this row measures.
+      await spreadLoad([new URL('/v1/usage/consume', second.url)], tokens, `w2-${Date.now()}`);
       const both = await spreadLoad([consumeUrl, new URL('/v1/usage/consume', second.url)], tokens, `s2-${Date.now()}`);
       rows.push({
         name: `${dialect}: consume, two server processes, 64 clients over ${SPREAD_ACCOUNTS} accounts`,

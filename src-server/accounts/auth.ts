@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { administratorForToken, TOKEN_ADMINISTRATOR } from '../admin/admins.ts';
-import { knowSubscription } from '../http/context.ts';
+import { knowHolder } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { accountForAccessToken } from './sessions.ts';
 
@@ -27,7 +27,7 @@ export async function authenticate(request: FastifyRequest, _reply: FastifyReply
     throw new ApiError('UNAUTHENTICATED', 'The access token is unknown, expired or revoked; refresh it or sign in.');
   }
   request.account = found.account;
-  knowSubscription(request, found.subscription);
+  knowHolder(request, found);
 }
 
 function sameSecret(given: string, expected: string): boolean {

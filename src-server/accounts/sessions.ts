@@ -1,9 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type SqliteDatabase from 'better-sqlite3';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Account, Session } from '../../src-shared/api.ts';
 import { onSqliteFile, postgresPoolOf, sqliteFileOf } from '../db/connection.ts';
 import type { AccountRow, Database, SubscriptionRow } from '../db/schema.ts';
+import { type Statement, slot, statement } from '../db/statements.ts';
 import { ApiError } from '../http/errors.ts';
+import type { Trial } from '../plans/trials.ts';
 
 /**
  * Sign-in sessions: a short-lived access token for API calls and a long-lived refresh token that is
@@ -109,79 +112,121 @@ export async function endSession(
   await query.execute();
 }
 
-function accessTokenQuery(db: Kysely<Database>, hash: string, now: number) {
+interface LookupArgs {
+  hash: string;
+  now: number;
+}
+
+function accessTokenQuery(db: Kysely<Database>) {
+  const now = slot((a: LookupArgs) => a.now);
   return db
     .selectFrom('sessions')
     .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
     .innerJoin('subscriptions', 'subscriptions.account_id', 'sessions.account_id')
+    .leftJoin('account_trials', 'account_trials.account_id', 'sessions.account_id')
     .selectAll('subscriptions')
-    .select(['accounts.email', 'accounts.created_at', 'sessions.id as session_id'])
-    .where('sessions.access_token_hash', '=', hash)
+    .select([
+      'accounts.email',
+      'accounts.created_at',
+      'sessions.id as session_id',
+      'account_trials.tier as trial_tier',
+      'account_trials.ends_at as trial_ends_at',
+      'account_trials.granted_at as trial_granted_at',
+    ])
+    .select((eb) =>
+      eb
+        .selectFrom('account_overrides')
+        .select((o) => o.fn.countAll<number>().as('n'))
+        .whereRef('account_overrides.account_id', '=', 'sessions.account_id')
+        .where('account_overrides.expires_at', '>', now)
+        .as('live_overrides'),
+    )
+    .where(
+      'sessions.access_token_hash',
+      '=',
+      slot((a: LookupArgs) => a.hash),
+    )
     .where('sessions.revoked_at', 'is', null)
     .where('sessions.access_expires_at', '>', now);
 }
 type AccessTokenRow = NonNullable<Awaited<ReturnType<ReturnType<typeof accessTokenQuery>['executeTakeFirst']>>>;
 
-// Every request runs this lookup: on SQLite it is compiled once and kept as a prepared statement.
-const HASH_SLOT = '\u0000hash';
-const sqliteLookups = new WeakMap<object, (hash: string, now: number) => AccessTokenRow | undefined>();
+const lookups = new WeakMap<Kysely<Database>, Statement<LookupArgs, AccessTokenRow>>();
 
-function sqliteLookup(db: Kysely<Database>, file: NonNullable<ReturnType<typeof sqliteFileOf>>) {
-  let lookup = sqliteLookups.get(file);
-  if (!lookup) {
-    const compiled = accessTokenQuery(db, HASH_SLOT, 0).compile();
-    const statement = file.prepare<unknown[], AccessTokenRow>(compiled.sql);
-    const hashFirst = compiled.parameters[0] === HASH_SLOT;
-    lookup = (hash, now) => statement.get(...(hashFirst ? [hash, now] : [now, hash]));
-    sqliteLookups.set(file, lookup);
+/** Every request runs this lookup: compiled once per database, run as a prepared statement. */
+function lookupStatement(db: Kysely<Database>): Statement<LookupArgs, AccessTokenRow> {
+  let found = lookups.get(db);
+  if (!found) {
+    found = statement<LookupArgs, AccessTokenRow>(accessTokenQuery(db));
+    lookups.set(db, found);
   }
-  return lookup;
+  return found;
 }
 
-const postgresLookups = new WeakMap<object, (hash: string, now: number) => Promise<AccessTokenRow | undefined>>();
+const sqliteLookups = new WeakMap<object, SqliteDatabase.Statement<unknown[], AccessTokenRow>>();
 
-/** On PostgreSQL a named prepared statement: parsed and planned once per connection, not per request. */
-function postgresLookup(db: Kysely<Database>, pool: NonNullable<ReturnType<typeof postgresPoolOf>>) {
-  let lookup = postgresLookups.get(pool);
-  if (!lookup) {
-    const compiled = accessTokenQuery(db, HASH_SLOT, 0).compile();
-    const hashFirst = compiled.parameters[0] === HASH_SLOT;
-    lookup = async (hash, now) =>
-      (
-        await pool.query<AccessTokenRow>({
-          name: 'tollgate_access_token',
-          text: compiled.sql,
-          values: hashFirst ? [hash, now] : [now, hash],
-        })
-      ).rows[0];
-    postgresLookups.set(pool, lookup);
+function lookUp(db: Kysely<Database>, args: LookupArgs): Promise<AccessTokenRow | undefined> {
+  const s = lookupStatement(db);
+  const file = sqliteFileOf(db);
+  if (file) {
+    let prepared = sqliteLookups.get(file);
+    if (!prepared) {
+      prepared = file.prepare<unknown[], AccessTokenRow>(s.sql);
+      sqliteLookups.set(file, prepared);
+    }
+    const ready = prepared;
+    // Outside any Kysely transaction: no uncommitted writes can be read.
+    return onSqliteFile(db, file, () => ready.get(...s.bind(args)));
   }
-  return lookup;
+  const pool = postgresPoolOf(db);
+  if (pool) {
+    // A named prepared statement: parsed and planned once per connection, not per request.
+    return pool
+      .query<AccessTokenRow>({ name: 'tollgate_access_token', text: s.sql, values: s.bind(args) })
+      .then((result) => result.rows[0]);
+  }
+  return db.executeQuery<AccessTokenRow>(CompiledQuery.raw(s.sql, s.bind(args))).then((result) => result.rows[0]);
+}
+
+/** Who a request's access token signs in, with what every signed-in route needs to know of them. */
+export interface AccessTokenHolder {
+  account: AuthenticatedAccount;
+  subscription: SubscriptionRow;
+  /** The administrator-granted trial, running or not (plans/trials.ts). */
+  trial: Trial | null;
+  /** Whether unexpired overrides exist (read only then: plans/overrides.ts). */
+  hasOverrides: boolean;
 }
 
 /**
- * The account an access token belongs to, with its subscription (one query: every signed-in route
- * needs both), or null when the token is unknown, expired or revoked. Nothing is cached: a
- * sign-out revokes the token at once, in every server process.
+ * The account an access token belongs to, with its subscription and trial (one query: every
+ * signed-in route needs them), or null when the token is unknown, expired or revoked. Nothing is
+ * cached: a sign-out revokes the token at once, in every server process.
  */
 export async function accountForAccessToken(
   db: Kysely<Database>,
   accessToken: string,
   now: number,
-): Promise<{ account: AuthenticatedAccount; subscription: SubscriptionRow } | null> {
-  const hash = tokenHash(accessToken);
-  const file = sqliteFileOf(db);
-  const pool = file ? undefined : postgresPoolOf(db);
-  const row = file
-    ? // Outside any Kysely transaction: no uncommitted writes can be read.
-      await onSqliteFile(db, file, () => sqliteLookup(db, file)(hash, now))
-    : pool
-      ? await postgresLookup(db, pool)(hash, now)
-      : await accessTokenQuery(db, hash, now).executeTakeFirst();
+): Promise<AccessTokenHolder | null> {
+  const row = await lookUp(db, { hash: tokenHash(accessToken), now });
   if (!row) return null;
-  const { email, created_at, session_id, ...subscription } = row;
+  const {
+    email,
+    created_at,
+    session_id,
+    trial_tier,
+    trial_ends_at,
+    trial_granted_at,
+    live_overrides,
+    ...subscription
+  } = row;
   return {
     account: { id: subscription.account_id, email, createdAt: created_at, sessionId: session_id },
     subscription,
+    trial:
+      trial_tier === null
+        ? null
+        : { tier: trial_tier, endsAt: Number(trial_ends_at), grantedAt: Number(trial_granted_at) },
+    hasOverrides: Number(live_overrides) > 0,
   };
 }

@@ -123,39 +123,6 @@ export function transactionRunner(db: Kysely<Database>, dialect: Dialect, trx: T
   };
 }
 
-/** What a pg connection offers a runner (a checked-out pg.PoolClient). */
-interface PostgresClient {
-  query(config: {
-    name: string;
-    text: string;
-    values: unknown[];
-  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
-}
-
-const preparedNames = new Map<string, string>();
-
-/**
- * A runner on one PostgreSQL connection, inside a transaction its caller opened. Each SQL text runs
- * as a named prepared statement, so PostgreSQL parses and plans it once per connection.
- */
-export function postgresRunner(db: Kysely<Database>, client: PostgresClient): StatementRunner {
-  const named = (s: Statement<unknown, unknown>, args: unknown) => {
-    let name = preparedNames.get(s.sql);
-    if (!name) {
-      name = `tollgate_${preparedNames.size + 1}`;
-      preparedNames.set(s.sql, name);
-    }
-    return client.query({ name, text: s.sql, values: s.bind(args) });
-  };
-  return {
-    db,
-    dialect: 'postgres',
-    rows: async <A, R>(s: Statement<A, R>, args: A) =>
-      (await named(s as Statement<unknown, unknown>, args)).rows as R[],
-    changes: async (s, args) => (await named(s as Statement<unknown, unknown>, args)).rowCount ?? 0,
-  };
-}
-
 const compiledByDb = new WeakMap<Kysely<Database>, Map<unknown, unknown>>();
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Catalog } from '../../src-shared/catalog.ts';
-import type { AuthenticatedAccount } from '../accounts/sessions.ts';
+import type { AccessTokenHolder, AuthenticatedAccount } from '../accounts/sessions.ts';
 import type { Config } from '../config.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database, SubscriptionRow } from '../db/schema.ts';
@@ -50,20 +50,30 @@ export interface AccountPlan {
 }
 
 const plans = new WeakMap<FastifyRequest, Promise<AccountPlan>>();
-const knownRows = new WeakMap<FastifyRequest, SubscriptionRow>();
+const knownHolders = new WeakMap<FastifyRequest, AccessTokenHolder>();
 
-/** The plan an account gets now: its subscription, then an admin's trial and overrides (plans/adjustments.ts). */
-export async function accountPlan(context: ServerContext, row: SubscriptionRow): Promise<AccountPlan> {
+/**
+ * The plan an account gets now: its subscription, then an admin's trial and overrides
+ * (plans/adjustments.ts). `known` is what the access-token lookup already read (the trial, whether
+ * overrides exist), so a signed-in request reads nothing more unless overrides apply.
+ */
+export async function accountPlan(
+  context: ServerContext,
+  row: SubscriptionRow,
+  known?: Pick<AccessTokenHolder, 'trial' | 'hasOverrides'>,
+): Promise<AccountPlan> {
   const { catalog, config, db } = context;
   const now = context.now();
-  const [trial, overrides] = await Promise.all([readTrial(db, row.account_id), readOverrides(db, row.account_id, now)]);
+  const [trial, overrides] = known
+    ? [known.trial, known.hasOverrides ? await readOverrides(db, row.account_id, now) : []]
+    : await Promise.all([readTrial(db, row.account_id), readOverrides(db, row.account_id, now)]);
   const plan = entitledPlan(catalog, row, now, config.pastDueGraceMs);
   return { row, plan: adjustPlan(catalog, plan, trial, overrides, now), trial };
 }
 
-/** Remembers the subscription read while authenticating, so planOf needs no second query. */
-export function knowSubscription(request: FastifyRequest, row: SubscriptionRow): void {
-  knownRows.set(request, row);
+/** Remembers what authenticating read (subscription, trial), so planOf needs no second query. */
+export function knowHolder(request: FastifyRequest, holder: AccessTokenHolder): void {
+  knownHolders.set(request, holder);
 }
 
 /**
@@ -74,9 +84,10 @@ export function planOf(request: FastifyRequest): Promise<AccountPlan> {
   let found = plans.get(request);
   if (!found) {
     const context = request.server.tollgate;
-    const known = knownRows.get(request);
-    const row = known ? Promise.resolve(known) : loadSubscription(context.db, accountOf(request).id);
-    found = row.then((loaded) => accountPlan(context, loaded));
+    const known = knownHolders.get(request);
+    found = known
+      ? accountPlan(context, known.subscription, known)
+      : loadSubscription(context.db, accountOf(request).id).then((loaded) => accountPlan(context, loaded));
     plans.set(request, found);
   }
   return found;

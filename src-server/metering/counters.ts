@@ -103,8 +103,9 @@ function compileCounterStatements(db: Kysely<Database>, dialect: Dialect) {
             'in',
             slotList(size, (a: CountersArgs) => a.operations),
           )
-          // One lock order for every transaction, so two batches never deadlock on each other's rows.
-          .orderBy('operation')
+          // One lock order for every transaction, so two batches never deadlock on each other's rows:
+          // byte order on PostgreSQL, as tollgate_meter locks them (migration 006_pg_metering).
+          .orderBy(dialect === 'postgres' ? sql`operation collate "C"` : sql`operation`)
           .$if(dialect === 'postgres', (q) => q.forUpdate());
         found = statement<CountersArgs, CounterRow>(query);
         selects.set(size, found);

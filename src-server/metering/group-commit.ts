@@ -1,12 +1,11 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import type { PoolClient } from 'pg';
+import type pg from 'pg';
 import { onSqliteFile, postgresPoolOf } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
-import { postgresRunner, runAsync, type StatementRunner, type Steps, transactionRunner } from '../db/statements.ts';
-import { inTransaction } from '../db/transactions.ts';
-import { storageUnavailable } from '../http/errors.ts';
 import { groupCommitSizes } from '../http/metrics.ts';
+import type { UsageOutcome } from './decision.ts';
+import { type MeterAnswer, type MeterEvent, meterOnPostgres, storageLost } from './pg-meter.ts';
 
 interface Pending {
   work: () => unknown;
@@ -77,9 +76,10 @@ export function groupCommit<T>(db: Kysely<Database>, file: SqliteDatabase.Databa
 }
 
 interface PostgresJob {
-  accountId: string;
-  steps: (runner: StatementRunner) => Steps<unknown>;
-  resolve: (value: unknown) => void;
+  event: MeterEvent;
+  /** Decides the consume in TypeScript, in a transaction of its own: for what tollgate_meter leaves. */
+  alone: () => Promise<UsageOutcome[]>;
+  resolve: (value: UsageOutcome[]) => void;
   reject: (error: unknown) => void;
 }
 interface PostgresQueue {
@@ -88,57 +88,47 @@ interface PostgresQueue {
   scheduled: boolean;
 }
 const postgresQueues = new WeakMap<Kysely<Database>, PostgresQueue>();
-/** Jobs one shared transaction takes at most, so one group never holds its locks for long. */
-const JOBS_PER_GROUP = 128;
-/** Batches with more events than this run in a transaction of their own. */
-const GROUPED_EVENTS_MAX = 64;
+/** Consumes one statement takes at most, so one group never holds its locks for long. */
+const JOBS_PER_GROUP = 256;
 
 /**
- * Group commit on PostgreSQL: the consumes and batches waiting when a transaction can start run in
- * one transaction, one after another on one connection, and share one COMMIT (synchronous_commit
- * stays on: nobody is answered before it). The jobs run in account order and each locks its
- * counters in operation order, so two groups always take their row locks in the same order and
- * never deadlock on each other. Failing is rare (a race lost to another process, a bad row), so no
- * savepoint is paid for on the way: when any job fails, the whole group is rolled back and every
- * job runs again alone in a transaction of its own — the one that fails fails by itself, the others
- * are stored as if it never happened. A lost connection fails them all (503), since nothing of
- * theirs was committed. A batch of more than 64 events keeps a transaction of its own. Half the
- * pool may run groups at once; the rest stays free for sign-in
- * lookups and reads.
+ * Group commit on PostgreSQL: the single consumes waiting when a statement can start are metered
+ * together by one call of tollgate_meter (pg-meter.ts) — one round trip and one commit for the
+ * group; synchronous_commit stays on and nobody is answered before the commit. Each consume's
+ * outcome is its own: the function decides the ones that fit and cross no notification threshold
+ * and leaves the rest (refusals, thresholds) untouched, and those are decided one by one in
+ * transactions of their own by the TypeScript path, as if they had arrived just after the group.
+ * If the statement fails as a whole (a key stored concurrently), nothing of it was stored and every
+ * consume is decided again alone; a lost connection fails them all (503). At most two groups run
+ * at once (never more than half the pool; the rest stays free for sign-in lookups and reads).
  */
-export function groupCommitPostgres<T>(
+export function groupCommitPostgres(
   db: Kysely<Database>,
-  accountId: string,
-  events: number,
-  steps: (runner: StatementRunner) => Steps<T>,
-): Promise<T> {
+  event: MeterEvent,
+  alone: () => Promise<UsageOutcome[]>,
+): Promise<UsageOutcome[]> {
   let queue = postgresQueues.get(db);
   if (!queue) {
     queue = { jobs: [], inFlight: 0, scheduled: false };
     postgresQueues.set(db, queue);
   }
   const found = queue;
-  return new Promise<T>((resolve, reject) => {
-    const job = { accountId, steps, resolve: resolve as (value: unknown) => void, reject };
-    // A large batch already spreads one commit over many events; grouped, it would only make the
-    // consumes beside it wait for its statements.
-    if (events > GROUPED_EVENTS_MAX) {
-      runAlone(db, job);
-      return;
-    }
-    found.jobs.push(job);
+  return new Promise<UsageOutcome[]>((resolve, reject) => {
+    found.jobs.push({ event, alone, resolve, reject });
     schedule(db, found);
   });
 }
 
-/** The connection itself is gone or the database cannot serve: running the jobs again would not help. */
-function storageLost(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return storageUnavailable(error) !== null && code !== '40001' && code !== '40P01';
-}
+/**
+ * Groups in flight per process. Each locks all its counters until it commits, so groups running
+ * side by side over the same accounts queue behind each other: measured with two processes on one
+ * database (bench/server.bench.ts), five at once per process made the pair slower than one process
+ * and two at once did not; while two are in flight the next group simply grows.
+ */
+const MAX_GROUPS_AT_ONCE = 2;
 
 function groupsAtOnce(db: Kysely<Database>): number {
-  return Math.max(1, Math.floor((postgresPoolOf(db)?.options.max ?? 2) / 2));
+  return Math.max(1, Math.min(MAX_GROUPS_AT_ONCE, Math.floor((postgresPoolOf(db)?.options.max ?? 2) / 2)));
 }
 
 function schedule(db: Kysely<Database>, queue: PostgresQueue): void {
@@ -158,50 +148,43 @@ function schedule(db: Kysely<Database>, queue: PostgresQueue): void {
   });
 }
 
-/** One job in a transaction of its own (retried as transactions.ts does). */
-function runAlone(db: Kysely<Database>, job: PostgresJob): Promise<void> {
-  return inTransaction(db, (trx) => runAsync(job.steps(transactionRunner(db, 'postgres', trx)))).then(
-    job.resolve,
-    job.reject,
-  );
+function runAlone(job: PostgresJob): Promise<void> {
+  return job.alone().then(job.resolve, job.reject);
 }
 
 async function runGroup(db: Kysely<Database>, jobs: PostgresJob[]): Promise<void> {
   groupCommitSizes.observe({ dialect: 'postgres' }, jobs.length);
-  const pool = postgresPoolOf(db);
-  if (jobs.length === 1 || !pool) {
-    for (const job of jobs) await runAlone(db, job);
-    return;
-  }
-  const ordered = [...jobs].sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
-  const values: unknown[] = [];
-  let client: PoolClient | undefined;
+  const pool = postgresPoolOf(db) as pg.Pool;
+  let answers: MeterAnswer[];
   try {
-    client = await pool.connect();
-    const runner = postgresRunner(db, client);
-    await client.query('BEGIN');
-    for (const job of ordered) values.push(await runAsync(job.steps(runner)));
-    await client.query('COMMIT');
+    answers = await meterOnPostgres(
+      pool,
+      jobs.map((job) => job.event),
+      false,
+    );
   } catch (error) {
-    const lost = storageLost(error);
-    if (client) {
-      if (!lost) await client.query('ROLLBACK').catch(() => undefined);
-      client.release(lost ? (error as Error) : undefined);
-      client = undefined;
-    }
-    if (lost) {
+    if (storageLost(error)) {
       // The database went away: nothing of the group was committed; each is answered 503.
-      for (const job of ordered) job.reject(error);
+      for (const job of jobs) job.reject(error);
     } else {
-      // A job failed or lost a race, and with it the whole transaction: run each job again alone,
-      // so the one that fails fails by itself and the others are stored as if it never happened.
-      await Promise.all(ordered.map((job) => runAlone(db, job)));
+      await oneByOne(jobs);
     }
     return;
-  } finally {
-    client?.release();
   }
-  ordered.forEach((job, i) => {
-    job.resolve(values[i]);
+  const slow: PostgresJob[] = [];
+  jobs.forEach((job, i) => {
+    const answer = answers[i];
+    if (answer) job.resolve([answer]);
+    else slow.push(job);
   });
+  await oneByOne(slow);
+}
+
+/**
+ * The jobs tollgate_meter left, one transaction after another. They are mostly refusals racing for
+ * the same counter, so running them side by side would only park connections on its lock (the rest
+ * of the pool's callers would wait past the connect timeout) without deciding any faster.
+ */
+async function oneByOne(jobs: PostgresJob[]): Promise<void> {
+  for (const job of jobs) await runAlone(job);
 }

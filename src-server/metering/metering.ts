@@ -1,9 +1,16 @@
 import type { ConsumeResult, UsageEventResult } from '../../src-shared/api.ts';
 import type { Catalog } from '../../src-shared/catalog.ts';
 import { periodOf } from '../../src-shared/period.ts';
-import { sqliteFileOf } from '../db/connection.ts';
-import { runSync, type StatementRunner, type Steps, sqliteRunner } from '../db/statements.ts';
-import { RetryTransaction, retrying } from '../db/transactions.ts';
+import { postgresPoolOf, sqliteFileOf } from '../db/connection.ts';
+import {
+  runAsync,
+  runSync,
+  type StatementRunner,
+  type Steps,
+  sqliteRunner,
+  transactionRunner,
+} from '../db/statements.ts';
+import { inTransaction, RetryTransaction, retrying } from '../db/transactions.ts';
 import type { EntitledPlan } from '../plans/subscriptions.ts';
 import { bumpCounter, type CounterState, lockCounters } from './counters.ts';
 import { decideUsage, limitOf, type StoredAnswer, type UsageOutcome, type UsageRequest } from './decision.ts';
@@ -11,6 +18,7 @@ import { groupCommit, groupCommitPostgres } from './group-commit.ts';
 import { expireLeases, spendFromLeases } from './leases.ts';
 import { insertEvents, seenKeys } from './ledger.ts';
 import { recordThresholds } from './notifications.ts';
+import { type MeterEvent, meterBatchOnPostgres } from './pg-meter.ts';
 import { expireHolds, type MeteringStore } from './reservations.ts';
 
 /**
@@ -23,8 +31,11 @@ import { expireHolds, type MeteringStore } from './reservations.ts';
  * limit (the guard fails and the transaction is retried).
  *
  * The statements are written once (counters.ts, ledger.ts, reservations.ts, notifications.ts) and
- * run synchronously on SQLite inside a group commit, or as promises in a PostgreSQL group commit
- * (group-commit.ts: consumes that arrive together share one transaction, each in its own savepoint).
+ * run synchronously on SQLite inside a group commit (group-commit.ts). On PostgreSQL the common case
+ * — events that fit and cross no notification threshold, and replays — is decided by one statement
+ * per group of consumes or per batch (pg-meter.ts, the function of migration 006_pg_metering); what
+ * it leaves (refusals, thresholds, a device's batch) runs through the same steps in a transaction
+ * of its own.
  */
 
 function* meter(
@@ -117,9 +128,25 @@ export async function recordUsage(
     );
     return retrying(() => groupCommit(store.db, file, work));
   }
-  return groupCommitPostgres(store.db, accountId, requests.length, (runner) =>
-    meter(runner, store.catalog, accountId, plan, requests, now, deviceId),
-  );
+  const alone = () =>
+    inTransaction(store.db, (trx) =>
+      runAsync(
+        meter(transactionRunner(store.db, 'postgres', trx), store.catalog, accountId, plan, requests, now, deviceId),
+      ),
+    );
+  const pool = postgresPoolOf(store.db);
+  // A device's batch first spends what its leases hold, which only the TypeScript path does.
+  if (!pool || deviceId !== undefined) return alone();
+  const period = periodOf(now);
+  const events = requests.map((request) => ({
+    accountId,
+    request,
+    limit: limitOf(plan, request.operation),
+    period,
+    now,
+  }));
+  if (events.length === 1) return groupCommitPostgres(store.db, events[0] as MeterEvent, alone);
+  return meterBatchOnPostgres(pool, events, alone);
 }
 
 /** The answer to a single consume: the first answer, marked as a replay when the key was seen. */

@@ -4,6 +4,7 @@ import * as payments from './002_payments.ts';
 import * as analytics from './003_analytics.ts';
 import * as devices from './004_devices.ts';
 import * as leases from './005_leases.ts';
+import * as pgMetering from './006_pg_metering.ts';
 import * as outbox from './007_outbox.ts';
 import * as adminConsole from './008_admin_console.ts';
 import * as journalHeads from './012_journal_heads.ts';
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '003_analytics': analytics,
   '004_devices': devices,
   '005_leases': leases,
+  '006_pg_metering': pgMetering,
   '007_outbox': outbox,
   '012_journal_heads': journalHeads,
   '008_admin_console': adminConsole,

@@ -35,9 +35,20 @@ for (const dialect of testDialects()) {
         consume({ idempotencyKey: 'together-3', operation: 'ai_operations', units: 3 }),
         // Over the limit beside accepted ones: refused and stored as refused, nothing else changes.
         consume({ idempotencyKey: 'together-4', operation: 'ai_operations', units: 1000 }),
+        // A single consume the database refuses, in the same group as the others (on PostgreSQL the
+        // one statement that meters them all fails with it): it alone fails.
+        consume({ idempotencyKey: null as unknown as string, operation: 'ai_operations', units: 7 }),
+        consume({ idempotencyKey: 'together-5', operation: 'data_processing', units: 1 }),
       ]);
 
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect(results.map((r) => r.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
       const refused = results[3] as PromiseFulfilledResult<Awaited<ReturnType<typeof consume>>>;
       expect(refused.value[0]?.eventStatus).toBe('rejected');
       const me = await account.get('/v1/me');
@@ -48,7 +59,13 @@ for (const dialect of testDialects()) {
         .where('account_id', '=', account.id)
         .orderBy('idempotency_key')
         .execute();
-      expect(stored.map((row) => row.idempotency_key)).toEqual(['together-1', 'together-3', 'together-4']);
+      expect(stored.map((row) => row.idempotency_key)).toEqual([
+        'together-1',
+        'together-3',
+        'together-4',
+        'together-5',
+      ]);
+      expect(me.body.usage.operations.data_processing.used).toBe(1);
     });
   });
 }
