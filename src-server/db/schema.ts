@@ -15,7 +15,10 @@ interface AccountsTable {
   id: string;
   /** Lower-cased; unique. */
   email: string;
-  /** scrypt, self-describing: `scrypt$N$r$p$salt$hash` (base64url). */
+  /**
+   * scrypt, self-describing: `scrypt$N$r$p$salt$hash` (base64url). Empty: an account imported from
+   * Stripe that its customer has not claimed yet (src-server/accounts/accounts.ts).
+   */
   password_hash: string;
   created_at: number;
 }
