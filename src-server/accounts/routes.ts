@@ -21,7 +21,7 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: 'guest' },
       schema: {
         tags: ['accounts'],
-        summary: 'Create an account on the free tier and sign in',
+        summary: 'Create an account on the free tier and sign in (or claim the unclaimed account a Stripe import made)',
         body: SignUpBody,
         response: { 201: Session },
       },

@@ -266,6 +266,20 @@ for (const dialect of testDialects()) {
       expect(again.body.code).toBe('EMAIL_TAKEN');
       expect((await world.signIn('bruno@example.com')).account.id).toBe(bruno.id);
 
+      // Racing claims of one unclaimed account: exactly one wins, and only its password opens it.
+      const passwords = ['first racing password', 'second racing password', 'third racing password'];
+      const claims = await Promise.all(
+        passwords.map((password) =>
+          world.call(null, 'POST', '/v1/auth/sign-up', { email: 'alice@example.com', password }),
+        ),
+      );
+      expect(claims.map((claim) => claim.status).sort()).toEqual([201, 409, 409]);
+      const winner = passwords[claims.findIndex((claim) => claim.status === 201)];
+      for (const password of passwords) {
+        const signIn = await world.call(null, 'POST', '/v1/auth/sign-in', { email: 'alice@example.com', password });
+        expect(signIn.status).toBe(password === winner ? 200 : 401);
+      }
+
       // Chloe had signed up before the import: same account, same password, now on her yearly plan.
       const chloe = await world.signIn('chloe@example.com');
       expect((await world.me(chloe.accessToken)).subscription).toMatchObject({ tier: 'professional', cycle: 'yearly' });
