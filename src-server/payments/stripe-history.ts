@@ -91,13 +91,16 @@ export function subscriptionHistory(
   }
   if (cancelPending) push('cancel', cancelAt as number, { ...state, cancelAtPeriodEnd: true });
 
-  if (dates.endedAt !== null) {
-    push('end', dates.endedAt, current);
-  } else {
-    const last = steps[steps.length - 1] as HistoryStep;
-    // The present: past due since its unpaid invoice, otherwise as of the last change Stripe shows.
-    const at = current.pastDueSince ?? current.lastChangedAt ?? last.at;
-    steps.push({ key: null, at: Math.max(at, last.at), subscription: current });
-  }
+  if (dates.endedAt !== null) push('end', dates.endedAt, current);
+  else steps.push(presentStep(current, (steps[steps.length - 1] as HistoryStep).at));
   return steps;
+}
+
+/**
+ * A live subscription as it is now, dated no earlier than `after`: past due since its unpaid
+ * invoice was issued, otherwise as of the latest change Stripe's record shows.
+ */
+export function presentStep(current: ProviderSubscription, after: number): HistoryStep {
+  const at = current.pastDueSince ?? current.lastChangedAt ?? after;
+  return { key: null, at: Math.max(at, after), subscription: current };
 }

@@ -4,7 +4,7 @@ import type { Catalog } from '../../src-shared/catalog.ts';
 import { createImportedAccount } from '../accounts/accounts.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
-import { type HistoryStep, subscriptionHistory } from './stripe-history.ts';
+import { type HistoryStep, presentStep, subscriptionHistory } from './stripe-history.ts';
 import { StripeProvider } from './stripe-provider.ts';
 import { type InvoiceRecord, SubscriptionStore } from './subscription-store.ts';
 
@@ -14,8 +14,9 @@ import { type InvoiceRecord, SubscriptionStore } from './subscription-store.ts';
  * vendor's real history. A pipeline: read everything (the SDK's auto-pagination), plan each
  * subscription's history (stripe-history.ts, pure), then apply it through SubscriptionStore.apply,
  * the path every webhook takes. Every historical step is applied under a stable id, the way a
- * webhook's event id is, and the present state and invoices are idempotent by themselves, so a
- * second run changes nothing and a webhook about an imported subscription finds it up to date.
+ * webhook's event id is, and the present state (read again just before it is applied) and the
+ * invoices are idempotent by themselves, so a second run changes nothing, a later run catches up
+ * with what no webhook delivered, and a webhook about an imported subscription finds it up to date.
  */
 
 export interface ImportContext {
@@ -149,7 +150,13 @@ export async function importStripeAccount(context: ImportContext): Promise<Impor
     // dates every event after the account's previous one.
     subscriptions.sort((a, b) => a.startedAt - b.startedAt);
     for (const { subscriptionId, steps } of subscriptions) {
-      for (const step of steps) {
+      for (const listed of steps) {
+        // The present is read again just before it is applied, as a webhook reads it: the listing
+        // may be minutes old, and a webhook may have applied a newer change meanwhile.
+        const step =
+          listed.key === null
+            ? presentStep(await reader.readSubscription(subscriptionId), steps[steps.length - 2]?.at ?? listed.at)
+            : listed;
         await store.apply({
           ...(step.key ? { event: { id: `import:${subscriptionId}:${step.key}`, type: 'tollgate.import' } } : {}),
           subscription: { ...step.subscription, accountId },

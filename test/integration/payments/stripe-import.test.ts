@@ -290,6 +290,25 @@ for (const dialect of testDialects()) {
       expect(taken.status).toBe(409);
     });
 
+    it('run again after changes no webhook delivered, it catches up with Stripe’s dates and nothing else', async () => {
+      // Chloe asks to cancel on Jun 23 and Dan renews on Jun 25 while no webhook reaches Tollgate.
+      await moveClock('2025-06-23T12:00:00Z');
+      await world.stripe.subscriptions.update(ids.chloe?.subscription as string, { cancel_at_period_end: true });
+      await moveClock('2025-06-26T12:00:00Z');
+      expect(world.fake.drain().map((event) => event.type)).toContain('invoice.paid');
+      const before = await summary('2025-06');
+
+      const catchUp = await importCli();
+      expect(catchUp.stdout).toContain('recorded: 1 subscription events, 1 invoices');
+      expect(await eventsOf((await accountOf('chloe@example.com')).id)).toEqual([
+        '2025-04-10T12:00:00.000Z start 4083',
+        '2025-06-23T12:00:00.000Z cancel 4083',
+      ]);
+      const june = await summary('2025-06');
+      expect(june.revenueNetCents).toBe(19900 + 19900);
+      expect(june.mrr).toEqual(before.mrr);
+    });
+
     it('exits non-zero with a clear message on a bad key or an unreachable Stripe, never printing the key', async () => {
       const badKey = 'sk_test_not_this_accounts_key_4242';
       const refused = await importCli({ STRIPE_SECRET_KEY: badKey }).then(
