@@ -23,6 +23,8 @@ import { startWorld, type World } from './world.ts';
  *          −24.50 $ + 99.50 $ = 75 $ invoiced); renews May 25.
  *   Frank  professional monthly from May 20 15:00; canceled at once on Jun 10.
  *   Eve    a customer without an e-mail (professional from Apr 1): no account can be made for her.
+ *   Hana   from Jun 1 on a 39 $ price the vendor made before Tollgate, unknown to the catalog: she
+ *          gets an account, but neither her subscription nor its invoice counts.
  *
  *   MRR at month end   Mar 248.00   Apr 337.83   May 487.83   Jun 438.83
  *   new                Mar 248.00   Apr  89.83   May  49.00
@@ -131,6 +133,15 @@ for (const dialect of testDialects()) {
       });
       await moveClock('2025-05-20T15:00:00Z');
       await subscribe('frank', 'frank@example.com', [price('professional', 'monthly')]);
+      await moveClock('2025-06-01T12:00:00Z');
+      const legacy = await stripe.products.create({ name: 'Pro (2023 pricing)' });
+      const legacyPrice = await stripe.prices.create({
+        product: legacy.id,
+        unit_amount: 3900,
+        currency: 'usd',
+        recurring: { interval: 'month' },
+      });
+      await subscribe('hana', 'hana@example.com', [legacyPrice.id]);
       await moveClock('2025-06-10T12:00:00Z');
       await stripe.subscriptions.cancel(ids.frank?.subscription as string);
       await moveClock('2025-06-15T12:00:00Z');
@@ -147,15 +158,16 @@ for (const dialect of testDialects()) {
       world.fake.listPageCap = 100;
       const pages = (path: string) =>
         world.fake.requests.filter((sent) => sent.method === 'GET' && sent.path === path).length;
-      expect(pages('/v1/customers')).toBe(3);
-      expect(pages('/v1/subscriptions')).toBe(3);
+      expect(pages('/v1/customers')).toBe(4);
+      expect(pages('/v1/subscriptions')).toBe(4);
       expect(pages('/v1/invoices')).toBe(7);
-      expect(first.stdout).toContain('customers: 6 read');
+      expect(first.stdout).toContain('customers: 7 read');
       expect(first.stdout).toContain(`skipped    customer ${ids.eve?.customer}: it has no e-mail`);
       expect(first.stdout).toContain(
-        'accounts: 4 created (unclaimed), 1 linked by e-mail, 0 already linked, 1 skipped',
+        'accounts: 5 created (unclaimed), 1 linked by e-mail, 0 already linked, 1 skipped',
       );
-      expect(first.stdout).toContain('subscriptions: 5 imported, 1 skipped');
+      expect(first.stdout).toContain('subscriptions: 5 imported, 2 skipped');
+      expect(first.stdout).toContain(`skipped    subscription ${ids.hana?.subscription}:`);
       // Alice 3 (start, cancel, end), Bruno 1, Chloe 1, Dan 2 (start, upgrade), Frank 2 (start, end).
       expect(first.stdout).toContain('recorded: 9 subscription events, 10 invoices');
       expect(first.stdout + first.stderr).not.toContain(secret);
@@ -209,7 +221,7 @@ for (const dialect of testDialects()) {
       const before = await analytics();
       const second = await importCli();
       expect(second.stdout).toContain(
-        'accounts: 0 created (unclaimed), 0 linked by e-mail, 5 already linked, 1 skipped',
+        'accounts: 0 created (unclaimed), 0 linked by e-mail, 6 already linked, 1 skipped',
       );
       expect(second.stdout).toContain('recorded: 0 subscription events, 0 invoices');
       expect(await analytics()).toEqual(before);
