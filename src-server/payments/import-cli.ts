@@ -40,6 +40,9 @@ async function main(): Promise<number> {
         `${report.subscriptionsSkipped.length} skipped; invoices: ${report.invoices} read`,
     );
     console.log(`recorded: ${report.eventsRecorded} subscription events, ${report.invoicesRecorded} invoices`);
+    console.log(
+      'Once Stripe sends webhooks to /v1/webhooks/stripe, run the import once more: it records only what happened in between.',
+    );
     return 0;
   } finally {
     await database.destroy();
