@@ -13,14 +13,15 @@ import { startSession } from './sessions.ts';
 /**
  * The password hash of an account nobody has claimed yet: one `npm run stripe:import` made for a
  * Stripe customer. No password verifies against it; the customer claims the account by signing up
- * with its e-mail (docs/stripe.md, "Importing an existing Stripe account").
+ * with its e-mail (docs/stripe.md, "Moving an existing Stripe account to Tollgate").
  */
 const UNCLAIMED_PASSWORD_HASH = '';
 
 /**
  * An account for a customer who paid the vendor through Stripe before Tollgate: dated when Stripe
  * created the customer, on the free tier until its subscriptions are applied, and without a
- * password. Null when the e-mail already has an account. Nothing is queued for the outbox: this is history, not a sign-up.
+ * password. Null when the e-mail already has an account. Nothing is queued for the outbox: this is
+ * history, not a sign-up.
  */
 export async function createImportedAccount(
   db: Kysely<Database>,

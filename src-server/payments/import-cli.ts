@@ -7,7 +7,7 @@ import { importStripeAccount } from './stripe-import.ts';
  * `npm run stripe:import`: backfills the Stripe account of STRIPE_SECRET_KEY — customers,
  * subscriptions, paid invoices, with Stripe's own dates — into the configured database
  * (TOLLGATE_DATABASE_URL or TOLLGATE_DATA_DIR). Safe to run any number of times, and while the
- * server runs (docs/stripe.md, "Importing an existing Stripe account").
+ * server runs (docs/stripe.md, "Moving an existing Stripe account to Tollgate").
  */
 async function main(): Promise<number> {
   const config = loadConfig();
