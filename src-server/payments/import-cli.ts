@@ -28,9 +28,7 @@ async function main(): Promise<number> {
       progress: (line) => console.log(line),
     });
     for (const id of report.customersSkipped) console.log(`skipped    customer ${id}: it has no e-mail`);
-    for (const id of report.subscriptionsSkipped) {
-      console.log(`skipped    subscription ${id}: no account, never paid, or a price the catalog did not make`);
-    }
+    for (const { id, reason } of report.subscriptionsSkipped) console.log(`skipped    subscription ${id}: ${reason}`);
     console.log(
       `accounts: ${report.accountsCreated} created (unclaimed), ${report.accountsLinked} linked by e-mail, ` +
         `${report.accountsKnown} already linked, ${report.customersSkipped.length} skipped`,

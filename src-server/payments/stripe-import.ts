@@ -41,8 +41,8 @@ export interface ImportReport {
   /** Customers without an e-mail: no account can be made for them. */
   customersSkipped: string[];
   subscriptions: number;
-  /** Subscriptions whose price the catalog did not make, or that were never paid. */
-  subscriptionsSkipped: string[];
+  /** Subscriptions left out, and why. */
+  subscriptionsSkipped: { id: string; reason: string }[];
   invoices: number;
   /** What this run added to analytics: new subscription events and new invoices. */
   eventsRecorded: number;
@@ -133,8 +133,16 @@ export async function importStripeAccount(context: ImportContext): Promise<Impor
           invoicesOf.get(subscription.id) ?? [],
         )
       : [];
-    if (!accountId || steps.length === 0) report.subscriptionsSkipped.push(subscription.id);
-    else {
+    if (!accountId || steps.length === 0) {
+      report.subscriptionsSkipped.push({
+        id: subscription.id,
+        reason: !accountId
+          ? 'its customer has no account (no e-mail)'
+          : current.plan === null
+            ? 'its price is not one of the catalog’s (tag it with tollgate_tier and tollgate_kind to count it)'
+            : 'it was never paid',
+      });
+    } else {
       const list = histories.get(accountId) ?? [];
       list.push({ subscriptionId: subscription.id, startedAt: ms(subscription.start_date), steps });
       histories.set(accountId, list);

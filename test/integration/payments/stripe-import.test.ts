@@ -167,7 +167,10 @@ for (const dialect of testDialects()) {
         'accounts: 5 created (unclaimed), 1 linked by e-mail, 0 already linked, 1 skipped',
       );
       expect(first.stdout).toContain('subscriptions: 5 imported, 2 skipped');
-      expect(first.stdout).toContain(`skipped    subscription ${ids.hana?.subscription}:`);
+      expect(first.stdout).toContain(
+        `skipped    subscription ${ids.hana?.subscription}: its price is not one of the catalog’s`,
+      );
+      expect(first.stdout).toContain(`skipped    subscription ${ids.eve?.subscription}: its customer has no account`);
       // Alice 3 (start, cancel, end), Bruno 1, Chloe 1, Dan 2 (start, upgrade), Frank 2 (start, end).
       expect(first.stdout).toContain('recorded: 9 subscription events, 10 invoices');
       expect(first.stdout + first.stderr).not.toContain(secret);
