@@ -7,21 +7,15 @@ import { runAsync, transactionRunner } from '../db/statements.ts';
 import { ApiError } from '../http/errors.ts';
 import { enqueueEvent } from '../outbox/enqueue.ts';
 import { freeSubscription } from '../plans/subscriptions.ts';
+import { UNCLAIMED_PASSWORD_HASH } from './claims.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { startSession } from './sessions.ts';
 
 /**
- * The password hash of an account nobody has claimed yet: one `npm run stripe:import` made for a
- * Stripe customer. No password verifies against it; the customer claims the account by signing up
- * with its e-mail (docs/stripe.md, "Moving an existing Stripe account to Tollgate").
- */
-const UNCLAIMED_PASSWORD_HASH = '';
-
-/**
  * An account for a customer who paid the vendor through Stripe before Tollgate: dated when Stripe
  * created the customer, on the free tier until its subscriptions are applied, and without a
- * password. Null when the e-mail already has an account. Nothing is queued for the outbox: this is
- * history, not a sign-up.
+ * password (claims.ts: its customer claims it through its mailbox). Null when the e-mail already has
+ * an account. Nothing is queued for the outbox: this is history, not a sign-up.
  */
 export async function createImportedAccount(
   db: Kysely<Database>,
@@ -43,10 +37,13 @@ export async function createImportedAccount(
   });
 }
 
+/** What sign-up did: signed a new account in, or met an imported account nobody has claimed yet. */
+type SignUpOutcome = { session: Session } | { unclaimed: { id: string } };
+
 /**
  * Sign-up puts a new account on the free tier (freemium) and signs it in. An e-mail that belongs to
- * an unclaimed imported account claims it instead: the password is set and the customer finds the
- * subscription they already pay for.
+ * an unclaimed imported account signs nobody in and changes nothing: the caller e-mails the
+ * account's address a claim link instead (claims.ts), since sign-up does not prove whose mailbox it is.
  */
 export async function signUp(
   db: Kysely<Database>,
@@ -54,7 +51,7 @@ export async function signUp(
   email: string,
   password: string,
   now: number,
-): Promise<Session> {
+): Promise<SignUpOutcome> {
   const passwordHash = await hashPassword(password);
   const account = { id: `acct_${randomUUID()}`, email, password_hash: passwordHash, created_at: now };
   const created = await db.transaction().execute(async (trx) => {
@@ -64,16 +61,7 @@ export async function signUp(
       .onConflict((oc) => oc.column('email').doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (!inserted) {
-      const claimed = await trx
-        .updateTable('accounts')
-        .set({ password_hash: passwordHash })
-        .where('email', '=', email)
-        .where('password_hash', '=', UNCLAIMED_PASSWORD_HASH)
-        .returningAll()
-        .executeTakeFirst();
-      return claimed ?? false;
-    }
+    if (!inserted) return null;
     await trx.insertInto('subscriptions').values(freeSubscription(account.id, now)).execute();
     await runAsync(
       enqueueEvent(transactionRunner(db, dialect, trx), {
@@ -85,8 +73,15 @@ export async function signUp(
     );
     return account;
   });
-  if (!created) throw new ApiError('EMAIL_TAKEN', 'Sign in instead, or use another email.');
-  return startSession(db, created, now);
+  if (created) return { session: await startSession(db, created, now) };
+  const existing = await db
+    .selectFrom('accounts')
+    .select('id')
+    .where('email', '=', email)
+    .where('password_hash', '=', UNCLAIMED_PASSWORD_HASH)
+    .executeTakeFirst();
+  if (!existing) throw new ApiError('EMAIL_TAKEN', 'Sign in instead, or use another email.');
+  return { unclaimed: existing };
 }
 
 export async function signIn(db: Kysely<Database>, email: string, password: string, now: number): Promise<Session> {

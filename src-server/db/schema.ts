@@ -23,6 +23,20 @@ interface AccountsTable {
   created_at: number;
 }
 
+/**
+ * A one-time code that claims an unclaimed imported account, e-mailed to its address
+ * (017_import_claims, src-server/accounts/claims.ts).
+ */
+interface AccountClaimsTable {
+  /** SHA-256 of the code (hex): the code itself is only in the e-mail. */
+  code_hash: string;
+  account_id: string;
+  created_at: number;
+  expires_at: number;
+  /** Set by the one claim that used it. */
+  used_at: number | null;
+}
+
 interface SessionsTable {
   id: string;
   account_id: string;
@@ -167,6 +181,7 @@ interface CoreTables {
   notifications: NotificationsTable;
   signing_keys: SigningKeysTable;
   devices: DevicesTable;
+  account_claims: AccountClaimsTable;
 }
 
 /** The highest usage-journal <seq> a device sent for an account (012_journal_heads). */

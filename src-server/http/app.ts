@@ -188,7 +188,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const problem = toProblem(unavailable ?? error);
     if (unavailable) request.log.warn({ err: error }, 'database unavailable; answered 503');
     else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    if (problem.status === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    // Only an outage passes by itself; a 503 about configuration (no payments, no e-mail) does not.
+    if (problem.code === 'UNAVAILABLE') reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -8,6 +8,7 @@ import * as outbox from './007_outbox.ts';
 import * as adminConsole from './008_admin_console.ts';
 import * as journalHeads from './012_journal_heads.ts';
 import * as eventDates from './013_event_dates.ts';
+import * as importClaims from './017_import_claims.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '012_journal_heads': journalHeads,
   '008_admin_console': adminConsole,
   '013_event_dates': eventDates,
+  '017_import_claims': importClaims,
 };
