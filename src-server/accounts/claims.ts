@@ -49,7 +49,8 @@ export interface ClaimDeps {
   db: Kysely<Database>;
   dialect: Dialect;
   catalog: Catalog;
-  publicUrl: string;
+  /** Read when a link is made: a server started on port 0 learns its URL once it listens. */
+  publicUrl: () => string;
   /** False without TOLLGATE_SMTP_URL: then no claim can be made at all. */
   canEmail: boolean;
 }
@@ -110,7 +111,7 @@ export async function sendClaimCode(deps: ClaimDeps, account: Pick<AccountRow, '
       enqueueEvent(transactionRunner(db, dialect, trx), {
         accountId: account.id,
         type: 'account.claim',
-        data: { plan, claimUrl: claimUrl(publicUrl, code), expiresAt: new Date(expiresAt).toISOString() },
+        data: { plan, claimUrl: claimUrl(publicUrl(), code), expiresAt: new Date(expiresAt).toISOString() },
         now,
       }),
     );

@@ -32,7 +32,7 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
     db,
     dialect: app.tollgate.dialect,
     catalog,
-    publicUrl: app.tollgate.config.publicUrl,
+    publicUrl: () => app.tollgate.config.publicUrl,
     canEmail: app.tollgate.config.outbox.smtpUrl !== null,
   };
 
