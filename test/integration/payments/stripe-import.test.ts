@@ -7,6 +7,7 @@ import { priceLookupKey } from '../../../src-server/payments/catalog-prices.ts';
 import type { Json } from '../../fake-stripe/billing.ts';
 import { testDialects } from '../../support/databases.ts';
 import { request } from '../../support/server.ts';
+import { eventually, startTestSmtp, type TestSmtp } from '../outbox/smtp.ts';
 import { startWorld, type World } from './world.ts';
 
 /**
@@ -36,11 +37,13 @@ import { startWorld, type World } from './world.ts';
 const ADMIN_TOKEN = 'stripe-import-admin-token-0123456789abcdef';
 const PASSWORD = 'correct horse battery';
 const run = promisify(execFile);
+const CLAIM_LINK = /\/claim\?code=([A-Za-z0-9_-]+)/;
 const at = (iso: string) => Date.parse(iso) / 1000;
 
 for (const dialect of testDialects()) {
   describe(`npm run stripe:import backfills a Stripe account with its own dates (${dialect})`, () => {
     let world: World;
+    let smtp: TestSmtp;
     let secret: string;
     let history: Json[] = [];
     const ids: Record<string, { customer: string; subscription: string }> = {};
@@ -100,7 +103,8 @@ for (const dialect of testDialects()) {
     };
 
     beforeAll(async () => {
-      world = await startWorld(dialect, { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN });
+      smtp = await startTestSmtp();
+      world = await startWorld(dialect, { TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN, TOLLGATE_SMTP_URL: smtp.url });
       secret = world.server.config.stripe.secretKey as string;
       const clock = await world.stripe.testHelpers.testClocks.create({ frozen_time: at('2025-03-05T12:00:00Z') });
       world.clockId = clock.id;
@@ -149,7 +153,16 @@ for (const dialect of testDialects()) {
       history = world.fake.drain();
       expect(history.length).toBeGreaterThan(20);
     });
-    afterAll(() => world?.close());
+    afterAll(async () => {
+      await world?.close();
+      await smtp?.close();
+    });
+    /** The code of the claim link the server e-mailed to the address (the newest). */
+    const claimCodeOf = async (email: string) => {
+      const claimMails = () => smtp.received.filter((mail) => mail.to === email && CLAIM_LINK.test(mail.text));
+      await eventually(`the claim mail to ${email}`, () => claimMails().length > 0);
+      return claimMails().at(-1)?.text.match(CLAIM_LINK)?.[1] as string;
+    };
 
     it('imports customers, subscriptions and invoices with hand-computed MRR, movements and revenue', async () => {
       // Two items a page: every list is walked through `starting_after` until `has_more` is false.
@@ -254,7 +267,7 @@ for (const dialect of testDialects()) {
       expect(await countEvents()).toBe(events);
     });
 
-    it('an imported customer claims the account by signing up with its e-mail; a linked one keeps its password', async () => {
+    it('an imported customer claims the account through the e-mailed link; sign-up alone opens nothing', async () => {
       const bruno = await accountOf('bruno@example.com');
       expect(Number(bruno.created_at)).toBe(Date.parse('2025-03-20T12:00:00Z'));
       // No password opens an unclaimed account.
@@ -262,11 +275,18 @@ for (const dialect of testDialects()) {
         const response = await world.call(null, 'POST', '/v1/auth/sign-in', { email: 'bruno@example.com', password });
         expect(response.status).not.toBe(200);
       }
-      const claimed = await world.call(null, 'POST', '/v1/auth/sign-up', {
+      // Whoever signs up with the e-mail gets no session: the link goes to Bruno's mailbox.
+      const signUp = await world.call(null, 'POST', '/v1/auth/sign-up', {
         email: 'bruno@example.com',
-        password: PASSWORD,
+        password: 'whoever typed this e-mail',
       });
-      expect(claimed.status).toBe(201);
+      expect(signUp.status).toBe(202);
+      expect(signUp.body).toMatchObject({ code: 'ACCOUNT_CLAIM_SENT' });
+      expect(signUp.body.detail).toContain('a subscription to the Enterprise plan');
+      expect(signUp.body.accessToken).toBeUndefined();
+      const code = await claimCodeOf('bruno@example.com');
+      const claimed = await world.call(null, 'POST', '/v1/auth/claim', { code, password: PASSWORD });
+      expect(claimed.status).toBe(200);
       expect(claimed.body.account.id).toBe(bruno.id);
       expect((await world.me(claimed.body.accessToken)).subscription).toMatchObject({
         tier: 'enterprise',
@@ -279,17 +299,22 @@ for (const dialect of testDialects()) {
       });
       expect(again.status).toBe(409);
       expect(again.body.code).toBe('EMAIL_TAKEN');
+      expect(
+        (await world.call(null, 'POST', '/v1/auth/claim', { code, password: 'another long password' })).status,
+      ).toBe(400);
       expect((await world.signIn('bruno@example.com')).account.id).toBe(bruno.id);
 
-      // Racing claims of one unclaimed account: exactly one wins, and only its password opens it.
+      // Racing claims with Alice's code: exactly one wins, and only its password opens the account.
+      expect(
+        (await world.call(null, 'POST', '/v1/auth/sign-up', { email: 'alice@example.com', password: PASSWORD })).status,
+      ).toBe(202);
+      const aliceCode = await claimCodeOf('alice@example.com');
       const passwords = ['first racing password', 'second racing password', 'third racing password'];
       const claims = await Promise.all(
-        passwords.map((password) =>
-          world.call(null, 'POST', '/v1/auth/sign-up', { email: 'alice@example.com', password }),
-        ),
+        passwords.map((password) => world.call(null, 'POST', '/v1/auth/claim', { code: aliceCode, password })),
       );
-      expect(claims.map((claim) => claim.status).sort()).toEqual([201, 409, 409]);
-      const winner = passwords[claims.findIndex((claim) => claim.status === 201)];
+      expect(claims.map((claim) => claim.status).sort()).toEqual([200, 400, 400]);
+      const winner = passwords[claims.findIndex((claim) => claim.status === 200)];
       for (const password of passwords) {
         const signIn = await world.call(null, 'POST', '/v1/auth/sign-in', { email: 'alice@example.com', password });
         expect(signIn.status).toBe(password === winner ? 200 : 401);
@@ -303,6 +328,7 @@ for (const dialect of testDialects()) {
         password: 'an attacker’s password',
       });
       expect(taken.status).toBe(409);
+      expect(smtp.received.filter((mail) => mail.to === 'chloe@example.com' && CLAIM_LINK.test(mail.text))).toEqual([]);
     });
 
     it('run again after changes no webhook delivered, it catches up with Stripe’s dates and nothing else', async () => {
