@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BillingClient } from '../../../src-main/billing-client.ts';
 import { createImportedAccount } from '../../../src-server/accounts/accounts.ts';
 import { testDialects } from '../../support/databases.ts';
 import { request, setPlan, startTestServer, type TestServer } from '../../support/server.ts';
@@ -164,6 +165,18 @@ for (const dialect of testDialects()) {
       expect(taken.body.code).toBe('EMAIL_TAKEN');
       expect((await signIn(customer.email, customerPassword)).status).toBe(200);
       expect(mailsTo(customer.email)).toHaveLength(1);
+    });
+
+    it('the companion’s sign-up gets the message to show, not a session', async () => {
+      const customer = await importedCustomer('enterprise');
+      const outcome = await new BillingClient(server.url).signUp(customer.email, 'a companion password');
+      expect(outcome.ok).toBe(false);
+      if (outcome.ok) return;
+      expect(outcome.error.code).toBe('ACCOUNT_CLAIM_SENT');
+      expect(outcome.error.message).toBe(
+        'This e-mail already has a subscription to the Enterprise plan. We sent a link to it: open it to set your password (it works once, for 24 hours).',
+      );
+      await codeOf(customer.email);
     });
 
     it('a wrong code or an expired one is refused; a new mail’s code works and signs in', async () => {
