@@ -30,7 +30,7 @@ const HOUR_MS = 3600_000;
 const codeHash = (code: string) => createHash('sha256').update(code).digest('hex');
 
 /** The page an e-mailed claim link opens (accounts/claim-page.ts). */
-export function claimUrl(publicUrl: string, code: string): string {
+function claimUrl(publicUrl: string, code: string): string {
   return `${publicUrl}/claim?code=${encodeURIComponent(code)}`;
 }
 

@@ -1,6 +1,11 @@
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import {
   type FastifyPluginAsyncZod,
   hasZodFastifySchemaValidationErrors,
@@ -86,9 +91,30 @@ const REDACT = [
   '*.password_hash',
 ];
 
+/**
+ * One-time codes travel in links (`/claim?code=…`, a test checkout's `?code=…`): the request log
+ * keeps the path and every other parameter, never a code.
+ */
+function loggedUrl(url: string): string {
+  return url.replace(/([?&]code=)[^&#]*/g, '$1[redacted]');
+}
+
 function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   if (config.logLevel === 'silent') return false;
-  return { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } };
+  return {
+    level: config.logLevel,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: {
+      // Fastify's own request serializer, with the URL's codes left out.
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: loggedUrl(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+    },
+  };
 }
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BillingClient } from '../../../src-main/billing-client.ts';
 import { createImportedAccount } from '../../../src-server/accounts/accounts.ts';
+import { createDatabase } from '../../../src-server/db/connection.ts';
 import { testDialects } from '../../support/databases.ts';
-import { request, setPlan, startTestServer, type TestServer } from '../../support/server.ts';
+import { request, setPlan, spawnTestServer, startTestServer, type TestServer } from '../../support/server.ts';
 import { eventually, startTestSmtp, type TestSmtp } from '../outbox/smtp.ts';
 
 /**
@@ -246,6 +247,38 @@ for (const dialect of testDialects()) {
         expect((await post('/v1/auth/claim', { code, password: 'another mail password' })).status).toBe(400);
       }
       expect((await signIn(customer.email, 'second mail password')).status).toBe(200);
+    });
+  });
+
+  describe(`a claim code never reaches the server's log (${dialect})`, () => {
+    it('the sign-up, the mail, the link page and the claim log nothing that carries the code', async () => {
+      const smtp = await startTestSmtp();
+      const server = await spawnTestServer({
+        dialect,
+        env: { TOLLGATE_SMTP_URL: smtp.url, TOLLGATE_LOG_LEVEL: 'trace' },
+      });
+      const handle = await createDatabase({
+        dataDir: server.database.dataDir,
+        databaseUrl: server.database.databaseUrl,
+      });
+      try {
+        const email = `logged-${dialect}@example.test`;
+        await createImportedAccount(handle.db, email, Date.now() - HOUR);
+        const signUp = await request(server.url, 'POST', '/v1/auth/sign-up', { email, password: 'a logged password' });
+        expect(signUp.status).toBe(202);
+        await eventually('the claim mail', () => smtp.received.some((mail) => mail.to === email));
+        const code = smtp.received.find((mail) => mail.to === email)?.text.match(CODE)?.[1] as string;
+        expect((await fetch(`${server.url}/claim?code=${code}`)).status).toBe(200);
+        const claimed = await request(server.url, 'POST', '/v1/auth/claim', { code, password: 'a logged password' });
+        expect(claimed.status).toBe(200);
+        await eventually('the claim request logged', () => server.output().includes('/claim?code=[redacted]'));
+        expect(server.output()).toContain('/v1/auth/claim');
+        expect(server.output()).not.toContain(code);
+      } finally {
+        await handle.destroy();
+        await server.stop();
+        await smtp.close();
+      }
     });
   });
 
