@@ -38,6 +38,12 @@ async function main(): Promise<number> {
         `${report.subscriptionsSkipped.length} skipped; invoices: ${report.invoices} read`,
     );
     console.log(`recorded: ${report.eventsRecorded} subscription events, ${report.invoicesRecorded} invoices`);
+    if (!config.outbox.smtpUrl && report.accountsCreated > 0) {
+      console.log(
+        `TOLLGATE_SMTP_URL is not set: the ${report.accountsCreated} unclaimed accounts can be claimed only through a link ` +
+          'e-mailed to their address, so set it on the server before customers sign up (docs/operations.md, "Email and webhooks").',
+      );
+    }
     console.log(
       'Once Stripe sends webhooks to /v1/webhooks/stripe, run the import once more: it records only what happened in between.',
     );
