@@ -15,6 +15,7 @@ const config: KnipConfig = {
     // Compiled by scripts/build-server.mjs, which names them as esbuild entry points.
     'src-server/cli.ts',
     'src-server/payments/sync-cli.ts',
+    'src-server/payments/import-cli.ts',
     'src-server/admin/cli.ts',
     'bench/*.ts',
     'bin/*.mjs',

@@ -16,6 +16,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const ENTRIES = [
   { in: 'src-server/cli.ts', out: 'out/server/cli.js' },
   { in: 'src-server/payments/sync-cli.ts', out: 'out/server/sync-cli.js' },
+  { in: 'src-server/payments/import-cli.ts', out: 'out/server/import-cli.js' },
   { in: 'src-server/admin/cli.ts', out: 'out/server/admin-cli.js' },
   { in: 'scripts/companion.ts', out: 'out/companion.js' },
 ];

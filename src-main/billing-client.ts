@@ -158,7 +158,9 @@ export class BillingClient {
       return err({ kind: 'offline', code: 'SERVER_UNREACHABLE', message: describeNetworkError(error) });
     }
     const text = await response.text().catch(() => '');
-    if (!response.ok) return err(problemOf(response, text));
+    // A problem with a 2xx status (202 ACCOUNT_CLAIM_SENT: nobody was signed in) is still no Session.
+    const problem = response.headers.get('content-type')?.startsWith('application/problem+json');
+    if (!response.ok || problem) return err(problemOf(response, text));
     const parsed = parseJson(text, route.response as z.ZodType<RouteResponse<R>>);
     if (parsed !== undefined) return ok(parsed);
     return err(

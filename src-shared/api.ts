@@ -57,6 +57,8 @@ export type Problem = z.infer<typeof Problem>;
 export const SignUpBody = z.strictObject({ email: Email, password: Password });
 export const SignInBody = z.strictObject({ email: Email, password: z.string().min(1).max(200) });
 export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+/** Claiming an imported account: the code an ACCOUNT_CLAIM_SENT e-mail carried, and the new password. */
+export const ClaimBody = z.strictObject({ code: z.string().min(1).max(200), password: Password });
 export const SignOutBody = z.strictObject({ refreshToken: z.string().min(1).max(512).optional() });
 
 export const Account = z.object({

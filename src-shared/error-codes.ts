@@ -9,9 +9,19 @@
  * (rendered on /docs and in docs/api.md).
  */
 export const PROBLEM_CODES = {
+  /**
+   * Not an error: sign-up with the e-mail of an account a Stripe import made. Nothing was signed in;
+   * a one-time link to set the password went to the address (docs/security.md, "Imported accounts").
+   */
+  ACCOUNT_CLAIM_SENT: {
+    status: 202,
+    title: 'This e-mail already has a subscription: open the link we e-mailed to it to set your password',
+  },
   VALIDATION_FAILED: { status: 400, title: 'The request does not match the schema' },
   INVALID_JSON: { status: 400, title: 'The request body is not valid JSON' },
   BAD_REQUEST: { status: 400, title: 'The request cannot be understood' },
+  /** A claim code (the link of an ACCOUNT_CLAIM_SENT e-mail) that is wrong, already used or expired. */
+  CLAIM_CODE_INVALID: { status: 400, title: 'The claim link is wrong, already used or expired' },
   UNAUTHENTICATED: { status: 401, title: 'Sign in first: a valid access token is required' },
   INVALID_CREDENTIALS: { status: 401, title: 'Email or password is wrong' },
   INVALID_REFRESH_TOKEN: { status: 401, title: 'The refresh token is unknown, used, expired or revoked' },
@@ -63,6 +73,11 @@ export const PROBLEM_CODES = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal error' },
   UNAVAILABLE: { status: 503, title: 'The service is temporarily unavailable' },
+  /** An imported account is claimed only through its mailbox, and this server has no TOLLGATE_SMTP_URL. */
+  ACCOUNT_CLAIM_NEEDS_EMAIL: {
+    status: 503,
+    title: 'This e-mail has an imported subscription, but this server cannot send the e-mail that claims it',
+  },
   /** The server has no payment provider configured (neither Stripe nor TOLLGATE_PAYMENTS=local). */
   PAYMENTS_DISABLED: { status: 503, title: 'This server takes no payments: its operator has not configured them' },
   /** A local test checkout completed without the session or one-time link that opened it (or cross-site). */

@@ -21,6 +21,8 @@ export function AccountForms() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
+  // Not an error: the e-mail has an imported subscription and a claim link went to it.
+  const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const id = useId();
 
@@ -41,14 +43,17 @@ export function AccountForms() {
     if (password === '') return setError('Enter your password.');
     setBusy(true);
     setError(null);
+    setNotice(null);
     const problem = await (mode === 'signIn' ? signIn : signUp)(email.trim(), password);
     setBusy(false);
-    if (problem) setError(accountErrorMessage(problem));
+    if (problem?.code === 'ACCOUNT_CLAIM_SENT') setNotice(accountErrorMessage(problem));
+    else if (problem) setError(accountErrorMessage(problem));
   }
 
   function switchTo(next: Mode) {
     setMode(next);
     setError(null);
+    setNotice(null);
   }
 
   const title = mode === 'signIn' ? 'Sign in' : 'Create your account';
@@ -96,6 +101,9 @@ export function AccountForms() {
         )}
         <p className="form-error" role="alert">
           {error}
+        </p>
+        <p className="form-notice" role="status">
+          {notice}
         </p>
         <button className="primary" type="submit" disabled={busy}>
           {busy ? 'Please wait…' : title}

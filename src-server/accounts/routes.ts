@@ -1,14 +1,27 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { MeResponse, RefreshBody, Session, SignInBody, SignOutBody, SignUpBody } from '../../src-shared/api.ts';
+import {
+  ClaimBody,
+  MeResponse,
+  Password,
+  Problem,
+  RefreshBody,
+  Session,
+  SignInBody,
+  SignOutBody,
+  SignUpBody,
+} from '../../src-shared/api.ts';
 import { accountOf, planOf } from '../http/context.ts';
-import { ApiError } from '../http/errors.ts';
+import { ApiError, problemBody } from '../http/errors.ts';
 import { signInRateLimit } from '../http/rate-limit.ts';
 import { usageSnapshot } from '../metering/usage-snapshot.ts';
 import { subscriptionView } from '../plans/subscriptions.ts';
 import { readTrialClaim, trialState } from '../plans/trials.ts';
 import { signIn, signUp } from './accounts.ts';
-import { endSession, rotateSession } from './sessions.ts';
+import { CLAIM_PAGE_CSP, claimedPage, claimFormPage, claimRefusedPage } from './claim-page.ts';
+import { type ClaimDeps, claimAccount, sendClaimCode } from './claims.ts';
+import { endSession, rotateSession, startSession } from './sessions.ts';
 import { SignInThrottle } from './sign-in-throttle.ts';
 
 /** Sign-up, sign-in, refresh, sign-out and the caller's own view (/v1/me). */
@@ -16,22 +29,57 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, now, catalog } = app.tollgate;
   const throttle = new SignInThrottle();
 
+  const claimDeps: ClaimDeps = {
+    db,
+    dialect: app.tollgate.dialect,
+    catalog,
+    publicUrl: () => app.tollgate.config.publicUrl,
+    canEmail: app.tollgate.config.outbox.smtpUrl !== null,
+  };
+
   app.post(
     '/v1/auth/sign-up',
     {
       config: { access: 'guest' },
       schema: {
         tags: ['accounts'],
-        summary: 'Create an account on the free tier and sign in',
+        summary:
+          'Create an account on the free tier and sign in; the e-mail of an imported, unclaimed account signs nobody in and e-mails it a claim link (202 ACCOUNT_CLAIM_SENT)',
         body: SignUpBody,
-        response: { 201: Session },
+        response: { 201: Session, 202: Problem },
       },
     },
     async (request, reply) => {
-      const session = await signUp(db, app.tollgate.dialect, request.body.email, request.body.password, now());
-      return reply.code(201).send(session);
+      const outcome = await signUp(db, app.tollgate.dialect, request.body.email, request.body.password, now());
+      if ('session' in outcome) return reply.code(201).send(outcome.session);
+      const said = await withRetryAfter(reply, () => sendClaimCode(claimDeps, outcome.unclaimed, now()));
+      return reply
+        .code(202)
+        .type('application/problem+json; charset=utf-8')
+        .send(problemBody('ACCOUNT_CLAIM_SENT', said));
     },
   );
+
+  app.post(
+    '/v1/auth/claim',
+    {
+      config: { access: 'guest' },
+      preHandler: signInRateLimit,
+      schema: {
+        tags: ['accounts'],
+        summary:
+          'Set the password of an imported account with the one-time code its claim e-mail carried, and sign in (400 CLAIM_CODE_INVALID when wrong, used or expired)',
+        body: ClaimBody,
+        response: { 200: Session },
+      },
+    },
+    async (request) => {
+      const account = await claimAccount(db, request.body.code, request.body.password, now());
+      return startSession(db, account, now());
+    },
+  );
+
+  await app.register(claimPages);
 
   app.post(
     '/v1/auth/sign-in',
@@ -123,3 +171,58 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
+
+/** A 429's wait, also as the Retry-After header. */
+async function withRetryAfter<T>(reply: FastifyReply, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const seconds = error instanceof ApiError ? error.extras.retryAfterSeconds : undefined;
+    if (typeof seconds === 'number') reply.header('retry-after', seconds);
+    throw error;
+  }
+}
+
+function html(reply: FastifyReply, body: string): FastifyReply {
+  return reply
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', CLAIM_PAGE_CSP)
+    .send(body);
+}
+
+/**
+ * The page a claim e-mail links to, for people (kept out of the OpenAPI document): a form posting
+ * the code and a new password, in its own scope so only it reads HTML forms.
+ */
+async function claimPages(scope: FastifyInstance): Promise<void> {
+  const { db, now } = scope.tollgate;
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, new URLSearchParams(String(body))),
+  );
+  scope.get('/claim', { config: { access: 'guest' }, schema: { hide: true } }, async (request, reply) => {
+    const code = (request.query as { code?: unknown }).code;
+    if (typeof code !== 'string' || code === '') {
+      return html(reply.code(400), claimRefusedPage('This link has no claim code. Open the link from the e-mail.'));
+    }
+    return html(reply, claimFormPage(code));
+  });
+  scope.post(
+    '/claim',
+    { config: { access: 'guest' }, preHandler: signInRateLimit, schema: { hide: true } },
+    async (request, reply) => {
+      const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+      const code = form.get('code') ?? '';
+      const password = Password.safeParse(form.get('password') ?? '');
+      if (!password.success) {
+        return html(reply.code(400), claimFormPage(code, 'Use a password of 10 to 200 characters.'));
+      }
+      try {
+        const account = await claimAccount(db, code, password.data, now());
+        return html(reply, claimedPage(account.email));
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.code !== 'CLAIM_CODE_INVALID') throw error;
+        return html(reply.code(400), claimRefusedPage(error.detail ?? error.message));
+      }
+    },
+  );
+}

@@ -17,9 +17,26 @@ interface AccountsTable {
   id: string;
   /** Lower-cased; unique. */
   email: string;
-  /** scrypt, self-describing: `scrypt$N$r$p$salt$hash` (base64url). */
+  /**
+   * scrypt, self-describing: `scrypt$N$r$p$salt$hash` (base64url). Empty: an account imported from
+   * Stripe that its customer has not claimed yet (src-server/accounts/accounts.ts).
+   */
   password_hash: string;
   created_at: number;
+}
+
+/**
+ * A one-time code that claims an unclaimed imported account, e-mailed to its address
+ * (017_import_claims, src-server/accounts/claims.ts).
+ */
+interface AccountClaimsTable {
+  /** SHA-256 of the code (hex): the code itself is only in the e-mail. */
+  code_hash: string;
+  account_id: string;
+  created_at: number;
+  expires_at: number;
+  /** Set by the one claim that used it. */
+  used_at: number | null;
 }
 
 interface SessionsTable {
@@ -166,6 +183,7 @@ interface CoreTables {
   notifications: NotificationsTable;
   signing_keys: SigningKeysTable;
   devices: DevicesTable;
+  account_claims: AccountClaimsTable;
 }
 
 /** The highest usage-journal <seq> a device sent for an account (012_journal_heads). */

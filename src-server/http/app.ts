@@ -1,6 +1,11 @@
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import {
   type FastifyPluginAsyncZod,
   hasZodFastifySchemaValidationErrors,
@@ -90,9 +95,30 @@ const REDACT = [
   '*.password_hash',
 ];
 
+/**
+ * One-time codes travel in links (`/claim?code=…`, a test checkout's `?code=…`): the request log
+ * keeps the path and every other parameter, never a code.
+ */
+function loggedUrl(url: string): string {
+  return url.replace(/([?&]code=)[^&#]*/g, '$1[redacted]');
+}
+
 function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   if (config.logLevel === 'silent') return false;
-  return { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } };
+  return {
+    level: config.logLevel,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: {
+      // Fastify's own request serializer, with the URL's codes left out.
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: loggedUrl(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+    },
+  };
 }
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
@@ -220,7 +246,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const problem = toProblem(unavailable ?? error);
     if (unavailable) request.log.warn({ err: error }, 'database unavailable; answered 503');
     else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    if (problem.status === 503) reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    // Only an outage passes by itself; a 503 about configuration (no payments, no e-mail) does not.
+    if (problem.code === 'UNAVAILABLE') reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,4 +1,5 @@
 import { PROBLEM_CODES } from '../../src-shared/error-codes.ts';
+import { escapeHtml } from './html.ts';
 
 /**
  * The human docs page at /docs, rendered on the server from the OpenAPI document: plain HTML and
@@ -18,12 +19,6 @@ interface OpenApiDocument {
   info?: { title?: string; version?: string; description?: string };
   paths?: Record<string, Record<string, Operation>>;
 }
-
-const escapeHtml = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
 
 function schemaBlock(label: string, schema: unknown): string {
   if (schema === undefined) return '';

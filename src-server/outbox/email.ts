@@ -45,12 +45,34 @@ export function renderEmail(catalog: Catalog, type: EmailEventType, data: Data):
           'We could not collect your subscription payment. Update your card in the billing portal to keep your plan:\n' +
           `${data.portalUrl}\n`,
       };
+    case 'account.claim':
+      return {
+        subject: data.plan
+          ? `Set your password to use your ${data.plan} subscription`
+          : 'Set your password to use your account',
+        text:
+          `Someone (we hope you) tried to create an account with this e-mail address. It already has ${data.plan ? `a subscription to the ${data.plan} plan` : 'an account'}, ` +
+          'moved from the billing you used before. To use it, open this link and choose your password:\n\n' +
+          `${data.claimUrl}\n\n` +
+          `The link works once, until ${data.expiresAt}. If this was not you, ignore this e-mail: nothing changes without the link.\n`,
+      };
     case 'subscription.changed':
       return {
         subject: `Your subscription changed: ${data.to_tier}`,
         text: `Your subscription changed from ${data.from_tier} to ${data.to_tier} (${data.kind.replaceAll('_', ' ')}). Status: ${data.status}.`,
       };
   }
+}
+
+/**
+ * An email row's data without its secret: a claim link must work only from the mailbox it was sent
+ * to, so the row keeps it only until it is sent (or given up), and administrators reading the
+ * delivery log never see it.
+ */
+export function withoutSecrets(type: string, payloadJson: string): string {
+  if (type !== 'account.claim') return payloadJson;
+  const { claimUrl: _secret, ...rest } = JSON.parse(payloadJson) as Data;
+  return JSON.stringify({ ...rest, claimUrl: '[sent only to the address]' });
 }
 
 export interface EmailSender {

@@ -24,7 +24,13 @@ const WEBHOOK_EVENT_TYPES = [
 type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Events that email the customer (email.ts renders them). */
-const EMAIL_EVENT_TYPES = ['usage.threshold_reached', 'subscription.changed', 'payment.failed'] as const;
+const EMAIL_EVENT_TYPES = [
+  'usage.threshold_reached',
+  'subscription.changed',
+  'payment.failed',
+  // The one-time link that claims an imported account (accounts/claims.ts); e-mail only.
+  'account.claim',
+] as const;
 export type EmailEventType = (typeof EMAIL_EVENT_TYPES)[number];
 
 type OutboxEventType = WebhookEventType | EmailEventType;

@@ -16,6 +16,7 @@ import { newId } from '../db/ids.ts';
 import type { Database } from '../db/schema.ts';
 import { inTransaction } from '../db/transactions.ts';
 import { ApiError } from '../http/errors.ts';
+import { withoutSecrets } from './email.ts';
 import { isWebhookUrl, newEndpointSecret } from './signature.ts';
 
 /**
@@ -45,7 +46,7 @@ function deliveryView(row: MessageRow): z.infer<typeof WebhookDelivery> {
     replayOf: row.replay_of,
     createdAt: iso(row.created_at) as string,
     deliveredAt: iso(row.delivered_at),
-    payload: JSON.parse(row.payload_json),
+    payload: JSON.parse(withoutSecrets(row.event_type, row.payload_json)),
   };
 }
 
@@ -174,6 +175,12 @@ export const outboxRoutes: FastifyPluginAsyncZod = async (app) => {
         .where('id', '=', request.params.id)
         .executeTakeFirst();
       if (!original) throw new ApiError('DELIVERY_NOT_FOUND');
+      if (original.event_type === 'account.claim') {
+        throw new ApiError(
+          'BAD_REQUEST',
+          'A claim e-mail is never sent again: its link is kept only until it is sent. The customer signs up again with the e-mail to get a new one.',
+        );
+      }
       const at = now();
       const replay: MessageRow = {
         ...original,

@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Catalog } from '../../src-shared/catalog.ts';
 import type { Dialect } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
-import { type EmailSender, messageIdOf, renderEmail } from './email.ts';
+import { type EmailSender, messageIdOf, renderEmail, withoutSecrets } from './email.ts';
 import type { EmailEventType } from './enqueue.ts';
 import { isWebhookUrl, SIGNATURE_HEADER, signatureHeader } from './signature.ts';
 
@@ -122,7 +122,14 @@ export class OutboxWorker {
     const mine = db.updateTable('outbox_messages').where('id', '=', row.id).where('lease_owner', '=', this.owner);
     if (!failure) {
       await mine
-        .set({ status: 'delivered', delivered_at: at, attempts: row.attempts + 1, lease_until: 0, last_error: null })
+        .set({
+          status: 'delivered',
+          delivered_at: at,
+          attempts: row.attempts + 1,
+          lease_until: 0,
+          last_error: null,
+          payload_json: withoutSecrets(row.event_type, row.payload_json),
+        })
         .execute();
       return;
     }
@@ -132,6 +139,7 @@ export class OutboxWorker {
       .set({
         attempts,
         status: next === null ? 'failed' : 'pending',
+        ...(next === null ? { payload_json: withoutSecrets(row.event_type, row.payload_json) } : {}),
         next_attempt_at: next ?? at,
         lease_until: 0,
         last_error: failure.error.slice(0, 500),

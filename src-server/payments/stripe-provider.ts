@@ -248,7 +248,14 @@ export class StripeProvider implements PaymentProvider {
 
   /** The subscription as Stripe holds it now, normalized (never a webhook's possibly stale copy). */
   async readSubscription(id: string): Promise<ProviderSubscription> {
-    const subscription = await this.stripe.subscriptions.retrieve(id, { expand: ['schedule', 'latest_invoice'] });
+    return this.subscriptionOf(
+      await this.stripe.subscriptions.retrieve(id, { expand: ['schedule', 'latest_invoice'] }),
+    );
+  }
+
+  /** A subscription read with `schedule` and `latest_invoice` expanded, normalized. */
+  async subscriptionOf(subscription: Stripe.Subscription): Promise<ProviderSubscription> {
+    const id = subscription.id;
     const item = subscription.items.data[0];
     if (!item) throw new PaymentProviderError(`Stripe subscription ${id} has no items.`);
     const status = SubscriptionStatus.safeParse(subscription.status);
@@ -288,7 +295,11 @@ export class StripeProvider implements PaymentProvider {
 
   /** A paid invoice as analytics records it, with refunds as Stripe reports them now. */
   async readInvoice(id: string, amountRefundedCents = 0): Promise<InvoiceRecord | null> {
-    const invoice = await this.stripe.invoices.retrieve(id);
+    return this.invoiceOf(await this.stripe.invoices.retrieve(id), amountRefundedCents);
+  }
+
+  /** An invoice Stripe returned (read or listed) as analytics records it; null unless a paid plan invoice. */
+  async invoiceOf(invoice: Stripe.Invoice, amountRefundedCents = 0): Promise<InvoiceRecord | null> {
     if (invoice.status !== 'paid' || !invoice.status_transitions.paid_at) return null;
     let recurring: { plan: Plan; line: Stripe.InvoiceLineItem } | null = null;
     let setupFeeCents = 0;
@@ -321,7 +332,7 @@ export class StripeProvider implements PaymentProvider {
     };
   }
 
-  private async invoiceOfCharge(chargeId: string): Promise<InvoiceRecord | null> {
+  async invoiceOfCharge(chargeId: string): Promise<InvoiceRecord | null> {
     const charge = await this.stripe.charges.retrieve(chargeId);
     const paymentIntent = idOf(charge.payment_intent);
     if (!paymentIntent) return null;

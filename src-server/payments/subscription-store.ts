@@ -53,6 +53,12 @@ export interface BillingEffect {
    */
   occurredAt?: number;
   invoice?: InvoiceRecord;
+  /**
+   * History imported from the provider (`npm run stripe:import`): recorded for analytics, but the
+   * customer and the vendor's systems lived through it already, so no email or outbound webhook is
+   * queued for it.
+   */
+  imported?: boolean;
   /** A payment failed: the customer is emailed this billing portal link to fix the card. */
   paymentFailed?: { provider: ProviderName; customerId: string; portalUrl: string };
 }
@@ -110,7 +116,9 @@ export class SubscriptionStore {
           .executeTakeFirst();
         if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate';
       }
-      if (effect.subscription) await this.applySubscription(trx, effect.subscription, effect.occurredAt);
+      if (effect.subscription) {
+        await this.applySubscription(trx, effect.subscription, effect.occurredAt, effect.imported === true);
+      }
       if (effect.invoice) await this.recordInvoice(trx, effect.invoice);
       if (effect.paymentFailed) await this.recordPaymentFailed(trx, effect.paymentFailed);
       return 'applied';
@@ -164,6 +172,7 @@ export class SubscriptionStore {
     trx: Transaction<Database>,
     incoming: ProviderSubscription,
     occurredAt: number | undefined,
+    imported: boolean,
   ): Promise<void> {
     const accountId = await this.resolveAccount(trx, incoming.provider, incoming.accountId, incoming.customerId);
     if (!accountId) return;
@@ -208,6 +217,7 @@ export class SubscriptionStore {
         mrr_ends_at: fields.status === 'past_due' ? (fields.past_due_since ?? at) + this.pastDueGraceMs : null,
       })
       .execute();
+    if (imported) return;
     await runAsync(
       enqueueEvent(transactionRunner(this.db, this.dialect, trx), {
         accountId,

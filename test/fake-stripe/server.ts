@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { FakeBilling, fakeId, type Json, StripeApiError } from './billing.ts';
-import { decodeForm, type FormObject, list, str } from './form.ts';
+import { decodeForm, type FormObject, type FormValue, list, str } from './form.ts';
 
 /**
  * A stateful fake of the Stripe API, enough for Tollgate's billing: the real `stripe` SDK talks to
@@ -25,6 +25,11 @@ export interface FakeStripe {
   webhookUrl: string | undefined;
   /** Every request the fake received, for assertions on idempotency keys and the like. */
   requests: { method: string; path: string; idempotencyKey: string | undefined }[];
+  /**
+   * The most items one list page holds, whatever `limit` asks (Stripe's own cap is 100): a test
+   * lowers it so a client has to page through `starting_after` and `has_more`.
+   */
+  listPageCap: number;
   /** Delivers queued events in order; returns the HTTP status of each delivery. */
   flush(): Promise<number[]>;
   /** Takes the queued events without delivering them (the chaos test delivers them its own way). */
@@ -61,7 +66,7 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
         let status = 200;
         let payload: Json;
         try {
-          payload = route(billing, request.method ?? 'GET', path, body);
+          payload = route(billing, request.method ?? 'GET', path, body, fake.listPageCap);
         } catch (error) {
           if (!(error instanceof StripeApiError)) throw error;
           status = error.status;
@@ -82,6 +87,7 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
     billing,
     webhookUrl: options.webhookUrl,
     requests,
+    listPageCap: 100,
     async deliver(event, signature = 'valid') {
       if (!fake.webhookUrl) throw new Error('the fake has no webhook URL to deliver to');
       const payload = JSON.stringify(event, null, 2);
@@ -118,7 +124,7 @@ export async function startFakeStripe(options: FakeStripeOptions): Promise<FakeS
   return fake;
 }
 
-function route(billing: FakeBilling, method: string, path: string, body: FormObject): Json {
+function route(billing: FakeBilling, method: string, path: string, body: FormObject, pageCap: number): Json {
   const parts = path.split('/').filter(Boolean).slice(1);
   // Namespaced resources (`checkout/sessions`, `test_helpers/test_clocks`) route as one name.
   if (parts[0] === 'checkout' || parts[0] === 'billing_portal' || parts[0] === 'test_helpers') {
@@ -130,6 +136,8 @@ function route(billing: FakeBilling, method: string, path: string, body: FormObj
   switch (key) {
     case 'POST customers':
       return billing.createCustomer(params);
+    case 'GET customers':
+      return page([...billing.customers.values()], params, '/v1/customers', pageCap);
     case 'GET customers/:id':
       return billing.get(billing.customers, id as string, 'customer');
     case 'POST products':
@@ -180,16 +188,29 @@ function route(billing: FakeBilling, method: string, path: string, body: FormObj
         url: `${billing.publicUrl()}/p/session/${fakeId('test')}`,
         created: billing.now,
       };
-    case 'GET subscriptions/:id': {
-      const subscription = structuredClone(billing.get(billing.subscriptions, id as string, 'subscription'));
-      if (list(params.expand).includes('schedule') && subscription.schedule) {
-        subscription.schedule = billing.get(billing.schedules, subscription.schedule, 'schedule');
-      }
-      if (list(params.expand).includes('latest_invoice') && subscription.latest_invoice) {
-        subscription.latest_invoice = billing.get(billing.invoices, subscription.latest_invoice, 'invoice');
-      }
-      return subscription;
+    case 'GET subscriptions': {
+      // Stripe leaves canceled subscriptions out unless asked for them (status=all or canceled).
+      const status = params.status ?? 'not_canceled';
+      const found = [...billing.subscriptions.values()].filter(
+        (subscription) =>
+          (status === 'all' ||
+            subscription.status === status ||
+            (status === 'not_canceled' && subscription.status !== 'canceled')) &&
+          (params.customer === undefined || subscription.customer === params.customer),
+      );
+      const listed = page(found, params, '/v1/subscriptions', pageCap);
+      listed.data = listed.data.map((subscription: Json) =>
+        expanded(billing, subscription, list(params.expand), 'data.'),
+      );
+      return listed;
     }
+    case 'GET subscriptions/:id':
+      return expanded(
+        billing,
+        billing.get(billing.subscriptions, id as string, 'subscription'),
+        list(params.expand),
+        '',
+      );
     case 'POST subscriptions/:id':
       return billing.updateSubscription(id as string, params);
     case 'DELETE subscriptions/:id':
@@ -202,6 +223,19 @@ function route(billing: FakeBilling, method: string, path: string, body: FormObj
       return billing.updateSchedule(id as string, params);
     case 'POST subscription_schedules/:id/release':
       return billing.releaseSchedule(id as string);
+    case 'GET invoices':
+      return page(
+        [...billing.invoices.values()].filter(
+          (invoice) =>
+            (params.status === undefined || invoice.status === params.status) &&
+            (params.customer === undefined || invoice.customer === params.customer) &&
+            (params.subscription === undefined ||
+              invoice.parent?.subscription_details?.subscription === params.subscription),
+        ),
+        params,
+        '/v1/invoices',
+        pageCap,
+      );
     case 'GET invoices/:id':
       return billing.get(billing.invoices, id as string, 'invoice');
     case 'GET invoice_payments': {
@@ -215,6 +249,8 @@ function route(billing: FakeBilling, method: string, path: string, body: FormObj
       );
       return listOf(payments, '/v1/invoice_payments');
     }
+    case 'GET charges':
+      return page([...billing.charges.values()], params, '/v1/charges', pageCap);
     case 'GET charges/:id':
       return billing.get(billing.charges, id as string, 'charge');
     case 'POST refunds':
@@ -237,6 +273,38 @@ function testClock(billing: FakeBilling, now: number, id = fakeId('clock')): Jso
   const clock = { id, object: 'test_helpers.test_clock', frozen_time: now, status: 'ready', created: now };
   billing.clocks.set(id, clock);
   return clock;
+}
+
+/** A subscription with `schedule` and `latest_invoice` expanded when asked (`prefix`: `data.` in a list). */
+function expanded(billing: FakeBilling, stored: Json, expand: FormValue[], prefix: string): Json {
+  const subscription = structuredClone(stored);
+  if (expand.includes(`${prefix}schedule`) && subscription.schedule) {
+    subscription.schedule = billing.get(billing.schedules, subscription.schedule, 'schedule');
+  }
+  if (expand.includes(`${prefix}latest_invoice`) && subscription.latest_invoice) {
+    subscription.latest_invoice = billing.get(billing.invoices, subscription.latest_invoice, 'invoice');
+  }
+  return subscription;
+}
+
+/**
+ * One page of a list, as Stripe pages it: newest first (by `created`, later-made first within a
+ * second), `limit` items (10 unless asked, at most `cap`) after the `starting_after` id, and
+ * `has_more` when more follow — what the SDK's auto-pagination walks.
+ */
+function page(items: Json[], params: Json, url: string, cap: number): Json {
+  const newestFirst = items
+    .map((item, index) => ({ item, index }))
+    .sort((a, b) => b.item.created - a.item.created || b.index - a.index)
+    .map(({ item }) => item);
+  const limit = Math.min(cap, Math.max(1, Number(params.limit ?? 10)));
+  const after =
+    params.starting_after === undefined ? 0 : newestFirst.findIndex((item) => item.id === params.starting_after) + 1;
+  if (params.starting_after !== undefined && after === 0) {
+    throw new StripeApiError(400, `No such object: '${params.starting_after}'`);
+  }
+  const data = newestFirst.slice(after, after + limit);
+  return { object: 'list', data, has_more: after + limit < newestFirst.length, url };
 }
 
 function listOf(data: Json[], url: string): Json {

@@ -11,6 +11,7 @@ import * as journalHeads from './012_journal_heads.ts';
 import * as eventDates from './013_event_dates.ts';
 import * as trials from './014_trials.ts';
 import * as funnel from './015_funnel.ts';
+import * as importClaims from './017_import_claims.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '013_event_dates': eventDates,
   '014_trials': trials,
   '015_funnel': funnel,
+  '017_import_claims': importClaims,
 };

@@ -9,6 +9,7 @@ const PUBLIC = [
   'GET /v1/plans',
   'POST /v1/auth/sign-up',
   'POST /v1/auth/sign-in',
+  'POST /v1/auth/claim',
   'POST /v1/admin/sessions',
   'POST /v1/auth/refresh',
   'GET /.well-known/jwks.json',

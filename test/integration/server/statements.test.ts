@@ -43,8 +43,9 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       database = await createTestDatabase(dialect);
       handle = await createDatabase({ dataDir: database.dataDir, databaseUrl: database.databaseUrl });
-      const session = await signUp(handle.db, handle.dialect, 'statements@example.test', 'a long test password', 1);
-      accountId = session.account.id;
+      const outcome = await signUp(handle.db, handle.dialect, 'statements@example.test', 'a long test password', 1);
+      if (!('session' in outcome)) throw new Error('a fresh e-mail must sign up');
+      accountId = outcome.session.account.id;
     });
     afterAll(async () => {
       await handle.destroy();
