@@ -92,11 +92,25 @@ async function open(state: CompanionState, replies: Record<string, Reply> = {}) 
   return {
     page,
     errors,
-    /** What the window asked of main, besides listing the devices (the devices section's read). */
+    /**
+     * What the window asked of main, besides listing the devices (the devices section's read) and
+     * reporting a prompt it showed to the funnel (`promptReports`).
+     */
     calls: () =>
       page.evaluate(() =>
-        (globalThis as unknown as { __calls: Call[] }).__calls.filter((call) => call.method !== 'devices.list'),
+        (globalThis as unknown as { __calls: Call[] }).__calls.filter(
+          (call) => call.method !== 'devices.list' && call.method !== 'prompts.shown',
+        ),
       ),
+    /** The prompt keys the window reported as shown (main sends each to the server once). */
+    promptReports: () =>
+      page.evaluate(() => [
+        ...new Set(
+          (globalThis as unknown as { __calls: Call[] }).__calls
+            .filter((call) => call.method === 'prompts.shown')
+            .map((call) => JSON.stringify(call.params)),
+        ),
+      ]),
     reply: (method: string, reply: Reply) =>
       page.evaluate(
         ([name, answer]) => {
@@ -254,9 +268,10 @@ describe('plan and usage', () => {
         },
       },
     };
-    const { page, errors, calls } = await open(state);
+    const { page, errors, calls, promptReports } = await open(state);
     const prompt = page.getByTestId('upgrade-prompt');
     await expect(prompt.getByRole('heading').textContent()).resolves.toBe('An app was blocked: Export formats');
+    await expect.poll(promptReports).toEqual([JSON.stringify({ promptKey: `denied:${NOW}`, reason: 'denied' })]);
     await screenshot(page, 'companion-ui-denied-feature');
     await prompt.getByRole('button', { name: 'Not now' }).click();
     await expect(prompt.count()).resolves.toBe(0);
