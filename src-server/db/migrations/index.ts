@@ -12,6 +12,7 @@ import * as eventDates from './013_event_dates.ts';
 import * as trials from './014_trials.ts';
 import * as funnel from './015_funnel.ts';
 import * as importClaims from './017_import_claims.ts';
+import * as pgMeterPrepared from './018_pg_meter_prepared.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '014_trials': trials,
   '015_funnel': funnel,
   '017_import_claims': importClaims,
+  '018_pg_meter_prepared': pgMeterPrepared,
 };
