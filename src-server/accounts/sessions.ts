@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
+import type pg from 'pg';
 import type { Account, Session } from '../../src-shared/api.ts';
 import { onSqliteFile, postgresPoolOf, sqliteFileOf } from '../db/connection.ts';
 import type { AccountRow, Database, SubscriptionRow } from '../db/schema.ts';
@@ -117,9 +118,15 @@ interface LookupArgs {
   now: number;
 }
 
-function accessTokenQuery(db: Kysely<Database>) {
-  const now = slot((a: LookupArgs) => a.now);
-  return db
+interface ManyLookupArgs {
+  hashes: readonly string[];
+  now: number;
+}
+
+/** The sign-in lookup, for one token hash (`one`) or for several at once. */
+function accessTokenQuery<A>(db: Kysely<Database>, tokens: 'one' | 'many') {
+  const now = slot((a: A & { now: number }) => a.now);
+  const query = db
     .selectFrom('sessions')
     .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
     .innerJoin('subscriptions', 'subscriptions.account_id', 'sessions.account_id')
@@ -141,29 +148,143 @@ function accessTokenQuery(db: Kysely<Database>) {
         .where('account_overrides.expires_at', '>', now)
         .as('live_overrides'),
     )
-    .where(
-      'sessions.access_token_hash',
-      '=',
-      slot((a: LookupArgs) => a.hash),
-    )
     .where('sessions.revoked_at', 'is', null)
     .where('sessions.access_expires_at', '>', now);
+  return tokens === 'one'
+    ? query.where(
+        'sessions.access_token_hash',
+        '=',
+        slot((a: LookupArgs) => a.hash),
+      )
+    : query.where(sql<boolean>`sessions.access_token_hash = any(${slot((a: ManyLookupArgs) => a.hashes)})`);
 }
-type AccessTokenRow = NonNullable<Awaited<ReturnType<ReturnType<typeof accessTokenQuery>['executeTakeFirst']>>>;
+type AccessTokenRow = NonNullable<
+  Awaited<ReturnType<ReturnType<typeof accessTokenQuery<LookupArgs>>['executeTakeFirst']>>
+>;
+/** A row of the lookup for several tokens: which token it answers, and until when that token holds. */
+type ManyAccessTokenRow = AccessTokenRow & { token_hash: string; token_expires_at: number | string };
 
 const lookups = new WeakMap<Kysely<Database>, Statement<LookupArgs, AccessTokenRow>>();
+const manyLookups = new WeakMap<Kysely<Database>, Statement<ManyLookupArgs, ManyAccessTokenRow>>();
 
 /** Every request runs this lookup: compiled once per database, run as a prepared statement. */
 function lookupStatement(db: Kysely<Database>): Statement<LookupArgs, AccessTokenRow> {
   let found = lookups.get(db);
   if (!found) {
-    found = statement<LookupArgs, AccessTokenRow>(accessTokenQuery(db));
+    found = statement<LookupArgs, AccessTokenRow>(accessTokenQuery<LookupArgs>(db, 'one'));
     lookups.set(db, found);
   }
   return found;
 }
 
+function manyLookupStatement(db: Kysely<Database>): Statement<ManyLookupArgs, ManyAccessTokenRow> {
+  let found = manyLookups.get(db);
+  if (!found) {
+    found = statement<ManyLookupArgs, ManyAccessTokenRow>(
+      accessTokenQuery<ManyLookupArgs>(db, 'many').select([
+        'sessions.access_token_hash as token_hash',
+        'sessions.access_expires_at as token_expires_at',
+      ]),
+    );
+    manyLookups.set(db, found);
+  }
+  return found;
+}
+
 const sqliteLookups = new WeakMap<object, SqliteDatabase.Statement<unknown[], AccessTokenRow>>();
+
+interface WaitingLookup extends LookupArgs {
+  resolve: (row: AccessTokenRow | undefined) => void;
+  reject: (error: unknown) => void;
+}
+interface LookupQueue {
+  waiting: WaitingLookup[];
+  inFlight: number;
+  scheduled: boolean;
+}
+const lookupQueues = new WeakMap<pg.Pool, LookupQueue>();
+/**
+ * Lookup statements in flight per pool. While they run, the lookups that arrive wait and go
+ * together in the next one, so the busier the server, the fewer statements per request.
+ */
+const LOOKUPS_AT_ONCE = 2;
+
+/**
+ * On PostgreSQL the lookups waiting when a statement can start share it: under load most of a
+ * lookup's cost is its own round trip (the write to the database's socket and the wake-up on the
+ * other side), not the index probes. Each still runs after its request arrived, so a token revoked
+ * before then is refused, in every server process.
+ */
+function lookUpOnPostgres(db: Kysely<Database>, pool: pg.Pool, args: LookupArgs): Promise<AccessTokenRow | undefined> {
+  let queue = lookupQueues.get(pool);
+  if (!queue) {
+    queue = { waiting: [], inFlight: 0, scheduled: false };
+    lookupQueues.set(pool, queue);
+  }
+  const found = queue;
+  return new Promise((resolve, reject) => {
+    found.waiting.push({ ...args, resolve, reject });
+    scheduleLookups(db, pool, found);
+  });
+}
+
+function scheduleLookups(db: Kysely<Database>, pool: pg.Pool, queue: LookupQueue): void {
+  if (queue.scheduled || queue.waiting.length === 0 || queue.inFlight >= LOOKUPS_AT_ONCE) return;
+  queue.scheduled = true;
+  // The rest of this turn of the event loop joins too.
+  setImmediate(() => {
+    queue.scheduled = false;
+    const group = queue.waiting.splice(0);
+    if (group.length === 0) return;
+    queue.inFlight += 1;
+    runLookups(db, pool, group).finally(() => {
+      queue.inFlight -= 1;
+      scheduleLookups(db, pool, queue);
+    });
+    scheduleLookups(db, pool, queue);
+  });
+}
+
+async function runLookups(db: Kysely<Database>, pool: pg.Pool, group: WaitingLookup[]): Promise<void> {
+  if (group.length === 1) {
+    const only = group[0] as WaitingLookup;
+    const s = lookupStatement(db);
+    // A named prepared statement: parsed and planned once per connection, not per request.
+    await pool
+      .query<AccessTokenRow>({ name: 'tollgate_access_token', text: s.sql, values: s.bind(only) })
+      .then((result) => only.resolve(result.rows[0]), only.reject);
+    return;
+  }
+  const s = manyLookupStatement(db);
+  // The earliest of the group's times selects every token that may still hold; each is then held to
+  // its own request's time.
+  const now = Math.min(...group.map((waiting) => waiting.now));
+  const hashes = [...new Set(group.map((waiting) => waiting.hash))];
+  let rows: ManyAccessTokenRow[];
+  try {
+    rows = (
+      await pool.query<ManyAccessTokenRow>({
+        name: 'tollgate_access_tokens',
+        text: s.sql,
+        values: s.bind({ hashes, now }),
+      })
+    ).rows;
+  } catch (error) {
+    for (const waiting of group) waiting.reject(error);
+    return;
+  }
+  const byHash = new Map<string, ManyAccessTokenRow>();
+  for (const row of rows) byHash.set(row.token_hash, row);
+  for (const waiting of group) {
+    const found = byHash.get(waiting.hash);
+    if (!found || Number(found.token_expires_at) <= waiting.now) {
+      waiting.resolve(undefined);
+      continue;
+    }
+    const { token_hash: _hash, token_expires_at: _expires, ...row } = found;
+    waiting.resolve(row);
+  }
+}
 
 function lookUp(db: Kysely<Database>, args: LookupArgs): Promise<AccessTokenRow | undefined> {
   const s = lookupStatement(db);
@@ -179,12 +300,7 @@ function lookUp(db: Kysely<Database>, args: LookupArgs): Promise<AccessTokenRow 
     return onSqliteFile(db, file, () => ready.get(...s.bind(args)));
   }
   const pool = postgresPoolOf(db);
-  if (pool) {
-    // A named prepared statement: parsed and planned once per connection, not per request.
-    return pool
-      .query<AccessTokenRow>({ name: 'tollgate_access_token', text: s.sql, values: s.bind(args) })
-      .then((result) => result.rows[0]);
-  }
+  if (pool) return lookUpOnPostgres(db, pool, args);
   return db.executeQuery<AccessTokenRow>(CompiledQuery.raw(s.sql, s.bind(args))).then((result) => result.rows[0]);
 }
 

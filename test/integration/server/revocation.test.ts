@@ -78,5 +78,30 @@ for (const dialect of testDialects()) {
         .execute();
       expect(counted.map((row) => row.idempotency_key)).toEqual(['admin-other-1', 'admin-owner-1']);
     });
+
+    it('answers many tokens at once, each with its own account, while a signed-out one among them is refused', async () => {
+      // Lookups arriving together share one statement on PostgreSQL (accounts/sessions.ts): each
+      // answer must still be its own token's.
+      const accounts = await Promise.all(Array.from({ length: 12 }, () => signUp(owner.url)));
+      const signedOut = accounts.slice(0, 3);
+      for (const account of signedOut) {
+        expect((await request(owner.url, 'POST', '/v1/auth/sign-out', {}, { token: account.token })).status).toBe(204);
+      }
+      const asked = Array.from({ length: 4 }, () => accounts).flat();
+      const answers = await Promise.all(
+        asked.map((account, i) =>
+          request(i % 2 === 0 ? owner.url : other.url, 'GET', '/v1/me', undefined, { token: account.token }),
+        ),
+      );
+      answers.forEach((answer, i) => {
+        const account = asked[i] as TestAccount;
+        if (signedOut.includes(account)) {
+          expect(answer.status).toBe(401);
+        } else {
+          expect(answer.status).toBe(200);
+          expect(answer.body.account.email).toBe(account.email);
+        }
+      });
+    });
   });
 }
