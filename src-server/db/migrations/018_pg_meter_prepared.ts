@@ -12,7 +12,9 @@ import { up as createFirstVersion, down as dropFirstVersion } from './006_pg_met
  * - the lookup of keys stored before was a hash join over all of usage_events (its cost grew with
  *   the table); it is now one index probe per event;
  * - the stored rows and the answers were read back by subscript (`kinds[j]`), each a walk along the
- *   array; they are now read by unnest.
+ *   array; they are now read by unnest;
+ * - a batch (all or nothing, one account) looks its keys up before it waits for its counter's lock
+ *   instead of while holding it.
  *
  * The counters' current values come back aligned with the caller's counter list by joining on the
  * key, so the lock order is still PostgreSQL's own byte order ("C") whatever order the caller sent.
@@ -50,6 +52,17 @@ DECLARE
 BEGIN
   IF n = 0 THEN RETURN; END IF;
 
+  IF p_whole THEN
+    -- A batch looks its keys up before it waits for its counter, which the account's other batches
+    -- hold in turn: a key a racer stores meanwhile makes the insert below store fewer rows than it
+    -- decided, and the call fails as a whole (serialization_failure) and is decided again.
+    SELECT array_agg(e.status ORDER BY t.i), array_agg(e.result_json ORDER BY t.i)
+      INTO seen_status, seen_json
+      FROM unnest(p_accounts, p_keys) WITH ORDINALITY AS t(a, k, i)
+      LEFT JOIN LATERAL (SELECT ue.status, ue.result_json FROM usage_events ue
+                          WHERE ue.account_id = t.a AND ue.idempotency_key = t.k) AS e ON true;
+  END IF;
+
   -- Lock the counters in byte order. A counter's first use this period creates it (a concurrent
   -- creator wins harmlessly), and then all of them are locked again.
   FOR attempt IN 1 .. 2 LOOP
@@ -74,12 +87,15 @@ BEGIN
     RAISE EXCEPTION 'tollgate_meter: a usage counter disappeared' USING ERRCODE = 'serialization_failure';
   END IF;
 
-  -- Under the counters' locks: a key stored before, by this account's earlier calls or anyone's.
-  SELECT array_agg(e.status ORDER BY t.i), array_agg(e.result_json ORDER BY t.i)
-    INTO seen_status, seen_json
-    FROM unnest(p_accounts, p_keys) WITH ORDINALITY AS t(a, k, i)
-    LEFT JOIN LATERAL (SELECT ue.status, ue.result_json FROM usage_events ue
-                        WHERE ue.account_id = t.a AND ue.idempotency_key = t.k) AS e ON true;
+  IF NOT p_whole THEN
+    -- Under the counters' locks: a key stored before, by this account's earlier calls or anyone's
+    -- (so a replay racing its original on the same counter finds it, rather than failing the group).
+    SELECT array_agg(e.status ORDER BY t.i), array_agg(e.result_json ORDER BY t.i)
+      INTO seen_status, seen_json
+      FROM unnest(p_accounts, p_keys) WITH ORDINALITY AS t(a, k, i)
+      LEFT JOIN LATERAL (SELECT ue.status, ue.result_json FROM usage_events ue
+                          WHERE ue.account_id = t.a AND ue.idempotency_key = t.k) AS e ON true;
+  END IF;
   c_delta := array_fill(0::bigint, ARRAY[counters]);
 
   FOR i IN 1 .. n LOOP

@@ -115,6 +115,33 @@ for (const dialect of testDialects()) {
       expect(await usedOf(account)).toBe(4);
     });
 
+    it('counts each key once when overlapping batches race on one account', async () => {
+      // On PostgreSQL a batch looks its keys up before it waits for the counter lock, so racers
+      // storing the same keys meanwhile must make it decide again, never count a key twice.
+      const account = await accountWithRoom(server, -1, 0);
+      const batches = Array.from({ length: 6 }, (_, j) =>
+        Array.from({ length: 200 }, (_, i) => ({
+          idempotencyKey: `race-key-${j * 100 + i}`,
+          operation: 'ai_operations',
+          units: 1,
+        })),
+      );
+      const answers = await Promise.all(batches.map((events) => account.post('/v1/usage/events', { events })));
+      const acceptedTimes = new Map<string, number>();
+      for (const answer of answers) {
+        expect(answer.status).toBe(200);
+        for (const result of UsageEventsResponse.parse(answer.body).results) {
+          expect([result.idempotencyKey, result.status, result.code]).toEqual([result.idempotencyKey, expect.stringMatching(/^(accepted|duplicate)$/), 'OK']);
+          if (result.status === 'accepted') {
+            acceptedTimes.set(result.idempotencyKey, (acceptedTimes.get(result.idempotencyKey) ?? 0) + 1);
+          }
+        }
+      }
+      expect(acceptedTimes.size).toBe(700);
+      expect([...acceptedTimes.values()].every((times) => times === 1)).toBe(true);
+      expect(await usedOf(account)).toBe(700);
+    });
+
     it('rejects only the malformed event of a batch and counts the others', async () => {
       const account = await accountWithRoom(server, 100, 100);
       const good = (n: number) => ({ idempotencyKey: `mixed-key-${n}`, operation: 'ai_operations', units: 2 });
