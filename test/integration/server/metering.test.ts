@@ -131,7 +131,11 @@ for (const dialect of testDialects()) {
       for (const answer of answers) {
         expect(answer.status).toBe(200);
         for (const result of UsageEventsResponse.parse(answer.body).results) {
-          expect([result.idempotencyKey, result.status, result.code]).toEqual([result.idempotencyKey, expect.stringMatching(/^(accepted|duplicate)$/), 'OK']);
+          expect([result.idempotencyKey, result.status, result.code]).toEqual([
+            result.idempotencyKey,
+            expect.stringMatching(/^(accepted|duplicate)$/),
+            'OK',
+          ]);
           if (result.status === 'accepted') {
             acceptedTimes.set(result.idempotencyKey, (acceptedTimes.get(result.idempotencyKey) ?? 0) + 1);
           }
