@@ -14,6 +14,7 @@ import {
 } from '../../src-shared/api.ts';
 import { accountOf, planOf } from '../http/context.ts';
 import { ApiError, problemBody } from '../http/errors.ts';
+import { rateLimitRefusals } from '../http/metrics.ts';
 import { signInRateLimit } from '../http/rate-limit.ts';
 import { usageSnapshot } from '../metering/usage-snapshot.ts';
 import { subscriptionView } from '../plans/subscriptions.ts';
@@ -99,6 +100,7 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000);
         reply.header('retry-after', seconds);
+        rateLimitRefusals.inc({ budget: 'signInEmail' });
         throw new ApiError('RATE_LIMITED', `Too many failed sign-ins for this e-mail; retry in ${seconds} s.`);
       }
       try {

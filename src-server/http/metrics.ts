@@ -45,7 +45,7 @@ export const usageOutcomes = new Counter({
 /** Requests refused by a rate limit, by budget. */
 export const rateLimitRefusals = new Counter({
   name: 'tollgate_rate_limit_refusals_total',
-  help: 'Requests refused with 429, by budget (metered, housekeeping_ip, housekeeping_account, …)',
+  help: 'Requests refused with 429, by budget (metered, housekeepingAccount, housekeepingIp, admin, signIn, signInEmail)',
   labelNames: ['budget'] as const,
   registers: [registry],
 });

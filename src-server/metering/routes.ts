@@ -104,8 +104,10 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         const parsed = UsageEvent.safeParse(raw);
         if (!parsed.success) {
           results.push(refusedEvent(index, raw, 'EVENT_INVALID', z.prettifyError(parsed.error)));
+          usageOutcomes.inc({ kind: 'batch', outcome: 'rejected' });
         } else if (!Object.hasOwn(catalog.operations, parsed.data.operation)) {
           results.push(refusedEvent(index, raw, 'UNKNOWN_OPERATION'));
+          usageOutcomes.inc({ kind: 'batch', outcome: 'rejected' });
         } else {
           const { occurredAt, ...event } = parsed.data;
           usable.push({ index, event: { ...event, occurredAt: occurredAt ? Date.parse(occurredAt) : null } });

@@ -345,7 +345,10 @@ async function stripeWebhookRoute(
       } catch {
         throw new ApiError('BAD_REQUEST', 'The Stripe signature does not match, or is older than five minutes.');
       }
-      if (await store.isKnownEvent(event.id)) return { received: true, duplicate: true };
+      if (await store.isKnownEvent(event.id)) {
+        webhookEvents.inc({ type: event.type, result: 'duplicate' });
+        return { received: true, duplicate: true };
+      }
       const outcome = await queue.run(StripeProvider.customerOf(event), async () => {
         // Checked again in the queue: a redelivery that arrived meanwhile must not re-read and re-apply.
         if (await store.isKnownEvent(event.id)) return 'duplicate';
@@ -359,6 +362,7 @@ async function stripeWebhookRoute(
             'reading Stripe for a webhook failed',
           );
           // Not stored: Stripe retries a failed delivery, and the retry reads again.
+          webhookEvents.inc({ type: event.type, result: 'failed' });
           throw new ApiError('UNAVAILABLE', 'Stripe could not be read to apply this event; it will be retried.');
         }
         return store.apply(effect);

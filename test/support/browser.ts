@@ -1,12 +1,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /**
  * The browser the UI tests drive, found the way contributors have one: TOLLGATE_CHROMIUM (a path),
- * else Playwright's own Chromium when `npx playwright install chromium` has run, else the system's
+ * else Playwright's own Chromium when `npx playwright-core install chromium` has run, else the system's
  * Chrome, Chromium or Edge where Linux, macOS and Windows put them. Launched headless, without the
  * sandbox (CI runs as root) and background networking (closed networks refuse it), with a fresh
  * profile each time.
@@ -27,16 +27,23 @@ const SYSTEM_BROWSERS: Record<string, string[]> = {
     '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
     '/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge',
   ],
-  win32: [
-    ...[process.env.LOCALAPPDATA, process.env.PROGRAMFILES, process.env['PROGRAMFILES(X86)']]
-      .filter((dir): dir is string => Boolean(dir))
-      .flatMap((dir) => [
-        join(dir, 'Google', 'Chrome', 'Application', 'chrome.exe'),
-        join(dir, 'Chromium', 'Application', 'chrome.exe'),
-        join(dir, 'Microsoft', 'Edge', 'Application', 'msedge.exe'),
-      ]),
-  ],
 };
+
+/**
+ * Where Chrome, Chromium and Edge install on Windows: under %LOCALAPPDATA% (per user),
+ * %ProgramFiles% and %ProgramFiles(x86)%, read from `env` (Windows spells the names in any case).
+ */
+function windowsBrowsers(env: NodeJS.ProcessEnv): string[] {
+  const variable = (name: string) => Object.entries(env).find(([key]) => key.toUpperCase() === name)?.[1] || undefined;
+  return ['LOCALAPPDATA', 'PROGRAMFILES', 'PROGRAMFILES(X86)']
+    .map(variable)
+    .filter((dir): dir is string => dir !== undefined)
+    .flatMap((dir) => [
+      win32.join(dir, 'Google', 'Chrome', 'Application', 'chrome.exe'),
+      win32.join(dir, 'Chromium', 'Application', 'chrome.exe'),
+      win32.join(dir, 'Microsoft', 'Edge', 'Application', 'msedge.exe'),
+    ]);
+}
 
 /** Where each place looked; the first that exists is used. Exported for the message test. */
 export function browserCandidates(
@@ -53,7 +60,8 @@ export function browserCandidates(
       // playwright-core knows no download for this platform.
     }
   }
-  for (const path of SYSTEM_BROWSERS[platform] ?? []) candidates.push({ source: 'system browser', path });
+  const system = platform === 'win32' ? windowsBrowsers(env) : (SYSTEM_BROWSERS[platform] ?? []);
+  for (const path of system) candidates.push({ source: 'system browser', path });
   return candidates;
 }
 
@@ -71,7 +79,7 @@ export function findChromium(
   throw new Error(
     [
       'No Chromium-based browser found for the UI tests. Any one of these works:',
-      '  npx playwright install chromium                 (Playwright downloads its own Chromium)',
+      '  npx playwright-core install chromium            (Playwright downloads its own Chromium)',
       '  apt-get install chromium                        (Debian, Ubuntu: or install Google Chrome / Edge)',
       '  TOLLGATE_CHROMIUM=/path/to/chrome npm test      (a browser somewhere else)',
       'Looked in:',

@@ -24,14 +24,39 @@ describe('finding a browser for the UI tests', () => {
     expect(browserCandidates({}, 'darwin').map((c) => c.path)).toContain(
       '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
     );
-    // Windows paths come from the environment; the module read it at load, so check the shape only.
-    expect(browserCandidates({}, 'win32').every((c) => c.source !== 'system browser' || /\.exe$/.test(c.path))).toBe(
-      true,
+  });
+
+  it('looks on Windows where the given environment says Program Files and the user’s AppData are', () => {
+    const env = {
+      LOCALAPPDATA: 'C:\\Users\\ada\\AppData\\Local',
+      ProgramFiles: 'D:\\Programs',
+      'ProgramFiles(x86)': 'D:\\Programs (x86)',
+    };
+    const system = browserCandidates(env, 'win32')
+      .filter((candidate) => candidate.source === 'system browser')
+      .map((candidate) => candidate.path);
+    expect(system).toEqual([
+      'C:\\Users\\ada\\AppData\\Local\\Google\\Chrome\\Application\\chrome.exe',
+      'C:\\Users\\ada\\AppData\\Local\\Chromium\\Application\\chrome.exe',
+      'C:\\Users\\ada\\AppData\\Local\\Microsoft\\Edge\\Application\\msedge.exe',
+      'D:\\Programs\\Google\\Chrome\\Application\\chrome.exe',
+      'D:\\Programs\\Chromium\\Application\\chrome.exe',
+      'D:\\Programs\\Microsoft\\Edge\\Application\\msedge.exe',
+      'D:\\Programs (x86)\\Google\\Chrome\\Application\\chrome.exe',
+      'D:\\Programs (x86)\\Chromium\\Application\\chrome.exe',
+      'D:\\Programs (x86)\\Microsoft\\Edge\\Application\\msedge.exe',
+    ]);
+    // Only the given environment counts (not this process's): without it there is nowhere to look.
+    expect(browserCandidates({}, 'win32').filter((candidate) => candidate.source === 'system browser')).toEqual([]);
+    expect(() => findChromium({ ProgramFiles: join(dir, 'no-such-folder') }, 'win32')).toThrow(
+      /no-such-folder\\Google\\Chrome\\Application\\chrome\.exe \(system browser\)/,
     );
   });
 
   it('says what to install when no browser is found', () => {
     // A platform with no known places and no Playwright download: nothing exists.
-    expect(() => findChromium({}, 'aix')).toThrow(/npx playwright install chromium[\s\S]*apt-get install chromium/);
+    expect(() => findChromium({}, 'aix')).toThrow(
+      /npx playwright-core install chromium[\s\S]*apt-get install chromium/,
+    );
   });
 });

@@ -149,6 +149,8 @@ public static class Conformance
                     return await _client.UsageConsumeAsync((string)parameters["operation"], Units(parameters), Get(parameters, "idempotencyKey") as string);
                 case "usage.get":
                     return await _client.UsageGetAsync();
+                case "devices.list":
+                    return await _client.DevicesAsync();
                 default:
                     return await _client.CallAsync(method, parameters);
             }
@@ -191,7 +193,13 @@ public static class Conformance
         private async Task<string> LicenseStep(IDictionary<string, object> step)
         {
             var which = (string)step["license"];
-            var client = which == "server" ? _client : new TollgateClient(new TollgateClientOptions { Path = _socket, Keys = _keys[which] });
+            // "embedded": no Keys given, so the SDK's own VendorKeys (from vendor.config.json), on the
+            // socket of the current client (the real companion, or the fake one).
+            var client = which == "server"
+                ? _client
+                : which == "embedded"
+                    ? new TollgateClient(new TollgateClientOptions { Path = _client.Path })
+                    : new TollgateClient(new TollgateClientOptions { Path = _socket, Keys = _keys[which] });
             try
             {
                 var license = await client.LicenseAsync();
@@ -264,7 +272,20 @@ public static class Conformance
         var decision = typed as Decision;
         if (decision != null) return decision.Raw;
         var outcome = typed as ConsumeOutcome;
-        return outcome != null ? outcome.Raw : typed;
+        if (outcome != null) return outcome.Raw;
+        var devices = typed as DeviceList;
+        if (devices == null) return typed;
+        // Matched as typed: what DevicesAsync read, not only the answer it was read from.
+        var list = new List<object>();
+        foreach (var device in devices.Devices)
+        {
+            list.Add(new Dictionary<string, object>
+            {
+                { "deviceId", device.DeviceId }, { "name", device.Name }, { "os", device.Os }, { "appVersion", device.AppVersion },
+                { "activatedAt", device.ActivatedAt }, { "lastSeenAt", device.LastSeenAt }, { "thisDevice", device.ThisDevice },
+            });
+        }
+        return new Dictionary<string, object> { { "devices", list }, { "maxDevices", devices.MaxDevices } };
     }
 
     private static object Get(object map, string key)
@@ -289,6 +310,18 @@ public static class Conformance
         var text = expected as string;
         if (text == "$string") return actual is string ? null : at + ": expected a string, got " + Show(actual);
         if (text == "$absent") return actual == Absent ? null : at + ": expected absent, got " + Show(actual);
+        var list = expected as List<object>;
+        if (list != null)
+        {
+            var actualList = actual as List<object>;
+            if (actualList == null || actualList.Count != list.Count) return at + ": expected " + list.Count + " items, got " + Show(actual);
+            for (var i = 0; i < list.Count; i++)
+            {
+                var problem = Mismatch(list[i], actualList[i], at + "[" + i + "]");
+                if (problem != null) return problem;
+            }
+            return null;
+        }
         var map = expected as IDictionary<string, object>;
         if (map != null)
         {

@@ -102,6 +102,15 @@ namespace Tollgate
         }
 
         /// <summary>
+        /// The account's active devices, this computer marked (<see cref="Device.ThisDevice"/>).
+        /// Read-only: the user releases devices in the companion's window.
+        /// </summary>
+        public Task<DeviceList> DevicesAsync()
+        {
+            return Request("devices.list", Params(), DeviceList.From);
+        }
+
+        /// <summary>
         /// The signed license, verified here against the pinned keys (Ed25519, see License.cs);
         /// throws the typed exception when it does not verify: LicenseInvalidException,
         /// OfflineGraceExpiredException, ClockTamperedException, or NotSignedInException.

@@ -83,6 +83,69 @@ namespace Tollgate
         }
     }
 
+    /// <summary>One of the account's active devices (<c>devices.list</c>).</summary>
+    public sealed class Device
+    {
+        private Device() { }
+
+        public string DeviceId { get; private set; }
+        public string Name { get; private set; }
+        public string Os { get; private set; }
+        public string AppVersion { get; private set; }
+        /// <summary>ISO 8601 times, as the companion sends them.</summary>
+        public string ActivatedAt { get; private set; }
+        public string LastSeenAt { get; private set; }
+        /// <summary>True for the computer asking.</summary>
+        public bool ThisDevice { get; private set; }
+
+        internal static Device From(object value)
+        {
+            var map = value as IDictionary<string, object>;
+            if (map == null) return null;
+            var id = Wire.Get(map, "deviceId") as string;
+            var thisDevice = Wire.Get(map, "thisDevice");
+            if (id == null || !(thisDevice is bool)) return null;
+            return new Device
+            {
+                DeviceId = id,
+                Name = Wire.Get(map, "name") as string,
+                Os = Wire.Get(map, "os") as string,
+                AppVersion = Wire.Get(map, "appVersion") as string,
+                ActivatedAt = Wire.Get(map, "activatedAt") as string,
+                LastSeenAt = Wire.Get(map, "lastSeenAt") as string,
+                ThisDevice = (bool)thisDevice,
+            };
+        }
+    }
+
+    /// <summary>The answer to devices.list.</summary>
+    public sealed class DeviceList
+    {
+        private DeviceList() { }
+
+        public IReadOnlyList<Device> Devices { get; private set; }
+        /// <summary>The plan's device limit; -1 is unlimited.</summary>
+        public long MaxDevices { get; private set; }
+        public IDictionary<string, object> Raw { get; private set; }
+
+        internal static DeviceList From(object value)
+        {
+            var map = value as IDictionary<string, object>;
+            if (map == null) return null;
+            var max = Wire.Get(map, "maxDevices");
+            var raw = Wire.Get(map, "devices") as List<object>;
+            if (!(max is long) || raw == null) return null;
+            var devices = new List<Device>();
+            foreach (var item in raw)
+            {
+                var device = Device.From(item);
+                if (device == null) return null;
+                devices.Add(device);
+            }
+            return new DeviceList { Devices = devices, MaxDevices = (long)max, Raw = map };
+        }
+    }
+
     /// <summary>What <c>LicenseAsync</c> returns.</summary>
     public sealed class LicenseResult
     {

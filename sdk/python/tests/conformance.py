@@ -20,6 +20,14 @@ def mismatch(expected, actual, at="$"):
         return None if isinstance(actual, str) else "%s: expected a string, got %r" % (at, actual)
     if expected == "$absent":
         return None if actual is _ABSENT else "%s: expected absent, got %r" % (at, actual)
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return "%s: expected %d items, got %r" % (at, len(expected), None if actual is _ABSENT else actual)
+        for index, item in enumerate(expected):
+            problem = mismatch(item, actual[index], "%s[%d]" % (at, index))
+            if problem:
+                return problem
+        return None
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return "%s: expected an object, got %r" % (at, actual)
@@ -54,6 +62,8 @@ def invoke(client, method, params):
         return client.usage_consume(params["operation"], params.get("units", 1), params.get("idempotencyKey"))
     if method == "usage.get":
         return client.usage_get()
+    if method == "devices.list":
+        return client.devices()
     return client.call(method, params)
 
 
@@ -111,7 +121,14 @@ class Runner:
             return None
         if "license" in step:
             which = step["license"]
-            client = self.client if which == "server" else TollgateClient(self.socket, keys=self.keys[which])
+            if which == "server":
+                client = self.client
+            elif which == "embedded":
+                # No keys given: the SDK's own vendor_keys (from vendor.config.json), on the socket of
+                # the current client (the real companion, or the fake one).
+                client = TollgateClient(self.client.path)
+            else:
+                client = TollgateClient(self.socket, keys=self.keys[which])
             try:
                 result = client.license()
             except Exception as error:  # noqa: BLE001

@@ -10,6 +10,7 @@ import {
   signUp,
   spawnTestServer,
   startTestServer,
+  type TestAccount,
   type TestServer,
   uniqueEmail,
 } from '../../support/server.ts';
@@ -19,7 +20,8 @@ import { distinctIds, eventually, startTestSmtp, type TestSmtp } from './smtp.ts
  * Customer emails through a real SMTP server: each usage threshold sends exactly one message
  * (distinct Message-IDs), also when the server is SIGKILLed after the SMTP server received the
  * message and before the server recorded it as sent — then the restarted server sends it again
- * with the same Message-ID (at least once, deduplicated by the receiver; nothing lost).
+ * with the same Message-ID (at least once, deduplicated by the receiver; nothing lost) — and a
+ * message the SMTP server refuses at first is retried and delivered once.
  */
 
 const consume = (url: string, token: string, key: string, units: number) =>
@@ -73,6 +75,43 @@ for (const dialect of testDialects()) {
     });
   });
 
+  describe(`an email the SMTP server refuses at first (${dialect})`, () => {
+    it('is kept, retried after the backoff, and delivered once with the same Message-ID', async () => {
+      const smtp = await startTestSmtp();
+      // The server's clock, so the test can move past the retry backoff (30 s and more) at once.
+      let clock = Date.now();
+      const server = await startTestServer({ dialect, env: { TOLLGATE_SMTP_URL: smtp.url }, now: () => clock });
+      try {
+        smtp.refuse = 1;
+        const carol = await signUp(server.url);
+        expect((await consume(server.url, carol.token, 'four-units-refused', 4)).status).toBe(200);
+        const row = () =>
+          server.db
+            .selectFrom('outbox_messages')
+            .select(['status', 'attempts', 'last_error'])
+            .where('account_id', '=', carol.id)
+            .where('channel', '=', 'email')
+            .where('event_type', '=', 'usage.threshold_reached')
+            .executeTakeFirstOrThrow();
+        await eventually('the refusal recorded', async () => (await row()).attempts === 1);
+        expect(await row()).toMatchObject({ status: 'pending', last_error: expect.stringContaining('451') });
+        expect(smtp.refused.filter((mail) => mail.to === carol.email)).toHaveLength(1);
+        expect(smtp.received.filter((mail) => mail.to === carol.email)).toEqual([]);
+
+        clock += 10 * 60_000; // past the first retry's wait
+        await eventually('the retry delivered', async () => (await row()).status === 'delivered');
+        const delivered = smtp.received.filter((mail) => mail.to === carol.email);
+        expect(delivered).toHaveLength(1);
+        expect(delivered[0]?.subject).toBe('You have used 80 % of your AI operations');
+        expect(delivered[0]?.messageId).toBe(smtp.refused[0]?.messageId);
+        expect((await row()).attempts).toBe(2);
+      } finally {
+        await server.stop();
+        await smtp.close();
+      }
+    }, 60_000);
+  });
+
   describe(`an email across a crash between sending and recording (${dialect})`, () => {
     /** What makes the server write the email: a usage threshold, or a plan change paid at checkout. */
     const triggers = [
@@ -80,33 +119,53 @@ for (const dialect of testDialects()) {
         name: 'a usage threshold',
         eventType: 'usage.threshold_reached',
         subject: 'You have used 80 % of your AI operations',
-        act: async (url: string, token: string) => {
-          expect((await consume(url, token, 'four-units-crash', 4)).status).toBe(200);
+        act: async (url: string, account: TestAccount) => {
+          expect((await consume(url, account.token, 'four-units-crash', 4)).status).toBe(200);
         },
       },
       {
         name: 'a plan change',
         eventType: 'subscription.changed',
         subject: 'Your subscription changed: professional',
-        act: async (url: string, token: string) => {
-          const checkout = await request<{ sessionId: string }>(
+        act: (url: string, account: TestAccount) => subscribe(url, account.token),
+      },
+      {
+        name: 'a failed payment',
+        eventType: 'payment.failed',
+        subject: 'Your payment failed',
+        text: '/billing/test-portal',
+        act: async (url: string, account: TestAccount, database: TestDatabase) => {
+          await subscribe(url, account.token);
+          // The test card starts declining; the period ends; the next billing request renews it
+          // (as the minute sweep would), the renewal is declined and the payment-failed email written.
+          const declining = await request(
             url,
             'POST',
-            '/v1/billing/checkout',
-            { tier: 'professional', cycle: 'monthly' },
-            { token },
-          );
-          expect(checkout.status).toBe(200);
-          const paid = await request(
-            url,
-            'POST',
-            `/v1/billing/test-checkout/${checkout.body.sessionId}/pay`,
-            undefined,
+            '/v1/billing/test-renewals',
+            { fail: true },
             {
-              token,
+              token: account.token,
             },
           );
-          expect(paid.status).toBeLessThan(300);
+          expect(declining.status).toBe(200);
+          const db = openDatabase(database);
+          try {
+            await db
+              .updateTable('subscriptions')
+              .set({ current_period_end: Date.now() - 60_000 })
+              .where('account_id', '=', account.id)
+              .execute();
+          } finally {
+            await db.destroy();
+          }
+          const renewed = await request<{ subscription: { status: string } }>(
+            url,
+            'POST',
+            '/v1/billing/test-renewals',
+            { fail: true },
+            { token: account.token },
+          );
+          expect(renewed.body.subscription.status).toBe('past_due');
         },
       },
     ];
@@ -127,7 +186,7 @@ for (const dialect of testDialects()) {
             await first.kill('SIGKILL');
           };
           const bob = await signUp(first.url, email);
-          await trigger.act(first.url, bob.token);
+          await trigger.act(first.url, bob, database);
           await eventually('the first copy', () => mine().length >= 1);
           await first.kill('SIGKILL');
 
@@ -151,6 +210,7 @@ for (const dialect of testDialects()) {
             // Two copies reached the SMTP server; they are one message to anyone deduping on Message-ID.
             expect(mine().length).toBeGreaterThanOrEqual(2);
             expect(distinctIds(mine())).toHaveLength(1);
+            if (trigger.text) for (const mail of mine()) expect(mail.text).toContain(trigger.text);
           } finally {
             await second.stop();
           }
@@ -161,6 +221,24 @@ for (const dialect of testDialects()) {
       }, 120_000);
     }
   });
+}
+
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+
+/** Buys Professional through the local test checkout, as the customer would. */
+async function subscribe(url: string, token: string): Promise<void> {
+  const checkout = await request<{ sessionId: string }>(
+    url,
+    'POST',
+    '/v1/billing/checkout',
+    { tier: 'professional', cycle: 'monthly' },
+    { token },
+  );
+  expect(checkout.status).toBe(200);
+  const paid = await request(url, 'POST', `/v1/billing/test-checkout/${checkout.body.sessionId}/pay`, undefined, {
+    token,
+  });
+  expect(paid.status).toBeLessThan(300);
 }
 
 function openDatabase(database: { databaseUrl: string | null; dataDir: string }): Kysely<Database> {

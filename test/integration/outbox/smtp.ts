@@ -17,13 +17,25 @@ export interface ReceivedMail {
 
 export interface TestSmtp {
   url: string;
+  /** Messages accepted (answered 250). */
   received: ReceivedMail[];
+  /** How many of the next messages to refuse with a temporary failure (451), as a busy MTA does. */
+  refuse: number;
+  /** Messages refused: they arrived in full, and the sender was told to try again later. */
+  refused: ReceivedMail[];
   onMessage: ((mail: ReceivedMail) => Promise<void>) | null;
   close(): Promise<void>;
 }
 
 export async function startTestSmtp(): Promise<TestSmtp> {
-  const smtp: TestSmtp = { url: '', received: [], onMessage: null, close: async () => undefined };
+  const smtp: TestSmtp = {
+    url: '',
+    received: [],
+    refuse: 0,
+    refused: [],
+    onMessage: null,
+    close: async () => undefined,
+  };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -38,6 +50,12 @@ export async function startTestSmtp(): Promise<TestSmtp> {
             subject: parsed.subject ?? '',
             text: parsed.text ?? '',
           };
+          if (smtp.refuse > 0) {
+            smtp.refuse -= 1;
+            smtp.refused.push(mail);
+            callback(Object.assign(new Error('Try again later'), { responseCode: 451 }));
+            return;
+          }
           smtp.received.push(mail);
           await smtp.onMessage?.(mail);
           callback();

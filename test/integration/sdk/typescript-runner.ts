@@ -31,7 +31,16 @@ function mismatch(expected: unknown, actual: unknown, at = '$'): string | null {
   if (expected === '$string')
     return typeof actual === 'string' ? null : `${at}: expected a string, got ${show(actual)}`;
   if (expected === '$absent') return actual === undefined ? null : `${at}: expected absent, got ${show(actual)}`;
-  if (typeof expected === 'object' && expected !== null && !Array.isArray(expected)) {
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length)
+      return `${at}: expected ${expected.length} items, got ${show(actual)}`;
+    for (const [index, item] of expected.entries()) {
+      const problem = mismatch(item, actual[index], `${at}[${index}]`);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  if (typeof expected === 'object' && expected !== null) {
     if (typeof actual !== 'object' || actual === null) return `${at}: expected an object, got ${show(actual)}`;
     for (const [key, value] of Object.entries(expected)) {
       const problem = mismatch(value, (actual as Record<string, unknown>)[key], `${at}.${key}`);
@@ -60,6 +69,8 @@ function invoke(client: TollgateClient, method: string, params: Record<string, u
       );
     case 'usage.get':
       return client.usageGet();
+    case 'devices.list':
+      return client.devices();
     default:
       return client.call(method, params);
   }
@@ -129,9 +140,15 @@ export async function runVectors(vectors: Vectors, options: RunnerOptions): Prom
       return index === -1 ? null : `request ${index}: ${problems[index]}`;
     }
     if (typeof step.license === 'string') {
-      const which = step.license as keyof typeof keys;
+      const which = step.license as keyof typeof keys | 'embedded';
+      // `embedded`: no keys given, so the SDK's own vendor-keys (from vendor.config.json), on the
+      // socket of the current client (the real companion, or the fake one).
       const licensed =
-        which === 'server' ? client : new TollgateClient({ path: env.TOLLGATE_SOCKET, keys: keys[which] });
+        which === 'server'
+          ? client
+          : which === 'embedded'
+            ? new TollgateClient({ path: client.path })
+            : new TollgateClient({ path: env.TOLLGATE_SOCKET, keys: keys[which] });
       if (licensed !== client) clients.push(licensed);
       try {
         const result = await licensed.license();

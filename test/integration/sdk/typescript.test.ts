@@ -9,7 +9,7 @@ import {
   TollgateClient,
 } from '../../../sdk/typescript/src/index.ts';
 import { defaultSocketPath as companionSocketPath } from '../../../src-main/host-socket.ts';
-import { contract, LicenseChanged, type MethodName } from '../../../src-shared/contract.ts';
+import { contract, LicenseChanged, type MethodName, methodsOn, RPC_ERRORS } from '../../../src-shared/contract.ts';
 import { REASON_CODES } from '../../../src-shared/decisions.ts';
 import { signUp } from '../../support/server.ts';
 import { runTollgate, startHeadless, tempDir } from '../companion/harness.ts';
@@ -70,6 +70,35 @@ describe('the TypeScript host SDK', () => {
     // No host method takes a project size (gate.check is by feature), so SIZE_LIMIT_EXCEEDED never reaches a host.
     for (const code of REASON_CODES.filter((c) => c !== 'SIZE_LIMIT_EXCEEDED')) {
       expect(vectors, code).toContain(`"denial": "${code}"`.replace('"denial": "OK"', '"code": "OK"'));
+    }
+  });
+
+  it('calls every host method of the contract, and meets every JSON-RPC error a companion can send', () => {
+    const vectors = readVectors(VECTORS_PATH);
+    const called = new Set<string>();
+    const errors = new Set<string>();
+    const visit = (step: Record<string, unknown>) => {
+      if (typeof step.call === 'string') called.add(step.call);
+      if (typeof step.error === 'string') errors.add(step.error);
+      if (step.subscribe === true) called.add('license.subscribe');
+      if (typeof step.license === 'string') called.add('license.get');
+      if (Array.isArray(step.pipeline)) for (const call of step.pipeline) visit(call as Record<string, unknown>);
+    };
+    for (const step of vectors.steps) visit(step);
+    const hostMethods = methodsOn('host');
+    expect(hostMethods).toContain('devices.list');
+    for (const method of hostMethods) expect(called, method).toContain(method);
+    // Each JSON-RPC error code has its typed error, and a step that expects it.
+    const rpcErrorCodes: Record<number, string> = {
+      [RPC_ERRORS.parseError]: 'PARSE_ERROR',
+      [RPC_ERRORS.invalidRequest]: 'INVALID_REQUEST',
+      [RPC_ERRORS.methodNotFound]: 'METHOD_NOT_FOUND',
+      [RPC_ERRORS.invalidParams]: 'INVALID_PARAMS',
+      [RPC_ERRORS.internalError]: 'INTERNAL',
+    };
+    for (const [rpc, code] of Object.entries(rpcErrorCodes)) {
+      expect(ERROR_CLASSES[code], code).toBeDefined();
+      expect(errors, `${rpc} → ${code}`).toContain(code);
     }
   });
 

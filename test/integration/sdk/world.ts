@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Companion } from '../../../src-main/companion.ts';
 import type { HostSocketServer } from '../../../src-main/host-socket.ts';
-import { generateLicenseKeyPair, publicJwks } from '../../../src-shared/license.ts';
+import { defaultCatalog, findTier } from '../../../src-shared/catalog.ts';
+import { generateLicenseKeyPair, publicJwks, signLicense } from '../../../src-shared/license.ts';
+import vendor from '../../../vendor.config.json' with { type: 'json' };
 import { request, setPlan, signUp, startTestServer, type TestAccount, type TestServer } from '../../support/server.ts';
 import { listenHostSocket, openTestCompanion, outageProxy, tempDir } from '../companion/harness.ts';
 
@@ -147,7 +149,7 @@ export async function openWorld(): Promise<World> {
     },
   };
 
-  const fake = await fakeCompanion(fakeSocketPath);
+  const fake = await fakeCompanion(fakeSocketPath, await forgedLicense());
   const jwks = (await fetch(`${server.url}/.well-known/jwks.json`).then((r) => r.json())) as { keys: unknown[] };
   return {
     serverUrl: server.url,
@@ -180,10 +182,62 @@ export async function openWorld(): Promise<World> {
   };
 }
 
-/** A companion that misbehaves on request: gate.check's feature (or consume's operation) says how. */
-async function fakeCompanion(path: string): Promise<{ consumeKeys: string[]; close(): Promise<void> }> {
+/**
+ * What an attacker's program on the host socket would hand out: an Enterprise license signed by a
+ * key of its own under the vendor's key id (vendor.config.json), with a view that claims it is valid.
+ */
+async function forgedLicense(): Promise<{ token: string; license: Record<string, unknown> }> {
+  const attacker = await generateLicenseKeyPair();
+  const kid = vendor.licenseKeys.keys[0]?.kid;
+  const enterprise = findTier(defaultCatalog, 'enterprise');
+  const now = Date.now();
+  const token = await signLicense(
+    {
+      sub: 'account-of-the-attacker',
+      dev: 'this-device',
+      email: 'attacker@example.test',
+      tier: 'enterprise',
+      status: 'active',
+      access: true,
+      accessEndsAt: null,
+      features: enterprise.features,
+      limits: enterprise.limits,
+      period: new Date(now).toISOString().slice(0, 7),
+      usage: {},
+    },
+    { ...attacker.privateJwk, kid },
+    { now, offlineGraceSeconds: 30 * 86_400 },
+  );
+  const license = {
+    status: 'valid',
+    problem: null,
+    tier: 'enterprise',
+    subscriptionStatus: 'active',
+    features: enterprise.features,
+    limits: enterprise.limits,
+    issuedAt: now,
+    offlineValidUntil: now + 30 * DAY,
+    accessEndsAt: null,
+  };
+  return { token, license };
+}
+
+/** How many `fake_together_<i>_of_<n>` requests must arrive before the fake answers any of them. */
+const TOGETHER = /^fake_together_(\d+)_of_(\d+)$/;
+
+/**
+ * A companion that misbehaves on request: gate.check's feature (or consume's operation) says how.
+ * `license.get` answers with `forged`.
+ */
+async function fakeCompanion(
+  path: string,
+  forged: { token: string; license: Record<string, unknown> },
+): Promise<{ consumeKeys: string[]; close(): Promise<void> }> {
   const consumeKeys: string[] = [];
   const sockets = new Set<Socket>();
+  // Pipelined requests held until the whole group is in: only a client that had them all in flight
+  // at once gets answers (else its requests time out). Answered last first, so only ids match them.
+  const held: Array<{ index: number; reply: () => void }> = [];
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -193,12 +247,21 @@ async function fakeCompanion(path: string): Promise<{ consumeKeys: string[]; clo
       const request = JSON.parse(line) as { id: number; method: string; params: Record<string, unknown> };
       const reply = (body: Record<string, unknown>) =>
         socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: request.id, ...body })}\n`);
+      if (request.method === 'license.get') return reply({ result: forged });
       if (request.method === 'usage.consume') {
         const key = String(request.params.idempotencyKey);
         const seen = consumeKeys.includes(key);
         consumeKeys.push(key);
         if (!seen) socket.destroy();
         else reply({ result: { decision: { allowed: true, code: 'OK' }, idempotencyKey: key, replayed: true } });
+        return;
+      }
+      const together = TOGETHER.exec(String(request.params.feature));
+      if (together) {
+        const index = Number(together[1]);
+        held.push({ index, reply: () => reply({ result: { allowed: true, code: 'OK', limit: index } }) });
+        if (held.length < Number(together[2])) return;
+        for (const each of held.splice(0).sort((a, b) => b.index - a.index)) each.reply();
         return;
       }
       switch (request.params.feature) {
@@ -214,6 +277,12 @@ async function fakeCompanion(path: string): Promise<{ consumeKeys: string[]; clo
           return reply({
             error: { code: -32000, message: 'The disk is full.', data: { code: 'USAGE_NOT_RECORDED' } },
           });
+        case 'fake_parse_error':
+          return reply({ error: { code: -32700, message: 'Parse error' } });
+        case 'fake_invalid_request':
+          return reply({ error: { code: -32600, message: 'Invalid request' } });
+        case 'fake_internal':
+          return reply({ error: { code: -32603, message: 'Internal error' } });
         case 'fake_silent':
           return;
         case 'fake_drop_always':

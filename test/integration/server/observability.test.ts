@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../support/databases.ts';
+import { startPrivatePostgres } from '../../support/private-postgres.ts';
 import {
   request,
   setPlan,
@@ -12,6 +13,7 @@ import {
   type TestServer,
   testLimits,
 } from '../../support/server.ts';
+import { startWorld } from '../payments/world.ts';
 
 /** One sample of a Prometheus text exposition, 0 when the series has not been written yet. */
 function sample(text: string, name: string, labels: Record<string, string>): number {
@@ -24,6 +26,16 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   }
   return 0;
 }
+
+async function scrape(url: string): Promise<string> {
+  const response = await fetch(new URL('/metrics', url));
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+/** How much each series moved between two scrapes. */
+const mover = (before: string, after: string) => (name: string, labels: Record<string, string>) =>
+  sample(after, name, labels) - sample(before, name, labels);
 
 const consume = (url: string, account: TestAccount, key: string) =>
   request(
@@ -82,6 +94,95 @@ for (const dialect of testDialects()) {
         expect(await right.text()).toContain('tollgate_http_requests_total');
       } finally {
         await guarded.stop();
+      }
+    });
+
+    it('/metrics times each batch and counts every event of it by outcome, invalid ones included', async () => {
+      const before = await scrape(server.url);
+      const events = [
+        { idempotencyKey: 'metrics-batch-1', operation: 'ai_operations', units: 1 },
+        { idempotencyKey: 'metrics-batch-2', operation: 'ai_operations', units: 2 },
+        { idempotencyKey: 'metrics-batch-3', operation: 'ai_operations', units: 0 }, // invalid
+        { idempotencyKey: 'metrics-batch-4', operation: 'no_such_operation', units: 1 },
+      ];
+      const statuses: string[] = [];
+      for (let round = 0; round < 2; round += 1) {
+        const batch = await account.post<{ results: { status: string }[] }>('/v1/usage/events', { events });
+        expect(batch.status).toBe(200);
+        statuses.push(...batch.body.results.map((result) => result.status));
+      }
+      expect(statuses).toEqual([
+        'accepted',
+        'accepted',
+        'rejected',
+        'rejected',
+        'duplicate',
+        'duplicate',
+        'rejected',
+        'rejected',
+      ]);
+      const delta = mover(before, await scrape(server.url));
+      expect(delta('tollgate_usage_request_seconds_count', { kind: 'batch', status: '200' })).toBe(2);
+      expect(delta('tollgate_usage_request_seconds_sum', { kind: 'batch', status: '200' })).toBeGreaterThan(0);
+      for (const outcome of ['accepted', 'duplicate', 'rejected']) {
+        expect(delta('tollgate_usage_events_total', { kind: 'batch', outcome }), outcome).toBe(
+          statuses.filter((status) => status === outcome).length,
+        );
+      }
+      expect(delta('tollgate_http_requests_total', { route: '/v1/usage/events', status: '200' })).toBe(2);
+    });
+
+    it('/metrics counts 429 refusals by budget, the per-e-mail sign-in throttle included', async () => {
+      // The server's clock stands still, so the throttle's growing wait is certainly not over.
+      const frozen = Date.now();
+      const throttled = await startTestServer({ database: server.database, now: () => frozen });
+      try {
+        const victim = await signUp(throttled.url);
+        const before = await scrape(throttled.url);
+        const signIn = (password: string) =>
+          request<{ code: string; detail: string }>(throttled.url, 'POST', '/v1/auth/sign-in', {
+            email: victim.email,
+            password,
+          });
+        for (let i = 0; i < 6; i += 1) expect((await signIn('not the password')).status).toBe(401);
+        const refused = [await signIn('not the password'), await signIn(victim.password)];
+        for (const answer of refused) {
+          expect(answer.status).toBe(429);
+          expect(answer.body).toMatchObject({ code: 'RATE_LIMITED', detail: expect.stringMatching(/for this e-mail/) });
+        }
+        const delta = mover(before, await scrape(throttled.url));
+        expect(delta('tollgate_rate_limit_refusals_total', { budget: 'signInEmail' })).toBe(2);
+        expect(delta('tollgate_http_requests_total', { route: '/v1/auth/sign-in', status: '429' })).toBe(2);
+      } finally {
+        await throttled.stop();
+      }
+    });
+
+    it('/metrics counts Stripe webhook events by type and result', async () => {
+      const world = await startWorld(dialect);
+      try {
+        const before = await scrape(world.server.url);
+        const session = await world.signUp('metrics-webhooks@example.com');
+        const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
+          tier: 'professional',
+          cycle: 'monthly',
+        });
+        world.fake.billing.completeCheckout(checkout.body.sessionId);
+        const delivered = world.fake.billing.pending.map((event) => event as { type: string });
+        expect(delivered.length).toBeGreaterThan(0);
+        expect(await world.fake.flush()).toEqual(delivered.map(() => 200));
+        // Stripe delivers the first event again: a duplicate, counted as one.
+        expect(await world.fake.deliver(delivered[0] as never)).toBe(200);
+        const delta = mover(before, await scrape(world.server.url));
+        for (const type of new Set(delivered.map((event) => event.type))) {
+          const count = delivered.filter((event) => event.type === type).length;
+          expect(delta('tollgate_webhook_events_total', { type, result: 'applied' }), type).toBe(count);
+        }
+        expect(
+          delta('tollgate_webhook_events_total', { type: delivered[0]?.type as string, result: 'duplicate' }),
+        ).toBe(1);
+      } finally {
+        await world.close();
       }
     });
 
@@ -149,5 +250,36 @@ for (const dialect of testDialects()) {
       expect(victim.output()).toMatch(/stopped \(closed [0-9]+ connections? no request was using\)/);
       expect(victim.exitCode()).toBe(0);
     });
+  });
+}
+
+// The database of a cluster the test owns goes away (the shared one serves everyone else's tests).
+for (const dialect of testDialects().filter((name) => name === 'postgres')) {
+  describe(`readiness without the database (${dialect})`, () => {
+    it('/readyz answers 503 while PostgreSQL is down and 200 again once it is back; /healthz stays 200', async () => {
+      const cluster = await startPrivatePostgres();
+      try {
+        const server = await startTestServer({ database: cluster.database });
+        try {
+          expect(await request(server.url, 'GET', '/readyz')).toMatchObject({ status: 200, body: { ok: true } });
+          await cluster.stop();
+          const down = await request<{ code: string }>(server.url, 'GET', '/readyz');
+          expect(down.status).toBe(503);
+          expect(down.body.code).toBe('UNAVAILABLE');
+          expect((await request(server.url, 'GET', '/healthz')).status).toBe(200);
+          await cluster.start();
+          let ready = await request(server.url, 'GET', '/readyz');
+          for (let i = 0; i < 100 && ready.status !== 200; i += 1) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            ready = await request(server.url, 'GET', '/readyz');
+          }
+          expect(ready).toMatchObject({ status: 200, body: { ok: true } });
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        await cluster.destroy();
+      }
+    }, 60_000);
   });
 }

@@ -138,6 +138,12 @@ class TollgateClient:
     def usage_get(self):
         return self._call("usage.get", {}, wire.is_usage)
 
+    def devices(self):
+        """The account's active devices, this computer marked: ``{"devices": [{"deviceId", "name", "os",
+        "appVersion", "activatedAt", "lastSeenAt", "thisDevice"}], "maxDevices"}`` (-1: unlimited).
+        Read-only: the user releases devices in the companion's window."""
+        return self._call("devices.list", {}, wire.is_devices)
+
     def license(self, now=None):
         """The signed license, verified here against the pinned keys: a dict with ``token``,
         ``license`` (the companion's view) and ``claims``. Raises the typed error when it does not verify."""

@@ -42,6 +42,24 @@ def is_usage(value):
     )
 
 
+def _is_device(value):
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("deviceId"), str)
+        and isinstance(value.get("thisDevice"), bool)
+    )
+
+
+def is_devices(value):
+    return (
+        isinstance(value, dict)
+        and _int_or_absent(value.get("maxDevices"))
+        and value.get("maxDevices") is not None
+        and isinstance(value.get("devices"), list)
+        and all(_is_device(device) for device in value["devices"])
+    )
+
+
 def _is_license_view(value):
     return isinstance(value, dict) and value.get("status") in ("none", "valid", "invalid") and isinstance(
         value.get("features"), list
