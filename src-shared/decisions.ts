@@ -118,6 +118,11 @@ const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
   'DEVICE_LIMIT_REACHED',
 ]);
 
+/** Whether a standing grants nothing at all (no license that can be honoured), not even the free tier. */
+export function grantsNothing(standing: PlanState['standing'] | ReasonCode): boolean {
+  return UNTRUSTED_STANDINGS.has(standing);
+}
+
 /**
  * The features and limits a plan grants now. In good standing: the plan's own (a custom contract's,
  * or the catalog's for its tier — the server's catalog, or a verified license's claims on the
@@ -127,7 +132,7 @@ const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
  * them, nothing. Untrusted standings grant nothing.
  */
 export function grantedPlan(catalog: Catalog, plan: PlanState): EffectivePlan {
-  if (UNTRUSTED_STANDINGS.has(plan.standing)) return NOTHING_GRANTED;
+  if (grantsNothing(plan.standing)) return NOTHING_GRANTED;
   if (plan.standing !== 'ok') {
     return {
       tier: 'free',
