@@ -31,6 +31,9 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           exclude: BUILDS_OUT,
           environment: 'node',
+          // Bundled through Vite so that a test can stand in for the `electron` module it imports
+          // (test/integration/companion/electron-settings.test.ts opens the Electron settings file).
+          server: { deps: { inline: ['electron-store'] } },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           maxWorkers: 2,

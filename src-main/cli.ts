@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import open from 'open';
+import type { ResultOf } from '../src-shared/contract.ts';
+import { keptUsageNotice } from '../src-shared/notices.ts';
 import vendorFile from '../vendor.config.json' with { type: 'json' };
 import { Companion, type CompanionOptions } from './companion.ts';
 import { type CompanionConfig, resolveConfig } from './config.ts';
@@ -82,8 +84,10 @@ export async function main(argv: string[], launcher?: Launcher): Promise<number>
       return login(config, values.email);
     case 'logout':
       return withCompanion(config, async (companion) => {
-        await companion.dispatch('auth.signOut', {});
-        print('Signed out.', { signedOut: true });
+        const answer = await companion.dispatch('auth.signOut', {});
+        const kept = answer.ok ? (answer.value as ResultOf<'auth.signOut'>) : null;
+        const notice = keptUsageNotice(kept?.unsyncedEvents ?? 0);
+        print(notice ? `Signed out. ${notice}` : 'Signed out.', { signedOut: true, ...kept });
         return 0;
       });
     case 'status':

@@ -2,7 +2,7 @@ import type { UsageSnapshot } from '../src-shared/api.ts';
 import { type Branding, DEFAULT_BRANDING } from '../src-shared/branding.ts';
 import { type Catalog, findTier, type Limits, type TierId } from '../src-shared/catalog.ts';
 import type { CompanionState, LicenseView, OperationState, ProblemView } from '../src-shared/contract.ts';
-import { monthlyLimit, type PlanState, type ReasonCode, suggestUpgrade } from '../src-shared/decisions.ts';
+import { grantedPlan, monthlyLimit, type PlanState, type ReasonCode, suggestUpgrade } from '../src-shared/decisions.ts';
 import { periodEnd, periodOf } from '../src-shared/period.ts';
 import type { LicenseStatus } from './license-cache.ts';
 import { NO_LICENSE } from './state.ts';
@@ -114,9 +114,10 @@ export function syncAfterStatus(
   };
 }
 
+/** The limits shown are the ones decisions use (grantedPlan): never the cached catalog's for a lapsed plan. */
 function effectiveLimits(catalog: Catalog, plan: PlanState | null): Limits {
-  if (plan === null || plan.standing !== 'ok') return findTier(catalog, 'free').limits;
-  return plan.limits ?? findTier(catalog, plan.tier).limits;
+  if (plan === null) return findTier(catalog, 'free').limits;
+  return grantedPlan(catalog, plan).limits;
 }
 
 function licenseViewOf(status: LicenseStatus, problem: ProblemView | null): LicenseView {

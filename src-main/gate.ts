@@ -107,8 +107,8 @@ export class Gate {
       const plan = planFromLicense(status.claims, now);
       return problem ? { ...plan, standing: problem.code } : plan;
     }
-    // Signed in but no license to honour: the free tier, until a sync brings one.
-    return { tier: 'free', standing: problem?.code ?? 'ok' };
+    // Signed in but no license to honour: nothing is granted until a sync brings one (never the catalog).
+    return { tier: 'free', standing: problem?.code ?? 'LICENSE_INVALID' };
   }
 }
 

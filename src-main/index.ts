@@ -1,17 +1,16 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { app, Notification, protocol, safeStorage, screen, session } from 'electron';
-import ElectronStore from 'electron-store';
 import vendorFile from '../vendor.config.json' with { type: 'json' };
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, rendererUrl } from './app-protocol.ts';
 import { resolveConfig } from './config.ts';
 import { DEEP_LINK_SCHEME, type DeepLink, deepLinkInArgs, followDeepLink, parseDeepLink } from './deep-link.ts';
+import { openElectronStore } from './electron-settings.ts';
 import { registerIpc } from './ipc-main.ts';
 import { applyOpenAtLogin, OPEN_AT_LOGIN_KEY } from './login-item.ts';
 import { announceNotices } from './os-notices.ts';
 import { runCompanion } from './run-companion.ts';
 import { cipherFor } from './secrets.ts';
-import { SETTINGS_FILE, type SettingsStore } from './settings-store.ts';
 import { subscribeThrottled } from './state.ts';
 import { showTray } from './tray.ts';
 import { trayModel } from './tray-model.ts';
@@ -54,15 +53,6 @@ if (!app.requestSingleInstanceLock()) {
     console.error(error);
     app.exit(1);
   });
-}
-
-function openElectronStore(home: string): SettingsStore {
-  const store = new ElectronStore<Record<string, unknown>>({ cwd: home, ...SETTINGS_FILE });
-  return {
-    get: (key) => store.get(key),
-    set: (key, value) => store.set(key, value),
-    delete: (key) => store.delete(key),
-  };
 }
 
 async function start(): Promise<void> {

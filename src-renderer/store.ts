@@ -3,6 +3,7 @@ import { createStore, type StoreApi, useStore } from 'zustand';
 import type { BillingCycle, UpgradePromptReason } from '../src-shared/api.ts';
 import type { TierId } from '../src-shared/catalog.ts';
 import type { CompanionState, ProblemView, ResultOf } from '../src-shared/contract.ts';
+import { keptUsageNotice } from '../src-shared/notices.ts';
 import { type Connection, type LinkStatus, problem } from './bridge.ts';
 
 /**
@@ -34,6 +35,8 @@ export interface UiState {
   /** Why the last "Start free trial" was refused (code and the server's words), until the next try. */
   trialError: ProblemView | null;
   trialBusy: boolean;
+  /** What the last sign-out left on this computer for its account (unsent usage), until the next sign-in. */
+  signOutNotice: string | null;
 
   signIn(email: string, password: string): Promise<ProblemView | null>;
   signUp(email: string, password: string): Promise<ProblemView | null>;
@@ -91,19 +94,20 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
       focusSignUp: false,
       trialError: null,
       trialBusy: false,
+      signOutNotice: null,
 
       async signIn(email, password) {
         if (!bridge) return absent;
         const result = await bridge.invoke('auth.signIn', { email, password });
         if (!result.ok) return result.error;
-        set({ focusPlan: true });
+        set({ focusPlan: true, signOutNotice: null });
         return null;
       },
       async signUp(email, password) {
         if (!bridge) return absent;
         const result = await bridge.invoke('auth.signUp', { email, password });
         if (!result.ok) return result.error;
-        set({ focusPlan: true });
+        set({ focusPlan: true, signOutNotice: null });
         return null;
       },
       async signOut() {
@@ -115,9 +119,12 @@ export function createCompanionStore(connection: Connection | null, openPage: (u
           devices: null,
           trialError: null,
           accountMode: 'signIn',
+          signOutNotice: null,
         });
         const result = await bridge.invoke('auth.signOut', {});
         if (!result.ok) failed(result.error);
+        // Usage this account could not send yet stays here for it: say so, never drop it silently.
+        else set({ signOutNotice: keptUsageNotice(result.value.unsyncedEvents) });
       },
       setAccountMode(accountMode) {
         set({ accountMode });

@@ -39,7 +39,7 @@ export const REASON_CODES = [
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
-/** Why a plan is not in good standing; while it is not, the account gets the free tier. */
+/** Why a plan is not in good standing; while it is not, at most the free tier its license signs applies. */
 export type StandingProblem = Extract<
   ReasonCode,
   | 'SUBSCRIPTION_INACTIVE'
@@ -97,11 +97,17 @@ export type DecisionRequest =
   | { kind: 'usage'; operation: string; units: number }
   | { kind: 'size'; sizeMb: number };
 
-interface EffectivePlan {
+export interface EffectivePlan {
   limits: Limits;
   features: readonly string[];
   tier: TierId;
 }
+
+const NOTHING_GRANTED: EffectivePlan = {
+  tier: 'free',
+  limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 },
+  features: [],
+};
 
 /** Standings without a license that can be honoured: nothing is granted (the catalog is for display only). */
 const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
@@ -112,17 +118,27 @@ const UNTRUSTED_STANDINGS: ReadonlySet<string> = new Set([
   'DEVICE_LIMIT_REACHED',
 ]);
 
-function effectivePlan(catalog: Catalog, plan: PlanState): EffectivePlan {
-  if (UNTRUSTED_STANDINGS.has(plan.standing)) {
+/** Whether a standing grants nothing at all (no license that can be honoured), not even the free tier. */
+export function grantsNothing(standing: PlanState['standing'] | ReasonCode): boolean {
+  return UNTRUSTED_STANDINGS.has(standing);
+}
+
+/**
+ * The features and limits a plan grants now. In good standing: the plan's own (a custom contract's,
+ * or the catalog's for its tier — the server's catalog, or a verified license's claims on the
+ * companion). Not in good standing (`SUBSCRIPTION_INACTIVE`, `LICENSE_EXPIRED`): only what the plan
+ * itself carries — on the companion what the license signs for that case (the free tier) — and
+ * never the catalog's free tier, which on the companion is a cached, user-editable copy; without
+ * them, nothing. Untrusted standings grant nothing.
+ */
+export function grantedPlan(catalog: Catalog, plan: PlanState): EffectivePlan {
+  if (grantsNothing(plan.standing)) return NOTHING_GRANTED;
+  if (plan.standing !== 'ok') {
     return {
       tier: 'free',
-      limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 },
-      features: [],
+      limits: plan.limits ?? NOTHING_GRANTED.limits,
+      features: plan.features ?? NOTHING_GRANTED.features,
     };
-  }
-  if (plan.standing !== 'ok') {
-    const free = findTier(catalog, 'free');
-    return { tier: 'free', limits: free.limits, features: effectiveFeatures(catalog, 'free') };
   }
   const tier = findTier(catalog, plan.tier);
   return {
@@ -226,7 +242,7 @@ export function decide(input: DecisionInput, request: DecisionRequest): Decision
   if (plan === null) {
     return { allowed: false, code: 'NOT_SIGNED_IN' };
   }
-  const effective = effectivePlan(catalog, plan);
+  const effective = grantedPlan(catalog, plan);
   // When the plan is not in good standing the free tier answers; a denial then names the
   // standing problem, since that (not the plan) is what the user has to fix.
   const denialCode = (planCode: ReasonCode): ReasonCode => (plan.standing === 'ok' ? planCode : plan.standing);

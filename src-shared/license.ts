@@ -53,6 +53,12 @@ export const LicensePayload = z.strictObject({
   accessEndsAt: z.number().int().nullable(),
   features: z.array(z.string().max(64)).max(200),
   limits: Limits,
+  /**
+   * What applies once `accessEndsAt` passes (the free tier's features and limits), signed so that a
+   * companion offline at that moment never reads them from its cached catalog. Present when
+   * `accessEndsAt` is; without it nothing is granted after that time.
+   */
+  afterAccessEnds: z.strictObject({ features: z.array(z.string().max(64)).max(200), limits: Limits }).optional(),
   period: z.string().regex(PERIOD_PATTERN),
   usage: z.record(z.string(), z.number().int().min(0)),
 });
@@ -192,10 +198,23 @@ function explain(error: unknown): [LicenseProblemCode, string] {
   return ['LICENSE_INVALID', 'The stored license could not be verified; sign in again to fetch a new one.'];
 }
 
-/** What a verified license lets the holder do at `now`. */
+/** Features and limits that grant nothing: what an ended access without a signed fallback leaves. */
+const NOTHING = {
+  features: [] as string[],
+  limits: { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 },
+};
+
+/**
+ * What a verified license lets the holder do at `now`: only what it signs. Without access the
+ * server signs the free tier's features and limits as the license's own; once `accessEndsAt`
+ * passes, its signed `afterAccessEnds` apply (nothing when it has none) — never the catalog.
+ */
 export function planFromLicense(claims: LicenseClaims, now: number): PlanState {
   const base = { tier: claims.tier, limits: claims.limits, features: claims.features };
   if (!claims.access) return { ...base, standing: 'SUBSCRIPTION_INACTIVE' };
-  if (claims.accessEndsAt !== null && now >= claims.accessEndsAt) return { ...base, standing: 'LICENSE_EXPIRED' };
+  if (claims.accessEndsAt !== null && now >= claims.accessEndsAt) {
+    const after = claims.afterAccessEnds ?? NOTHING;
+    return { tier: claims.tier, limits: after.limits, features: after.features, standing: 'LICENSE_EXPIRED' };
+  }
   return { ...base, standing: 'ok' };
 }

@@ -21,3 +21,14 @@ export function currentNotices(state: Pick<CompanionState, 'notifications' | 'us
   }
   return [...highest.values()].filter((notice) => notice.readAt === null);
 }
+
+/**
+ * What a sign-out says when usage of the account could not be sent yet (offline): it stays in the
+ * journal for that account's next sign-in. null when nothing was left behind. The window and
+ * `tollgate logout` both say it.
+ */
+export function keptUsageNotice(unsyncedEvents: number): string | null {
+  if (unsyncedEvents <= 0) return null;
+  const one = unsyncedEvents === 1;
+  return `${unsyncedEvents} usage record${one ? '' : 's'} from this account ${one ? 'is' : 'are'} kept on this computer and will be sent when it signs in again.`;
+}

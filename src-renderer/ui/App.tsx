@@ -38,6 +38,7 @@ function Body() {
       <Notices state={state} />
       {state.account === null ? (
         <>
+          <SignOutNotice />
           <AccountForms />
           {/* The newcomer sees what each plan costs and gives before signing up. */}
           <PricingTable state={state} />
@@ -57,6 +58,17 @@ function Body() {
         </>
       )}
     </>
+  );
+}
+
+/** After a sign-out that left usage unsent: it is kept for that account, and the window says so. */
+function SignOutNotice() {
+  const notice = useUi((ui) => ui.signOutNotice);
+  if (notice === null) return null;
+  return (
+    <p className="banner warning" role="status" data-testid="sign-out-notice">
+      {notice}
+    </p>
   );
 }
 

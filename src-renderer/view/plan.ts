@@ -1,4 +1,5 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
+import { grantsNothing } from '../../src-shared/decisions.ts';
 import { formatDate } from '../../src-shared/format.ts';
 import { humanize } from './format.ts';
 
@@ -74,8 +75,9 @@ export function tierStatus(state: CompanionState, timeZone?: string): TierStatus
     dateLine,
     supportLevel: `${humanize(subscription?.supportLevel ?? supportOf(state, tier))} support`,
     features: features.map(featureName),
-    effectiveNote:
-      state.effectiveTier !== tier
+    effectiveNote: grantsNothing(state.standing.code)
+      ? 'Until this is resolved no features or usage are unlocked: apps are refused.'
+      : state.effectiveTier !== tier
         ? `Until this is resolved you have the ${planName(state, state.effectiveTier)} plan's features and limits.`
         : null,
   };

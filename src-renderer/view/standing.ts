@@ -28,7 +28,8 @@ export function banners(state: CompanionState, now: number, timeZone?: string): 
       since === null ? "Can't reach the billing server." : `Can't reach the billing server since ${at(since)}.`,
     ];
     const validUntil = state.license.offlineValidUntil;
-    if (state.license.status === 'valid' && validUntil !== null && validUntil > now) {
+    // Only a plan in good standing "keeps working": a lapsed one runs on its free tier.
+    if (state.standing.code === 'OK' && state.license.status === 'valid' && validUntil !== null && validUntil > now) {
       parts.push(`Your cached ${plan} license keeps working offline until ${at(validUntil)}.`);
     }
     if (state.sync.pendingEvents > 0) {
@@ -39,7 +40,16 @@ export function banners(state: CompanionState, now: number, timeZone?: string): 
     list.push({ id: 'sync-error', tone: 'warning', title: 'Sync problem', body: state.sync.lastError });
   }
 
+  // Only a lapsed plan keeps the free tier (the one its license signs); a license that cannot be
+  // honoured grants nothing at all, and the banner must not promise otherwise.
   const meanwhile = `Meanwhile you have the ${free} plan's features and limits.`;
+  const nothingUnlocked = 'Until then no features or usage are unlocked: apps are refused.';
+  // Main's own words for this case (another account's license, another computer, no license, a
+  // foreign signature, a clock set back or a time record missing); fixed text only without them.
+  const said = (fallback: string) => {
+    const message = state.standing.message.trim();
+    return message !== '' && message !== state.standing.code ? message : fallback;
+  };
   switch (state.standing.code) {
     case 'OFFLINE_GRACE_EXPIRED': {
       const until = state.license.offlineValidUntil;
@@ -47,7 +57,7 @@ export function banners(state: CompanionState, now: number, timeZone?: string): 
         id: 'standing',
         tone: 'danger',
         title: 'Cached license expired',
-        body: `This computer has been offline longer than your plan allows${until === null ? '' : ` (the cached license was valid until ${at(until)})`}. Connect to the internet so the companion can renew it. ${meanwhile}`,
+        body: `This computer has been offline longer than your plan allows${until === null ? '' : ` (the cached license was valid until ${at(until)})`}. Connect to the internet so the companion can renew it. ${nothingUnlocked}`,
       });
       break;
     }
@@ -55,26 +65,28 @@ export function banners(state: CompanionState, now: number, timeZone?: string): 
       list.push({
         id: 'standing',
         tone: 'danger',
-        title: "This computer's clock looks wrong",
-        body: `The clock is set earlier than the last time the billing server was reached, so the saved license cannot be trusted. Set the correct date and time. ${meanwhile}`,
+        title: "The time can't be trusted",
+        body: `${said("The companion cannot trust this computer's date and time; check them and connect to the billing server to confirm the time.")} ${nothingUnlocked}`,
       });
       break;
     case 'LICENSE_INVALID':
       list.push({
         id: 'standing',
         tone: 'danger',
-        title: 'Saved license failed its check',
-        body: `The license stored on this computer does not carry a valid signature: it was changed or damaged. The companion fetches a fresh one when it reaches the billing server. ${meanwhile}`,
+        title: 'License not accepted',
+        body: `${said('The license stored on this computer failed its check; the companion fetches a fresh one when it reaches the billing server.')} ${nothingUnlocked}`,
       });
       break;
-    case 'LICENSE_EXPIRED':
+    case 'LICENSE_EXPIRED': {
+      const ended = state.license.accessEndsAt;
       list.push({
         id: 'standing',
         tone: 'danger',
-        title: 'License expired',
-        body: `Your license has expired. Connect to the internet so the companion can renew it. ${meanwhile}`,
+        title: `${plan} access ended`,
+        body: `Your ${plan} access ended${ended === null ? '' : ` on ${at(ended)}`}. ${meanwhile} Choose a plan below to get it back.`,
       });
       break;
+    }
     case 'SUBSCRIPTION_INACTIVE':
       list.push({
         id: 'standing',

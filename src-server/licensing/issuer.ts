@@ -1,4 +1,5 @@
 import type { LicenseResponse } from '../../src-shared/api.ts';
+import { effectiveFeatures, findTier } from '../../src-shared/catalog.ts';
 import { type SubscriptionStatus, signLicense } from '../../src-shared/license.ts';
 import type { AuthenticatedAccount } from '../accounts/sessions.ts';
 import type { AccountPlan, ServerContext } from '../http/context.ts';
@@ -18,6 +19,7 @@ export async function issueLicense(
   const now = context.now();
   const usage = await usageSnapshot(context.db, context.catalog, account.id, plan, now);
   const offlineGraceSeconds = Math.floor(context.config.offlineGraceMs / 1000);
+  const endsAt = accessEndsAt(row, plan);
   const token = await signLicense(
     {
       sub: account.id,
@@ -27,9 +29,20 @@ export async function issueLicense(
       tier: plan.subscribedTier,
       status: row.status as SubscriptionStatus,
       access: plan.access,
-      accessEndsAt: accessEndsAt(row, plan),
+      accessEndsAt: endsAt,
+      // Without access these are already the free tier's (entitledPlan): the companion grants only them.
       features: plan.features,
       limits: plan.limits,
+      // Paid access that ends by itself: the free tier that follows is signed too, so a companion
+      // offline at that moment falls back to it without reading its (user-editable) cached catalog.
+      ...(endsAt === null
+        ? {}
+        : {
+            afterAccessEnds: {
+              features: effectiveFeatures(context.catalog, 'free'),
+              limits: findTier(context.catalog, 'free').limits,
+            },
+          }),
       period: usage.period,
       usage: Object.fromEntries(Object.entries(usage.operations).map(([op, counter]) => [op, counter.used])),
     },

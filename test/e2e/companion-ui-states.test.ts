@@ -2,7 +2,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CompanionState } from '../../src-shared/contract.ts';
 import type { ErrorCode } from '../../src-shared/error-codes.ts';
 import { type Page, screenshot, watchConsole } from '../support/browser.ts';
-import { NOW, offline, signedIn, signedOut, TIME, withStanding } from '../support/companion-states.ts';
+import {
+  CLOCK_PROBLEMS,
+  LICENSE_PROBLEMS,
+  NOW,
+  offline,
+  signedIn,
+  signedOut,
+  TIME,
+  withStanding,
+} from '../support/companion-states.ts';
 import { openRendererSite, type RendererSite } from '../support/renderer-site.ts';
 
 /**
@@ -187,6 +196,34 @@ describe('account forms', () => {
   });
 });
 
+describe('signing out', () => {
+  it('says the usage it could not send is kept on this computer for the account', async () => {
+    const { page, errors, calls, push } = await open(signedIn('professional', {}, { ai_operations: 3 }), {
+      'auth.signOut': { ok: true, value: { unsyncedEvents: 3, unsyncedUnits: 3 } },
+    });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await push(signedOut());
+    const notice = page.getByTestId('sign-out-notice');
+    await expect(notice.textContent()).resolves.toBe(
+      '3 usage records from this account are kept on this computer and will be sent when it signs in again.',
+    );
+    expect(await calls()).toEqual([{ method: 'auth.signOut', params: {} }]);
+    await screenshot(page, 'companion-ui-signed-out-usage-kept');
+    expect(errors).toEqual([]);
+  });
+
+  it('says nothing more when everything was sent', async () => {
+    const { page, errors, push } = await open(signedIn('professional'), {
+      'auth.signOut': { ok: true, value: { unsyncedEvents: 0, unsyncedUnits: 0 } },
+    });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await push(signedOut());
+    await page.getByRole('button', { name: 'Sign in' }).first().waitFor();
+    await expect(page.getByTestId('sign-out-notice').count()).resolves.toBe(0);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('plan and usage', () => {
   it('shows a new free account with empty calm bars and no prompt', async () => {
     const { page, errors } = await open(signedIn('free'));
@@ -332,18 +369,48 @@ describe('offline and license problems', () => {
     expect(errors).toEqual([]);
   });
 
-  for (const [code, title] of [
-    ['OFFLINE_GRACE_EXPIRED', 'Cached license expired'],
-    ['CLOCK_TAMPERED', "This computer's clock looks wrong"],
-    ['LICENSE_INVALID', 'Saved license failed its check'],
+  // Each way a license cannot be honoured, in main's words, and never "you have the Free plan".
+  const nothingUnlocked = 'Until then no features or usage are unlocked: apps are refused.';
+  for (const [name, code, message, title] of [
+    ['offline grace over', 'OFFLINE_GRACE_EXPIRED', 'OFFLINE_GRACE_EXPIRED', 'Cached license expired'],
+    ['clock turned back', 'CLOCK_TAMPERED', CLOCK_PROBLEMS.behind, "The time can't be trusted"],
+    ['time record deleted', 'CLOCK_TAMPERED', CLOCK_PROBLEMS.unconfirmed, "The time can't be trusted"],
+    ["another account's license", 'LICENSE_INVALID', LICENSE_PROBLEMS.anotherAccount, 'License not accepted'],
+    ['another computer', 'LICENSE_INVALID', LICENSE_PROBLEMS.anotherComputer, 'License not accepted'],
+    ['no license', 'LICENSE_INVALID', LICENSE_PROBLEMS.noLicense, 'License not accepted'],
+    ['re-signed by another key', 'LICENSE_INVALID', LICENSE_PROBLEMS.foreignKey, 'License not accepted'],
   ] as const) {
-    it(`explains ${code} in plain words`, async () => {
-      const state = withStanding(offline('professional'), code);
+    it(`explains ${code} (${name}) truthfully: what happened, and that nothing is unlocked`, async () => {
+      const state = withStanding(offline('professional'), code, message);
       state.license.offlineValidUntil = NOW - TIME.DAY;
       const { page, errors } = await open(state);
-      await page.getByTestId('banner-standing').getByRole('heading', { name: title }).waitFor();
-      await page.getByText("Until this is resolved you have the Free plan's features and limits.").waitFor();
-      await screenshot(page, `companion-ui-${code.toLowerCase().replaceAll('_', '-')}`);
+      const banner = page.getByTestId('banner-standing');
+      await banner.getByRole('heading', { name: title }).waitFor();
+      const body = await banner.locator('p').textContent();
+      if (code !== 'OFFLINE_GRACE_EXPIRED') expect(body).toContain(message);
+      expect(body).toContain(nothingUnlocked);
+      await page.getByText('Until this is resolved no features or usage are unlocked: apps are refused.').waitFor();
+      // Nothing on the page promises the free plan, nor that the cached license keeps working.
+      await expect(page.locator('body').textContent()).resolves.not.toMatch(/you have the Free plan|keeps working/);
+      if (name === 'time record deleted') expect(body).not.toMatch(/earlier/);
+      await screenshot(page, `companion-ui-${code.toLowerCase().replaceAll('_', '-')}-${name.replaceAll(/\W+/g, '-')}`);
+      expect(errors).toEqual([]);
+    });
+  }
+
+  for (const [code, title] of [
+    ['SUBSCRIPTION_INACTIVE', 'Professional subscription not active'],
+    ['LICENSE_EXPIRED', 'Professional access ended'],
+  ] as const) {
+    it(`explains ${code} with the free plan its license keeps`, async () => {
+      const state = withStanding(signedIn('professional'), code);
+      if (code === 'LICENSE_EXPIRED') state.license.accessEndsAt = NOW - TIME.HOUR;
+      const { page, errors } = await open(state);
+      const banner = page.getByTestId('banner-standing');
+      await banner.getByRole('heading', { name: title }).waitFor();
+      await expect(banner.locator('p').textContent()).resolves.toContain(
+        "Meanwhile you have the Free plan's features and limits.",
+      );
       expect(errors).toEqual([]);
     });
   }

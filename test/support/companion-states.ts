@@ -109,13 +109,39 @@ export function offline(tier: TierId = 'professional'): CompanionState {
   return { ...state, sync: { ...state.sync, status: 'offline', offlineSince: NOW - 2 * HOUR } };
 }
 
-export function withStanding(state: CompanionState, code: CompanionState['standing']['code']): CompanionState {
+/**
+ * The state with a standing problem. `message` is main's sentence for it (without one, the code
+ * stands in, and the window falls back to its own words). A lapsed plan (SUBSCRIPTION_INACTIVE,
+ * LICENSE_EXPIRED) keeps a valid license; the others make it invalid.
+ */
+export function withStanding(
+  state: CompanionState,
+  code: CompanionState['standing']['code'],
+  message: string = code,
+): CompanionState {
+  const lapsed = code === 'SUBSCRIPTION_INACTIVE' || code === 'LICENSE_EXPIRED';
   return {
     ...state,
     effectiveTier: 'free',
-    standing: { code, message: code },
-    license: { ...state.license, status: 'invalid', problem: { code, message: code } },
+    standing: { code, message },
+    license: lapsed ? state.license : { ...state.license, status: 'invalid', problem: { code, message } },
   };
 }
+
+/** Main's sentences for each way a license is refused (src-main/license-cache.ts, src-shared/license.ts). */
+export const LICENSE_PROBLEMS = {
+  anotherAccount: 'The stored license belongs to another account; connect to the billing server to fetch yours.',
+  anotherComputer:
+    'The stored license was issued to another computer; connect to the billing server to fetch one for this one.',
+  noLicense: 'There is no license from the billing server on this computer yet; connect to it to fetch one.',
+  foreignKey: 'The license signature does not match this server; sign in again to fetch a new one.',
+} as const;
+
+/** Main's sentences for a time it cannot trust (src-main/license-cache.ts). */
+export const CLOCK_PROBLEMS = {
+  behind: "This computer's clock is earlier than a time the companion has already seen; check the date and time.",
+  unconfirmed:
+    "The companion's record of the time is missing or was changed; connect to the billing server to confirm the time.",
+} as const;
 
 export const TIME = { NOW, HOUR, DAY };

@@ -59,14 +59,64 @@ describe('feature access', () => {
   });
 
   it.each<StandingProblem>(['SUBSCRIPTION_INACTIVE', 'LICENSE_EXPIRED'])(
-    'a verified license without paid access (%s) falls back to free and names the problem',
+    'a verified license without paid access (%s) grants the free tier it carries and names the problem',
     (standing) => {
-      expect(
-        decide({ catalog, plan: plan('enterprise', standing) }, { kind: 'feature', feature: 'sso' }),
-      ).toMatchObject({ allowed: false, code: standing });
-      expect(
-        decide({ catalog, plan: plan('enterprise', standing) }, { kind: 'feature', feature: 'basic_processing' }),
-      ).toEqual({ allowed: true, code: 'OK' });
+      const free = findTier(catalog, 'free');
+      const lapsed: PlanState = {
+        tier: 'enterprise',
+        standing,
+        features: effectiveFeatures(catalog, 'free'),
+        limits: free.limits,
+      };
+      expect(decide({ catalog, plan: lapsed }, { kind: 'feature', feature: 'sso' })).toMatchObject({
+        allowed: false,
+        code: standing,
+      });
+      expect(decide({ catalog, plan: lapsed }, { kind: 'feature', feature: 'basic_processing' })).toEqual({
+        allowed: true,
+        code: 'OK',
+      });
+    },
+  );
+
+  it.each<StandingProblem>(['SUBSCRIPTION_INACTIVE', 'LICENSE_EXPIRED'])(
+    'without paid access (%s) the catalog is never read for the free tier: a widened one grants nothing more',
+    (standing) => {
+      const widened = {
+        ...catalog,
+        tiers: catalog.tiers.map((tier) =>
+          tier.id === 'free'
+            ? {
+                ...tier,
+                features: ['all_features'],
+                limits: { ...tier.limits, monthly: { ai_operations: -1, data_processing: -1 } },
+              }
+            : tier,
+        ),
+      };
+      const free = findTier(catalog, 'free');
+      const lapsed: PlanState = { tier: 'enterprise', standing, features: ['basic_processing'], limits: free.limits };
+      expect(decide({ catalog: widened, plan: lapsed }, { kind: 'feature', feature: 'sso' })).toMatchObject({
+        allowed: false,
+        code: standing,
+      });
+      expect(decide({ catalog: widened, plan: lapsed }, usage('ai_operations', 6))).toMatchObject({
+        allowed: false,
+        code: standing,
+        limit: free.limits.monthly.ai_operations,
+      });
+      // Carrying no features or limits at all, it grants nothing.
+      for (const feature of ['sso', 'basic_processing']) {
+        expect(
+          decide({ catalog: widened, plan: plan('enterprise', standing) }, { kind: 'feature', feature }),
+        ).toMatchObject({
+          allowed: false,
+          code: standing,
+        });
+      }
+      expect(decide({ catalog: widened, plan: plan('enterprise', standing) }, usage('ai_operations', 1)).allowed).toBe(
+        false,
+      );
     },
   );
 

@@ -182,4 +182,20 @@ describe('planFromLicense', () => {
     expect(planFromLicense({ ...claims, accessEndsAt: NOW - 1 }, NOW).standing).toBe('LICENSE_EXPIRED');
     expect(planFromLicense({ ...claims, accessEndsAt: NOW + 1 }, NOW).standing).toBe('ok');
   });
+
+  it('without access grants only the features and limits the license signs', () => {
+    const inactive = planFromLicense({ ...claims, access: false, status: 'canceled' }, NOW);
+    expect(inactive).toMatchObject({ features: claims.features, limits: claims.limits });
+  });
+
+  it('once access ends grants its signed afterAccessEnds, or nothing without them', () => {
+    const after = { features: ['basic_processing'], limits: { ...claims.limits, max_devices: 1 } };
+    expect(planFromLicense({ ...claims, accessEndsAt: NOW - 1, afterAccessEnds: after }, NOW)).toMatchObject({
+      standing: 'LICENSE_EXPIRED',
+      ...after,
+    });
+    const bare = planFromLicense({ ...claims, accessEndsAt: NOW - 1 }, NOW);
+    expect(bare.features).toEqual([]);
+    expect(bare.limits).toEqual({ monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 });
+  });
 });

@@ -12,6 +12,8 @@ export interface LicenseClaims extends JWTPayload {
   accessEndsAt: number | null;
   features: string[];
   limits: Record<string, unknown>;
+  /** What applies once `accessEndsAt` passes (the free tier); present when `accessEndsAt` is. */
+  afterAccessEnds?: { features: string[]; limits: Record<string, unknown> };
   period: string;
   usage: Record<string, number>;
   iat: number;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,7 +163,9 @@ export interface CompanionProcess {
  */
 export async function bundleCli(): Promise<{ bin: string; remove(): void }> {
   const { build } = await import('esbuild');
-  const dir = mkdtempSync(join(ROOT, 'node_modules', '.tollgate-test-cli-'));
+  // The real path: in a git worktree node_modules may be a symlink, and the CLI runs main() only
+  // when the path it was started by is its own file.
+  const dir = realpathSync(mkdtempSync(join(ROOT, 'node_modules', '.tollgate-test-cli-')));
   const bin = join(dir, 'tollgate.mjs');
   await build({
     entryPoints: [join(ROOT, 'src-main', 'cli.ts')],

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceIdFor, machineIdentity } from '../../../src-main/device-id.ts';
 import { generateLicenseKeyPair, type LicensePayload, publicJwks, signLicense } from '../../../src-shared/license.ts';
 import { setPlan, signUp, startTestServer, type TestServer } from '../../support/server.ts';
-import { closeAfterEach, openTestCompanion, tempDir, VENDOR_TRUST } from './harness.ts';
+import { closeAfterEach, listenHostSocket, openTestCompanion, RawClient, tempDir, VENDOR_TRUST } from './harness.ts';
 
 // The attacks of issue 12, done the way a user with a text editor would: a real server gives a
 // genuine Professional license, then is out of reach; the data folder is then edited or copied.
@@ -136,6 +136,79 @@ describe('a license the vendor did not sign for this account and machine is refu
 
   it('the data folder copied to another machine', async () => {
     expect(await expectRefused(copyOfGenuine().home, 'another-machine-identity')).toMatch(/another computer/i);
+  });
+});
+
+describe("a lapsed plan's free tier is the one its license signs, not the cached plans", () => {
+  const HOUR = 3_600_000;
+
+  /** A data folder a real server filled for an account on `patch`, then the free tier widened in it by hand. */
+  async function lapsedFolderWidened(name: string, patch: Parameters<typeof setPlan>[2]['patch']) {
+    const account = await signUp(server.url);
+    await setPlan(server.db, account.id, { tier: 'professional', ...(patch ? { patch } : {}) });
+    const home = join(folder.path, name);
+    const online = await openTestCompanion({ home, serverUrl: server.url });
+    expect((await online.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(true);
+    await online.close();
+    const file = join(home, 'companion.json');
+    const settings = JSON.parse(readFileSync(file, 'utf8')) as {
+      plans: { plans: Array<{ id: string; features: string[]; limits: Record<string, unknown> }> };
+    };
+    const free = settings.plans.plans.find((plan) => plan.id === 'free');
+    if (!free) throw new Error('no free tier in the cached plans');
+    free.features = ['all_features', 'sso', 'basic_processing'];
+    free.limits = {
+      monthly: { ai_operations: -1, data_processing: -1 },
+      max_project_size_mb: -1,
+      api_calls_per_hour: -1,
+      max_devices: -1,
+    };
+    writeFileSync(file, JSON.stringify(settings));
+    return home;
+  }
+
+  /** What a host app is answered on the host socket by that folder's companion, offline. */
+  async function askOffline(home: string, clock?: () => number) {
+    const companion = closing(
+      await openTestCompanion({ home, serverUrl: UNREACHABLE, ...(clock ? { clock } : {}) }),
+      (opened) => opened.close(),
+    );
+    const socketPath = join(folder.path, `host-${++copies}.sock`);
+    closing(await listenHostSocket(companion, socketPath), (opened) => opened.close());
+    const client = closing(await RawClient.connect(socketPath), (opened) => opened.close());
+    const ask = async (method: string, params: unknown) =>
+      ((await client.request(method, params, ++copies)) as { result: Record<string, unknown> }).result;
+    return {
+      companion,
+      sso: await ask('gate.check', { feature: 'sso' }),
+      basic: await ask('gate.check', { feature: 'basic_processing' }),
+      sixUnits: await ask('usage.check', { operation: 'ai_operations', units: 6 }),
+    };
+  }
+
+  it('SUBSCRIPTION_INACTIVE: a canceled subscription keeps only the signed free tier', async () => {
+    const home = await lapsedFolderWidened('inactive', { status: 'canceled' });
+    const { companion, sso, basic, sixUnits } = await askOffline(home);
+    expect(sso).toMatchObject({ allowed: false, code: 'SUBSCRIPTION_INACTIVE' });
+    expect(sixUnits).toMatchObject({ allowed: false, code: 'SUBSCRIPTION_INACTIVE', limit: 5 });
+    // What the server signed for free is still granted: back on free, not locked out.
+    expect(basic).toMatchObject({ allowed: true, code: 'OK' });
+    const state = companion.state.getState();
+    expect(state.standing.code).toBe('SUBSCRIPTION_INACTIVE');
+    expect(state.usage.operations.ai_operations?.limit).toBe(5);
+  });
+
+  it('LICENSE_EXPIRED: paid access that ended offline falls back to the signed free tier', async () => {
+    const endsAt = Date.now() + HOUR;
+    const home = await lapsedFolderWidened('expired', { cancel_at_period_end: 1, current_period_end: endsAt });
+    // Offline, two hours later: past the paid access, well within the offline grace.
+    const { companion, sso, basic, sixUnits } = await askOffline(home, () => Date.now() + 2 * HOUR);
+    expect(sso).toMatchObject({ allowed: false, code: 'LICENSE_EXPIRED' });
+    expect(sixUnits).toMatchObject({ allowed: false, code: 'LICENSE_EXPIRED', limit: 5 });
+    expect(basic).toMatchObject({ allowed: true, code: 'OK' });
+    const state = companion.state.getState();
+    expect(state.standing.code).toBe('LICENSE_EXPIRED');
+    expect(state.usage.operations.ai_operations?.limit).toBe(5);
   });
 });
 

@@ -50,7 +50,7 @@ describe('deriveCompanionState', () => {
     expect(state.license.status).toBe('none');
   });
 
-  it('falls back to free and names the standing problem with the license problem’s words', () => {
+  it('grants nothing without a license to honour, and names the standing problem with the license problem’s words', () => {
     const state = deriveCompanionState(
       inputs({
         plan: { tier: 'professional', standing: 'OFFLINE_GRACE_EXPIRED' },
@@ -59,7 +59,23 @@ describe('deriveCompanionState', () => {
     );
     expect(state.effectiveTier).toBe('free');
     expect(state.standing).toEqual({ code: 'OFFLINE_GRACE_EXPIRED', message: 'Go online to renew.' });
-    expect(state.usage.operations.ai_operations?.limit).toBe(5);
+    // The limits shown are the ones decisions use: none, not the catalog's free tier.
+    expect(state.usage.operations.ai_operations?.limit).toBe(0);
+  });
+
+  it('shows a lapsed plan the limits its license carries, not the catalog’s free tier', () => {
+    const state = deriveCompanionState(
+      inputs({
+        plan: {
+          tier: 'professional',
+          standing: 'SUBSCRIPTION_INACTIVE',
+          features: ['basic_processing'],
+          limits: { monthly: { ai_operations: 3 }, max_project_size_mb: 1, api_calls_per_hour: 1, max_devices: 1 },
+        },
+      }),
+    );
+    expect(state.effectiveTier).toBe('free');
+    expect(state.usage.operations.ai_operations?.limit).toBe(3);
   });
 
   it('adds pending local usage to what the server counted, this period only', () => {

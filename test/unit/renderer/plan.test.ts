@@ -55,9 +55,17 @@ describe('tier status', () => {
   });
 
   it('says which plan applies while the paid one is not in good standing', () => {
-    expect(tierStatus(withStanding(signedIn('professional'), 'CLOCK_TAMPERED'), 'UTC')?.effectiveNote).toBe(
+    expect(tierStatus(withStanding(signedIn('professional'), 'SUBSCRIPTION_INACTIVE'), 'UTC')?.effectiveNote).toBe(
       "Until this is resolved you have the Free plan's features and limits.",
     );
+  });
+
+  it('says nothing is unlocked while no license can be honoured, never the free plan', () => {
+    for (const code of ['CLOCK_TAMPERED', 'LICENSE_INVALID', 'OFFLINE_GRACE_EXPIRED'] as const) {
+      expect(tierStatus(withStanding(signedIn('professional'), code), 'UTC')?.effectiveNote).toBe(
+        'Until this is resolved no features or usage are unlocked: apps are refused.',
+      );
+    }
   });
 
   it('falls back to the cached license before the first sync', () => {

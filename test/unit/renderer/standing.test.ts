@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { banners } from '../../../src-renderer/view/standing.ts';
-import { NOW, offline, signedIn, signedOut, TIME, withStanding } from '../../support/companion-states.ts';
+import {
+  CLOCK_PROBLEMS,
+  LICENSE_PROBLEMS,
+  NOW,
+  offline,
+  signedIn,
+  signedOut,
+  TIME,
+  withStanding,
+} from '../../support/companion-states.ts';
 
 describe('banners', () => {
   it('shows none when all is well or nobody is signed in', () => {
@@ -32,19 +41,48 @@ describe('banners', () => {
     expect(standing).toMatchObject({ tone: 'danger', title: 'Cached license expired' });
     expect(standing?.body).toContain('offline longer than your plan allows');
     expect(standing?.body).toContain('valid until 25 Nov 2026, 12:00 (1 day ago)');
-    expect(standing?.body).toContain("Meanwhile you have the Free plan's features and limits.");
+    expect(standing?.body).toContain('no features or usage are unlocked');
+    expect(standing?.body).not.toContain('Free plan');
   });
 
-  it('explains a clock set back', () => {
-    const [banner] = banners(withStanding(signedIn('professional'), 'CLOCK_TAMPERED'), NOW, 'UTC');
-    expect(banner?.title).toBe("This computer's clock looks wrong");
-    expect(banner?.body).toContain('Set the correct date and time');
+  it('explains a clock set back and a missing time record differently, in main’s words', () => {
+    const behind = banners(
+      withStanding(signedIn('professional'), 'CLOCK_TAMPERED', CLOCK_PROBLEMS.behind),
+      NOW,
+      'UTC',
+    )[0];
+    const unconfirmed = banners(
+      withStanding(signedIn('professional'), 'CLOCK_TAMPERED', CLOCK_PROBLEMS.unconfirmed),
+      NOW,
+      'UTC',
+    )[0];
+    expect(behind?.body).toContain('clock is earlier than a time the companion has already seen');
+    expect(unconfirmed?.body).toContain('connect to the billing server to confirm the time');
+    expect(unconfirmed?.body).not.toMatch(/earlier/);
+    for (const banner of [behind, unconfirmed]) {
+      expect(banner?.body).toContain('no features or usage are unlocked');
+      expect(banner?.body).not.toContain('Free plan');
+    }
   });
 
-  it('explains a tampered license', () => {
+  it.each(Object.entries(LICENSE_PROBLEMS))('explains a refused license (%s) in main’s words', (_, message) => {
+    const [banner] = banners(withStanding(signedIn('professional'), 'LICENSE_INVALID', message), NOW, 'UTC');
+    expect(banner?.title).toBe('License not accepted');
+    expect(banner?.body).toBe(`${message} Until then no features or usage are unlocked: apps are refused.`);
+  });
+
+  it('explains a license without main’s words in its own', () => {
     const [banner] = banners(withStanding(signedIn('professional'), 'LICENSE_INVALID'), NOW, 'UTC');
-    expect(banner?.title).toBe('Saved license failed its check');
-    expect(banner?.body).toContain('was changed or damaged');
+    expect(banner?.body).toContain('failed its check');
+  });
+
+  it('explains paid access that ended, with the free tier that applies', () => {
+    const state = withStanding(signedIn('professional'), 'LICENSE_EXPIRED');
+    state.license = { ...state.license, accessEndsAt: NOW - TIME.HOUR };
+    const [banner] = banners(state, NOW, 'UTC');
+    expect(banner?.title).toBe('Professional access ended');
+    expect(banner?.body).toContain('ended on 26 Nov 2026, 11:00 (1 hour ago)');
+    expect(banner?.body).toContain("Meanwhile you have the Free plan's features and limits.");
   });
 
   it('explains an inactive subscription and points at billing', () => {
