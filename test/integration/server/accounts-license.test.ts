@@ -113,7 +113,7 @@ for (const dialect of testDialects()) {
       expect(Date.parse(license.expiresAt)).toBe(verified.value.exp * 1000);
     });
 
-    it('signs the request\'s nonce into the license, and refuses a malformed one', async () => {
+    it("signs the request's nonce into the license, and refuses a malformed one", async () => {
       const frank = await signUp(server.url);
       const nonce = 'Zk3-fresh_nonce-of-this-request';
       const answer = await frank.get(`/v1/license?deviceId=laptop-n&nonce=${nonce}`);
