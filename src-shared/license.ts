@@ -41,7 +41,9 @@ export const SubscriptionStatus = z.enum(SUBSCRIPTION_STATUSES);
 export type SubscriptionStatus = z.infer<typeof SubscriptionStatus>;
 
 /** The companion's per-request random value that the server signs back into the license (`nonce`). */
-export const LicenseNonce = z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'expected 16–128 of A–Z a–z 0–9 _ -' });
+export const LicenseNonce = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'expected 16–128 of A–Z a–z 0–9 _ -' });
 
 /** What the server puts in a license (the registered JWT claims are added when signing). */
 export const LicensePayload = z.strictObject({

@@ -27,7 +27,7 @@ export const licenseRoutes: FastifyPluginAsyncZod = async (app) => {
           'devices and the cheapest tier that allows more, when the plan has no room); every later ' +
           'one marks it seen. A device the user released gets 409 DEVICE_RELEASED until it asks with ' +
           '`reactivate=true`. `nonce`, a fresh random value per request, is signed into the license as ' +
-          'its `nonce` claim: the companion takes the license\'s `iat` as the time now only from a ' +
+          "its `nonce` claim: the companion takes the license's `iat` as the time now only from a " +
           'license carrying the nonce it just sent (an unsigned `serverTime` can be replayed).',
         querystring: LicenseQuery,
         response: { 200: LicenseResponse },
