@@ -10,6 +10,7 @@ import {
   type CompanionEnv,
   closeAfterEach,
   eventually,
+  openTestCompanion,
   outageProxy,
   requireFaketime,
   runTollgate,
@@ -31,8 +32,6 @@ let proxy: Awaited<ReturnType<typeof outageProxy>>;
 let cli: Awaited<ReturnType<typeof bundleCli>>;
 
 beforeAll(async () => {
-  // Fails (never skips) on a machine without libfaketime: the clock below would not really turn.
-  requireFaketime();
   [server, cli] = await Promise.all([startTestServer(), bundleCli()]);
   proxy = await outageProxy(server.url);
 });
@@ -63,6 +62,8 @@ async function professionalSignedIn(name: string): Promise<CompanionEnv> {
 
 /** `tollgate --headless` with this clock (a faketime offset, or the real one), and a host app on its socket. */
 async function companionAt(env: CompanionEnv, clock?: string) {
+  // Fails the test (never skips it) without libfaketime: the clock would not really turn.
+  if (clock) requireFaketime();
   const child = closing(await startHeadless(env, cli.bin, undefined, clock), (running) => running.kill('SIGTERM'));
   const host = closing(await HostClient.connect(env.TOLLGATE_SOCKET), (client) => client.close());
   return {
@@ -163,6 +164,17 @@ describe('a fake billing server on loopback', () => {
     expect(await fooled.license()).toMatchObject({ status: 'invalid', problem: { code: 'CLOCK_TAMPERED' } });
     await fooled.stop();
     expect(settingsOf(env).time?.highWater?.at).toBeGreaterThanOrEqual(mark);
+    // What the window shows of it: a sync problem saying the answer was a replay, and where to look.
+    const window = await openTestCompanion({ home: env.TOLLGATE_HOME, serverUrl: fake.url });
+    try {
+      expect(await window.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'error' } });
+      expect(window.state.getState()).toMatchObject({
+        sync: { status: 'error', lastError: expect.stringMatching(/replayed copy.*TOLLGATE_SERVER_URL/) },
+        standing: { code: 'CLOCK_TAMPERED' },
+      });
+    } finally {
+      await window.close();
+    }
 
     // The genuine server (through the proxy, its network back) confirms the time.
     await proxy.up();
