@@ -82,9 +82,17 @@ export class BillingClient {
     return this.call('plans', {});
   }
 
-  /** `reactivate`: take this device back if the user released it (they just signed in on it). */
-  license(accessToken: string, deviceId: string, description: DeviceDescription, reactivate = false) {
-    const query = { deviceId, ...description, ...(reactivate ? { reactivate: 'true' as const } : {}) };
+  /**
+   * `reactivate`: take this device back if the user released it (they just signed in on it).
+   * `nonce`: fresh per request; the server signs it into the license (docs/api.md, "License").
+   */
+  license(accessToken: string, deviceId: string, description: DeviceDescription, reactivate = false, nonce?: string) {
+    const query = {
+      deviceId,
+      ...description,
+      ...(reactivate ? { reactivate: 'true' as const } : {}),
+      ...(nonce ? { nonce } : {}),
+    };
     return this.call('license', { query, accessToken });
   }
 

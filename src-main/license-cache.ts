@@ -8,13 +8,21 @@ import type { TrustedClock } from './trusted-clock.ts';
  * pinned keys (vendor.config.json, built in) every time it is loaded or received — a stored token is
  * never trusted because it is stored, and nothing in the data folder or a server answer can change
  * the keys. It is honoured only for the signed-in account (`sub`) and this machine (`dev`), and only
- * while the trusted clock (trusted-clock.ts) has not been turned back.
+ * while the trusted clock (trusted-clock.ts) has not been turned back. Only a license signed for the
+ * request just made (its `nonce` is the one sent) confirms the time, with its signed `iat`.
  */
 
 export type LicenseStatus =
   | { kind: 'none' }
   | { kind: 'valid'; token: string; claims: LicenseClaims }
   | { kind: 'invalid'; token: string; problem: LicenseProblem };
+
+/** What became of a license the server sent. */
+export type LicenseAnswer =
+  /** Verified or not, it now decides; `timeConfirmed`: it carried our nonce and its `iat` set the trusted time. */
+  | { kind: 'taken'; status: LicenseStatus; timeConfirmed: boolean }
+  /** Genuine, but signed for another request: a replay by whatever answered; nothing was changed. */
+  | { kind: 'replayed' };
 
 const TOKEN_KEY = 'license.token';
 
@@ -34,6 +42,8 @@ const invalid = (message: string): LicenseProblem => ({ code: 'LICENSE_INVALID',
 
 export class LicenseCache {
   private status: LicenseStatus = { kind: 'none' };
+  /** False once the server sent a license without our nonce: it cannot confirm the time (it is older). */
+  private serverConfirmsTime = true;
 
   constructor(private readonly options: LicenseCacheOptions) {}
 
@@ -41,9 +51,12 @@ export class LicenseCache {
     return this.status;
   }
 
-  /** Records the server's clock from an answer we trust (the configured server). */
-  trustServerTime(serverTime: number): void {
-    this.options.time.confirm(serverTime, this.options.clock());
+  /**
+   * A time the server stated without signing it for this request (/v1/me's and the license answer's
+   * `serverTime`): anyone answering in the server's place can replay one, so it may only raise the mark.
+   */
+  noteServerTime(serverTime: number): void {
+    this.options.time.raise(serverTime);
   }
 
   /** Verifies the stored token again. */
@@ -58,15 +71,30 @@ export class LicenseCache {
   }
 
   /**
-   * A token fresh from the server: kept when it verifies; otherwise the cached license stops being
-   * used too (the server's answer is what holds now) and the problem is what the companion shows.
+   * A token fresh from the server, answering a request that carried `nonce`: kept when it verifies;
+   * otherwise the cached license stops being used too (the server's answer is what holds now) and
+   * the problem is what the companion shows. A verified license carrying `nonce` was signed for
+   * this request, so its `iat` is the server's time now: that confirms the trusted clock, even
+   * backwards. One carrying another nonce is a genuine license replayed; it changes nothing. One
+   * without a nonce (a server older than this companion) is honoured but confirms no time.
    */
-  async accept(token: string): Promise<LicenseStatus> {
+  async accept(token: string, nonce: string): Promise<LicenseAnswer> {
     const status = await this.verify(token);
-    if (status.kind === 'valid') this.options.store.set(TOKEN_KEY, token);
-    else this.options.store.delete(TOKEN_KEY);
+    if (status.kind === 'valid' && status.claims.nonce !== undefined && status.claims.nonce !== nonce) {
+      return { kind: 'replayed' };
+    }
+    let timeConfirmed = false;
+    if (status.kind === 'valid') {
+      this.options.store.set(TOKEN_KEY, token);
+      timeConfirmed = status.claims.nonce === nonce;
+      if (timeConfirmed) this.options.time.confirm(status.claims.iat * 1000, this.options.clock());
+      else this.options.time.raise(status.claims.iat * 1000);
+      this.serverConfirmsTime = timeConfirmed;
+    } else {
+      this.options.store.delete(TOKEN_KEY);
+    }
     this.status = status;
-    return status;
+    return { kind: 'taken', status, timeConfirmed };
   }
 
   /** The server refused this device a license (released, or over max_devices): nothing cached is honoured. */
@@ -106,18 +134,20 @@ export class LicenseCache {
       );
     }
     const timeProblem = time.problemAt(now);
+    // A server older than this companion signs no nonce, so it cannot confirm the time: say so.
+    const oldServer = this.serverConfirmsTime
+      ? ''
+      : ' This billing server cannot confirm the time (its licenses carry no nonce: it is older than this companion); the vendor needs to update it.';
     if (timeProblem === 'behind') {
       return {
         code: 'CLOCK_TAMPERED',
-        message:
-          "This computer's clock is earlier than a time the companion has already seen; check the date and time.",
+        message: `This computer's clock is earlier than a time the companion has already seen; check the date and time.${oldServer}`,
       };
     }
     if (timeProblem === 'unconfirmed') {
       return {
         code: 'CLOCK_TAMPERED',
-        message:
-          "The companion's record of the time is missing or was changed; connect to the billing server to confirm the time.",
+        message: `The companion's record of the time is missing or was changed; connect to the billing server to confirm the time.${oldServer}`,
       };
     }
     if (now >= claims.exp * 1000) {

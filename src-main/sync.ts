@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { Device, MAX_BATCH_EVENTS, type MeResponse, type Notification, type PlansResponse } from '../src-shared/api.ts';
 import type { DeviceLimitView } from '../src-shared/contract.ts';
 import type { ReasonCode } from '../src-shared/decisions.ts';
-import { ok, type Result } from '../src-shared/result.ts';
+import { err, ok, type Result } from '../src-shared/result.ts';
 import type { Auth } from './auth.ts';
 import { isAuthRejection } from './auth.ts';
 import type { ApiFailure, BillingClient } from './billing-client.ts';
@@ -311,7 +312,8 @@ export class Sync {
   private async pullAccount(token: string): Promise<Step> {
     const me = await this.world.client.me(token);
     if (!me.ok) return me;
-    this.world.license.trustServerTime(Date.parse(me.value.serverTime));
+    // Unsigned, so replayable by anyone answering in the server's place: it may only raise the mark.
+    this.world.license.noteServerTime(Date.parse(me.value.serverTime));
     this.world.usage.mergeSnapshot(me.value.usage);
     this.world.events.account(me.value);
     return done;
@@ -319,7 +321,9 @@ export class Sync {
 
   private async pullLicense(token: string): Promise<Step> {
     const reactivate = this.reactivate;
-    const answer = await this.world.client.license(token, this.world.deviceId, describeDevice(), reactivate);
+    // Fresh for this request: the license that carries it back signed is an answer to it, not a replay.
+    const nonce = randomBytes(24).toString('base64url');
+    const answer = await this.world.client.license(token, this.world.deviceId, describeDevice(), reactivate, nonce);
     if (reactivate && (answer.ok || answer.error.kind !== 'offline')) this.reactivate = false;
     if (!answer.ok) {
       // Released from the account, or no room for it: the cached license stops being honoured now.
@@ -329,8 +333,10 @@ export class Sync {
       this.world.events.license(this.world.license.refuse({ code, message }), deviceLimit);
       return done;
     }
-    this.world.license.trustServerTime(Date.parse(answer.value.serverTime));
-    const status = await this.world.license.accept(answer.value.token);
+    this.world.license.noteServerTime(Date.parse(answer.value.serverTime));
+    const taken = await this.world.license.accept(answer.value.token, nonce);
+    if (taken.kind === 'replayed') return err(replayedLicense());
+    const { status } = taken;
     if (status.kind === 'valid') this.world.usage.mergeCounts(status.claims.period, status.claims.usage);
     this.world.events.license(status, null);
     return done;
@@ -360,6 +366,23 @@ export class Sync {
     this.world.events.plans(answer.value);
     return done;
   }
+}
+
+/**
+ * A genuine license signed for another request came back: whatever answered is not the billing
+ * server answering now (a local fake server, a replaying proxy). A sync error the window shows.
+ */
+function replayedLicense(): ApiFailure {
+  const detail =
+    'The license the billing server address answered with was not made for this request (it is a replayed copy): ' +
+    'something other than the billing server is answering there. Check --server / TOLLGATE_SERVER_URL.';
+  return {
+    kind: 'problem',
+    status: 200,
+    code: 'BAD_RESPONSE',
+    message: detail,
+    problem: { type: 'about:blank', title: detail, status: 200, detail, code: 'BAD_RESPONSE' },
+  };
 }
 
 /** The devices in the plan's places and the upgrade, from the 409 problem body (empty when it names none). */

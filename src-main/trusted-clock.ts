@@ -7,9 +7,15 @@ import type { SettingsStore } from './settings-store.ts';
  * clock, each time the billing server states), kept in the settings store with an HMAC whose key is
  * sealed by the secret cipher (safeStorage, the OS keychain, where there is one). A clock behind the
  * mark beyond CLOCK_DRIFT_MS is turned back; a missing or forged record means the mark is unknown,
- * and the offline grace is not honoured until the server states the time again. Without a keychain
+ * and the offline grace is not honoured until the server confirms the time. Without a keychain
  * the key lies beside the record (the state reports `tokenStorage: 'plaintext'`): editing then
  * needs recomputing the HMAC, which docs/security.md lists among the limits.
+ *
+ * Only a time the server signed for this very request may move the mark back or make it known
+ * (`confirm`: the `iat` of a verified license carrying the nonce the companion just sent). Any other
+ * time — an unsigned `serverTime`, /v1/me's, a replayable license — can only raise a known mark
+ * (`raise`): whoever answers in the server's place (a local fake server, the network) can then at
+ * worst make the companion refuse until the real server answers, never bring a grace back.
  */
 
 /** How far this clock may run behind the mark before it counts as turned back. */
@@ -58,14 +64,25 @@ export class TrustedClock {
   }
 
   /**
-   * The billing server stated the time (an HTTPS answer from the configured server): it is the
-   * authority, so the mark becomes its time — a clock that ran ahead and came back is forgiven here.
+   * A time the server signed for the request just made (a verified license carrying the nonce the
+   * companion sent): it is the authority, so the mark becomes its time — a clock that ran ahead and
+   * came back is forgiven here, and a missing record is known again.
    */
   confirm(serverTime: number, now: number): void {
     if (!Number.isFinite(serverTime)) return;
     this.mark = serverTime;
     this.save();
     this.observe(now);
+  }
+
+  /**
+   * A time nothing ties to this moment (an unsigned `serverTime`, replayable by anyone answering in
+   * the server's place): it may only raise a mark already known — never lower it, never confirm it.
+   */
+  raise(serverTime: number): void {
+    if (this.mark === null || !Number.isFinite(serverTime) || serverTime <= this.mark) return;
+    this.mark = serverTime;
+    this.save();
   }
 
   problemAt(now: number): TimeProblem | null {

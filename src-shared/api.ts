@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Limits, Prices, TierId } from './catalog.ts';
 import { REASON_CODES } from './decisions.ts';
-import { SubscriptionStatus } from './license.ts';
+import { LicenseNonce, SubscriptionStatus } from './license.ts';
 import { PERIOD_PATTERN } from './period.ts';
 
 /**
@@ -320,6 +320,13 @@ export const LicenseQuery = z.strictObject({
   appVersion: z.string().max(40).optional(),
   /** A device the user released gets a license again only when it asks for this explicitly. */
   reactivate: z.enum(['true', 'false']).optional(),
+  /**
+   * A fresh random value per request: signed into the license as its `nonce` claim, so the companion
+   * can tell a license made for this request (whose `iat` is the server's time now) from a replay.
+   */
+  nonce: LicenseNonce.optional().describe(
+    'A fresh random value (16–128 of A–Z a–z 0–9 _ -) per request; the license carries it back signed as its `nonce` claim.',
+  ),
 });
 
 // ── Devices ─────────────────────────────────────────────────────────────────────────────────────

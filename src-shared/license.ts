@@ -40,6 +40,11 @@ export const SUBSCRIPTION_STATUSES = [
 export const SubscriptionStatus = z.enum(SUBSCRIPTION_STATUSES);
 export type SubscriptionStatus = z.infer<typeof SubscriptionStatus>;
 
+/** The companion's per-request random value that the server signs back into the license (`nonce`). */
+export const LicenseNonce = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'expected 16–128 of A–Z a–z 0–9 _ -' });
+
 /** What the server puts in a license (the registered JWT claims are added when signing). */
 export const LicensePayload = z.strictObject({
   sub: z.string().min(1).max(200),
@@ -61,6 +66,11 @@ export const LicensePayload = z.strictObject({
   afterAccessEnds: z.strictObject({ features: z.array(z.string().max(64)).max(200), limits: Limits }).optional(),
   period: z.string().regex(PERIOD_PATTERN),
   usage: z.record(z.string(), z.number().int().min(0)),
+  /**
+   * The nonce the license request carried (absent when it carried none): a license whose nonce is
+   * the one the companion just sent was signed for that request, so its `iat` is the server's time now.
+   */
+  nonce: LicenseNonce.optional(),
 });
 export type LicensePayload = z.infer<typeof LicensePayload>;
 

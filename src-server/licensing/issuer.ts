@@ -9,12 +9,15 @@ import { accessEndsAt } from '../plans/subscriptions.ts';
 /**
  * Signs the license the companion caches: the plan that applies now, this period's usage and the
  * offline grace (`exp`). The status → access verdict is the server's, made in subscriptions.ts.
+ * `nonce`, the request's, is signed in as is: it is what lets the companion trust this license's
+ * `iat` as the time now (docs/security.md, "Trusted time").
  */
 export async function issueLicense(
   context: ServerContext,
   account: AuthenticatedAccount,
   { row, plan }: AccountPlan,
   deviceId: string,
+  nonce?: string,
 ): Promise<LicenseResponse> {
   const now = context.now();
   const usage = await usageSnapshot(context.db, context.catalog, account.id, plan, now);
@@ -45,6 +48,7 @@ export async function issueLicense(
           }),
       period: usage.period,
       usage: Object.fromEntries(Object.entries(usage.operations).map(([op, counter]) => [op, counter.used])),
+      ...(nonce === undefined ? {} : { nonce }),
     },
     context.licenseKey.privateJwk,
     { now, offlineGraceSeconds },

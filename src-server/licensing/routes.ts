@@ -26,7 +26,9 @@ export const licenseRoutes: FastifyPluginAsyncZod = async (app) => {
           'The first request from a device activates it (409 DEVICE_LIMIT_REACHED, listing the active ' +
           'devices and the cheapest tier that allows more, when the plan has no room); every later ' +
           'one marks it seen. A device the user released gets 409 DEVICE_RELEASED until it asks with ' +
-          '`reactivate=true`.',
+          '`reactivate=true`. `nonce`, a fresh random value per request, is signed into the license as ' +
+          "its `nonce` claim: the companion takes the license's `iat` as the time now only from a " +
+          'license carrying the nonce it just sent (an unsigned `serverTime` can be replayed).',
         querystring: LicenseQuery,
         response: { 200: LicenseResponse },
       },
@@ -57,7 +59,7 @@ export const licenseRoutes: FastifyPluginAsyncZod = async (app) => {
           { limit, devices: activation.active, ...(upgrade ? { upgrade } : {}) },
         );
       }
-      return issueLicense(app.tollgate, account, accountPlan, query.deviceId);
+      return issueLicense(app.tollgate, account, accountPlan, query.deviceId, query.nonce);
     },
   );
 

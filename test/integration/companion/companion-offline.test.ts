@@ -92,6 +92,8 @@ describe('offline', () => {
     expect(synced.operations.ai_operations).toMatchObject({ serverUsed: 3, pending: 0 });
   });
 
+  // What the window shows on the way, with the clock injected; the same attack on the real process
+  // with its clock really turned (libfaketime) is test/integration/companion/trusted-time.test.ts.
   it('gives OFFLINE_GRACE_EXPIRED after the grace and CLOCK_TAMPERED after a clock rollback, then recovers', async () => {
     const clock = { now: Date.now() };
     const { companion } = await professionalSignedIn(join(folder.path, 'clock-home'), () => clock.now);

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { type AddressInfo, createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -126,14 +126,15 @@ export interface CompanionEnv {
   [name: string]: string;
 }
 
-/** Runs one `tollgate …` command to completion. */
+/** Runs one `tollgate …` command to completion (`bin`: the bundled CLI of `bundleCli`). */
 export function runTollgate(
   args: string[],
   env: CompanionEnv,
   input?: string,
+  bin = TOLLGATE_BIN,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TOLLGATE_BIN, ...args], {
+    const child = spawn(process.execPath, [bin, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -163,8 +164,8 @@ export interface CompanionProcess {
  */
 export async function bundleCli(): Promise<{ bin: string; remove(): void }> {
   const { build } = await import('esbuild');
-  // The real path: in a git worktree node_modules may be a symlink, and the CLI runs main() only
-  // when the path it was started by is its own file.
+  // Its real path: cli.ts runs main() only when argv[1] is its own file, and node_modules may be a
+  // symlink (a git worktree sharing a checkout's), which import.meta.filename resolves.
   const dir = realpathSync(mkdtempSync(join(ROOT, 'node_modules', '.tollgate-test-cli-')));
   const bin = join(dir, 'tollgate.mjs');
   await build({
@@ -182,8 +183,15 @@ export async function bundleCli(): Promise<{ bin: string; remove(): void }> {
 /**
  * Starts `tollgate --headless` and resolves once its host socket answers. `asUser`: run it as that
  * user (tests run as root; a file a user cannot read is only unreadable to someone else).
+ * `faketime`: run it under libfaketime with that clock (`'+8d'`: the whole process, Date.now()
+ * included, lives 8 days ahead; see `requireFaketime`).
  */
-export async function startHeadless(env: CompanionEnv, bin = TOLLGATE_BIN, asUser?: string): Promise<CompanionProcess> {
+export async function startHeadless(
+  env: CompanionEnv,
+  bin = TOLLGATE_BIN,
+  asUser?: string,
+  faketime?: string,
+): Promise<CompanionProcess> {
   const command = asUser
     ? ['setpriv', `--reuid=${asUser}`, `--regid=${asUser === 'nobody' ? 'nogroup' : asUser}`, '--clear-groups']
     : [];
@@ -191,7 +199,12 @@ export async function startHeadless(env: CompanionEnv, bin = TOLLGATE_BIN, asUse
     command[0] ?? process.execPath,
     [...command.slice(1), ...(asUser ? [process.execPath] : []), bin, '--headless'],
     {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ...env,
+        ...(faketime ? fakeClock(faketime) : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -221,6 +234,36 @@ export async function startHeadless(env: CompanionEnv, bin = TOLLGATE_BIN, asUse
       await exited;
     },
   };
+}
+
+/**
+ * The environment that runs a process under libfaketime (Debian package `faketime`, which .ci/run
+ * installs) at `offset` (`'+8d'`, `'-2h'`): what the `faketime -f` wrapper sets, given straight
+ * to the process so that its pid and signals are the companion's own (the wrapper forks).
+ * `$LIB` is the dynamic loader's own token (lib/x86_64-linux-gnu on Debian), as the wrapper uses it.
+ */
+function fakeClock(offset: string): Record<string, string> {
+  return { LD_PRELOAD: '/usr/$LIB/faketime/libfaketime.so.1', FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
+
+/**
+ * Checks that libfaketime is here and really moves a Node process's clock: throws, never skips,
+ * when it does not — a clock test that quietly ran on the real clock would prove nothing.
+ */
+export function requireFaketime(): void {
+  const DAY = 86_400_000;
+  const before = Date.now();
+  const run = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(Date.now()))'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ...fakeClock('+8d') },
+  });
+  const shifted = Number(run.stdout) - before;
+  if (run.status !== 0 || !(shifted > 7.9 * DAY && shifted < 8.1 * DAY)) {
+    throw new Error(
+      "libfaketime did not move Node's clock 8 days ahead, so the clock tests cannot turn the companion's clock: " +
+        `install it (apt-get install faketime; .ci/run does). Node printed ${JSON.stringify(run.stdout)}, ${run.stderr}`,
+    );
+  }
 }
 
 /** Polls until `check` returns a truthy value (or throws after the timeout). */

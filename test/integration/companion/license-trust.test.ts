@@ -1,10 +1,11 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceIdFor, machineIdentity } from '../../../src-main/device-id.ts';
 import { generateLicenseKeyPair, type LicensePayload, publicJwks, signLicense } from '../../../src-shared/license.ts';
-import { setPlan, signUp, startTestServer, type TestServer } from '../../support/server.ts';
+import { createTestDatabase } from '../../support/databases.ts';
+import { request, setPlan, signUp, startTestServer, type TestServer } from '../../support/server.ts';
 import { closeAfterEach, listenHostSocket, openTestCompanion, RawClient, tempDir, VENDOR_TRUST } from './harness.ts';
 
 // The attacks of issue 12, done the way a user with a text editor would: a real server gives a
@@ -213,29 +214,61 @@ describe("a lapsed plan's free tier is the one its license signs, not the cached
 });
 
 describe('a server whose licenses are signed by a key the companion does not pin', () => {
-  it('reports LICENSE_INVALID and stops using the cached license', async () => {
-    // A server without TOLLGATE_LICENSE_SIGNING_KEY signs with a key of its own.
-    const rogue = await startTestServer({ env: { TOLLGATE_LICENSE_SIGNING_KEY: '' } });
+  it('reports LICENSE_INVALID and stops using the cached license: same account, same database, only the key changed', async () => {
+    const database = await createTestDatabase('sqlite');
+    let running: TestServer | null = await startTestServer({ database });
     try {
-      const account = await signUp(rogue.url);
-      await setPlan(rogue.db, account.id, { tier: 'professional' });
-      const copy = copyOfGenuine();
-      const companion = closing(await openTestCompanion({ home: copy.home, serverUrl: rogue.url }), (opened) =>
-        opened.close(),
+      const account = await signUp(running.url);
+      await setPlan(running.db, account.id, { tier: 'professional' });
+      const home = join(folder.path, 'rekeyed');
+      const before = await openTestCompanion({ home, serverUrl: running.url });
+      expect((await before.dispatch('auth.signIn', { email: account.email, password: account.password })).ok).toBe(
+        true,
       );
-      const signedIn = await companion.dispatch('auth.signIn', { email: account.email, password: account.password });
-      expect(signedIn.ok).toBe(true);
-      await companion.dispatch('sync.now', {});
+      expect(before.state.getState().effectiveTier).toBe('professional');
+      await before.close();
+
+      // The same server on the same database, restarted with a signing key of its own instead of
+      // the vendor's (TOLLGATE_LICENSE_SIGNING_KEY takes a private JWK file).
+      await running.stop();
+      running = null;
+      const foreign = await generateLicenseKeyPair();
+      const keyFile = join(folder.path, 'foreign-signing.jwk.json');
+      writeFileSync(keyFile, JSON.stringify(foreign.privateJwk));
+      running = await startTestServer({ database, env: { TOLLGATE_LICENSE_SIGNING_KEY: keyFile } });
+
+      const companion = closing(await openTestCompanion({ home, serverUrl: running.url }), (opened) => opened.close());
+      // Before it syncs, the cached genuine license still works: nothing else about the folder is wrong.
+      expect(companion.state.getState()).toMatchObject({
+        account: { id: account.id },
+        effectiveTier: 'professional',
+        standing: { code: 'OK' },
+      });
+      // The server still knows the account and its session: what it signs is this account's license.
+      const deviceId = deviceIdFor(machineIdentity(), VENDOR_TRUST.appId);
+      const served = await request(running.url, 'GET', `/v1/license?deviceId=${deviceId}`, undefined, {
+        token: account.token,
+      });
+      expect(served.status).toBe(200);
+      expect(decodeJwt(served.body.token)).toMatchObject({ sub: account.id, dev: deviceId, tier: 'professional' });
+      expect(decodeProtectedHeader(served.body.token).kid).toBe(foreign.publicJwk.kid);
+
+      expect(await companion.dispatch('sync.now', {})).toEqual({ ok: true, value: { status: 'idle' } });
       const state = companion.state.getState();
+      expect(state.account?.id).toBe(account.id);
       expect(state.standing.code).toBe('LICENSE_INVALID');
-      expect(state.license.status).toBe('invalid');
+      expect(state.license).toMatchObject({
+        status: 'invalid',
+        problem: { message: expect.stringMatching(/signature/) },
+      });
       expect(companion.dispatch('gate.check', { feature: 'basic_processing' })).toMatchObject({
         ok: true,
         value: { allowed: false, code: 'LICENSE_INVALID' },
       });
-      expect(JSON.parse(readFileSync(join(copy.home, 'companion.json'), 'utf8')).license?.token).toBeUndefined();
+      expect(JSON.parse(readFileSync(join(home, 'companion.json'), 'utf8')).license?.token).toBeUndefined();
     } finally {
-      await rogue.stop();
+      await running?.stop();
+      await database.cleanup();
     }
   });
 });

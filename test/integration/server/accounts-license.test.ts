@@ -113,6 +113,28 @@ for (const dialect of testDialects()) {
       expect(Date.parse(license.expiresAt)).toBe(verified.value.exp * 1000);
     });
 
+    it("signs the request's nonce into the license, and refuses a malformed one", async () => {
+      const frank = await signUp(server.url);
+      const nonce = 'Zk3-fresh_nonce-of-this-request';
+      const answer = await frank.get(`/v1/license?deviceId=laptop-n&nonce=${nonce}`);
+      expect(answer.status).toBe(200);
+      const jwks = (await request(server.url, 'GET', '/.well-known/jwks.json')).body;
+      const verified = await verifyLicense(LicenseResponse.parse(answer.body).token, jwks, { now: clock });
+      expect(verified.ok && verified.value).toMatchObject({ sub: frank.id, nonce, iat: Math.floor(clock / 1000) });
+      // Without one (an older companion) the license carries none.
+      const without = await frank.get('/v1/license?deviceId=laptop-n');
+      const plain = await verifyLicense(LicenseResponse.parse(without.body).token, jwks, { now: clock });
+      expect(plain.ok && 'nonce' in plain.value).toBe(false);
+      for (const bad of ['short', 'has%20space-and-more-chars', 'x'.repeat(129)]) {
+        const refused = await frank.get(`/v1/license?deviceId=laptop-n&nonce=${bad}`);
+        expect(refused.status).toBe(400);
+      }
+      // The OpenAPI document tells client authors about it.
+      const spec = (await request(server.url, 'GET', '/openapi.json')).body;
+      const parameters = spec.paths['/v1/license'].get.parameters as Array<{ name: string; description?: string }>;
+      expect(parameters.find((parameter) => parameter.name === 'nonce')?.description).toMatch(/signed as its `nonce`/);
+    });
+
     it('maps a past-due subscription to access during the grace and to free after it', async () => {
       const erin = await signUp(server.url);
       await setPlan(server.db, erin.id, {

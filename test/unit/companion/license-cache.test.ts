@@ -19,6 +19,8 @@ import {
 const NOW = Date.UTC(2026, 10, 15, 12);
 const DAY = 86_400_000;
 const GRACE_SECONDS = 7 * 86_400;
+/** The nonce a license request carried (the server signs it back in as `nonce`). */
+const NONCE = 'nonce-of-this-request-0001';
 
 let server: LicenseKeyPair;
 let stranger: LicenseKeyPair;
@@ -81,7 +83,7 @@ describe('license cache', () => {
   it('keeps a verified license and verifies it again on the next load', async () => {
     const now = { value: NOW };
     const cache = cacheAt(now);
-    expect((await cache.accept(await sign(enterprise))).kind).toBe('valid');
+    expect(await cache.accept(await sign(enterprise), NONCE)).toMatchObject({ status: { kind: 'valid' } });
     const reloaded = cacheAt(now);
     const status = await reloaded.load();
     expect(status.kind === 'valid' && status.claims.tier).toBe('enterprise');
@@ -135,8 +137,8 @@ describe('license cache', () => {
   it('gives CLOCK_TAMPERED when the clock is turned back past the last server time', async () => {
     const now = { value: NOW };
     const cache = cacheAt(now);
-    await cache.accept(await sign(enterprise));
-    cache.trustServerTime(NOW + 2 * DAY);
+    await cache.accept(await sign(enterprise), NONCE);
+    cache.noteServerTime(NOW + 2 * DAY);
     now.value = NOW + 2 * DAY - CLOCK_DRIFT_MS + 1000;
     expect(gateFor(cache, now).checkFeature('sso').allowed).toBe(true);
     now.value = NOW + DAY;
@@ -149,7 +151,7 @@ describe('license cache', () => {
 
   it('honours a license only for its account and this device', async () => {
     const now = { value: NOW };
-    await cacheAt(now).accept(await sign(enterprise));
+    await cacheAt(now).accept(await sign(enterprise), NONCE);
     const otherAccount = cacheAt(now, 'acct_2');
     await otherAccount.load();
     expect(gateFor(otherAccount, now).checkFeature('sso')).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
@@ -161,10 +163,66 @@ describe('license cache', () => {
   it('stops using the cached license when the server sends one that does not verify', async () => {
     const now = { value: NOW };
     const cache = cacheAt(now);
-    await cache.accept(await sign(enterprise));
-    const status = await cache.accept(await sign(enterprise, stranger.privateJwk));
-    expect(status.kind === 'invalid' && status.problem.code).toBe('LICENSE_INVALID');
+    await cache.accept(await sign(enterprise), NONCE);
+    const answer = await cache.accept(await sign(enterprise, stranger.privateJwk), NONCE);
+    expect(answer).toMatchObject({ kind: 'taken', status: { kind: 'invalid', problem: { code: 'LICENSE_INVALID' } } });
     expect(gateFor(cache, now).checkFeature('sso')).toMatchObject({ allowed: false, code: 'LICENSE_INVALID' });
     expect(store.get('license.token')).toBeUndefined();
+  });
+
+  describe('time from the server', () => {
+    /** A mark the companion's own clock pushed 8 days ahead, and that clock now back at NOW. */
+    async function markEightDaysAhead() {
+      const now = { value: NOW };
+      const cache = cacheAt(now);
+      await cache.accept(await sign({ ...enterprise, nonce: NONCE }), NONCE);
+      now.value = NOW + 8 * DAY;
+      expect(cache.problemAt(now.value)?.code).toBe('OFFLINE_GRACE_EXPIRED');
+      now.value = NOW;
+      expect(cache.problemAt(now.value)?.code).toBe('CLOCK_TAMPERED');
+      return { cache, now };
+    }
+
+    it('is moved back only by a license signed for this request, with its signed iat', async () => {
+      const { cache, now } = await markEightDaysAhead();
+      const answer = await cache.accept(await sign({ ...enterprise, nonce: NONCE }), NONCE);
+      expect(answer).toMatchObject({ kind: 'taken', timeConfirmed: true, status: { kind: 'valid' } });
+      expect(cache.problemAt(now.value)).toBeNull();
+    });
+
+    it('is not moved back by unsigned server times, a replayed license or a license without a nonce', async () => {
+      const { cache, now } = await markEightDaysAhead();
+      cache.noteServerTime(NOW);
+      expect(cache.problemAt(now.value)?.code).toBe('CLOCK_TAMPERED');
+      // A genuine license made for an earlier request: not taken, nothing changes.
+      const replayed = await sign({ ...enterprise, tier: 'professional', nonce: 'an-earlier-request-nonce' });
+      expect(await cache.accept(replayed, NONCE)).toEqual({ kind: 'replayed' });
+      expect(cache.current.kind === 'valid' && cache.current.claims.tier).toBe('enterprise');
+      expect(cache.problemAt(now.value)?.code).toBe('CLOCK_TAMPERED');
+      // A server older than the companion signs no nonce: honoured, but it confirms no time, and says so.
+      const old = await cache.accept(await sign(enterprise), NONCE);
+      expect(old).toMatchObject({ kind: 'taken', timeConfirmed: false, status: { kind: 'valid' } });
+      expect(cache.problemAt(now.value)).toMatchObject({
+        code: 'CLOCK_TAMPERED',
+        message: expect.stringMatching(/cannot confirm the time/),
+      });
+    });
+
+    it('confirms a missing time record only from a license signed for this request', async () => {
+      const now = { value: NOW };
+      const cache = new LicenseCache({
+        store,
+        clock: () => now.value,
+        keys: publicJwks(server.publicJwk),
+        deviceId: 'dev-1',
+        account: () => 'acct_1',
+        time: new TrustedClock(store, plaintextCipher),
+      });
+      await cache.accept(await sign(enterprise), NONCE);
+      cache.noteServerTime(NOW);
+      expect(cache.problemAt(now.value)?.code).toBe('CLOCK_TAMPERED');
+      await cache.accept(await sign({ ...enterprise, nonce: NONCE }), NONCE);
+      expect(cache.problemAt(now.value)).toBeNull();
+    });
   });
 });
