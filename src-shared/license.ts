@@ -74,7 +74,15 @@ export const LicensePayload = z.strictObject({
 });
 export type LicensePayload = z.infer<typeof LicensePayload>;
 
-export const LicenseClaims = LicensePayload.extend({
+/**
+ * A license as the companion reads it: the payload and the registered claims. Claims it does not
+ * know are ignored (and dropped), as JWT readers do, so a server that signs a new claim does not
+ * make every installed companion refuse its licenses; a new claim may therefore only inform, never
+ * restrict (a restriction needs companions that know it first). The server signs only what
+ * `LicensePayload` names.
+ */
+export const LicenseClaims = z.object({
+  ...LicensePayload.shape,
   iss: z.literal(LICENSE_ISSUER),
   aud: z.literal(LICENSE_AUDIENCE),
   iat: z.number().int(),

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { base64url, SignJWT, UnsecuredJWT } from 'jose';
+import { base64url, importJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultCatalog, findTier } from '../../src-shared/catalog.ts';
 import {
@@ -52,6 +52,23 @@ describe('license tokens', () => {
     if (!result.ok) return;
     expect(result.value).toMatchObject({ ...payload, iss: 'tollgate', aud: 'tollgate-companion' });
     expect(result.value.exp - result.value.iat).toBe(7 * DAY);
+  });
+
+  it('honours a license carrying a claim this companion does not know, and ignores the claim', async () => {
+    const key = await importJWK(keys.privateJwk, 'EdDSA');
+    const newer = await new SignJWT({ ...payload, claimOfALaterServer: { anything: true } })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'tollgate-license+jwt', kid: keys.privateJwk.kid as string })
+      .setIssuer('tollgate')
+      .setAudience('tollgate-companion')
+      .setIssuedAt(NOW / 1000)
+      .setNotBefore(NOW / 1000)
+      .setExpirationTime(NOW / 1000 + DAY)
+      .sign(key);
+    const result = await verifyLicense(newer, keys.publicJwk, { now: NOW });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.tier).toBe('professional');
+    expect(result.value).not.toHaveProperty('claimOfALaterServer');
   });
 
   it('verifies against the published JWKS too', async () => {
