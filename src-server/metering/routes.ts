@@ -100,21 +100,29 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       // Each event is checked on its own: a bad one is answered for itself and the rest are counted.
       const results: (UsageEventResult | null)[] = [];
       const usable: { index: number; event: UsageRequest }[] = [];
+      // Outcomes are tallied and counted once each (a labelled counter costs a lookup per call).
+      const tally = new Map<string, number>();
+      const count = (outcome: string) => tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
       request.body.events.forEach((raw, index) => {
         const parsed = UsageEvent.safeParse(raw);
         if (!parsed.success) {
           results.push(refusedEvent(index, raw, 'EVENT_INVALID', z.prettifyError(parsed.error)));
-          usageOutcomes.inc({ kind: 'batch', outcome: 'rejected' });
+          count('rejected');
         } else if (!Object.hasOwn(catalog.operations, parsed.data.operation)) {
           results.push(refusedEvent(index, raw, 'UNKNOWN_OPERATION'));
-          usageOutcomes.inc({ kind: 'batch', outcome: 'rejected' });
+          count('rejected');
         } else {
           const { occurredAt, ...event } = parsed.data;
           usable.push({ index, event: { ...event, occurredAt: occurredAt ? Date.parse(occurredAt) : null } });
           results.push(null);
         }
       });
-      if (usable.length > 0) {
+      try {
+        if (usable.length > 0) await meterUsable();
+      } finally {
+        for (const [outcome, times] of tally) usageOutcomes.inc({ kind: 'batch', outcome }, times);
+      }
+      async function meterUsable() {
         await countMeteredBatch(request, reply);
         const outcomes = await recordUsage(
           store,
@@ -127,7 +135,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         outcomes.forEach((outcome, i) => {
           const { index } = usable[i] as { index: number };
           results[index] = { ...eventResult(outcome), index };
-          usageOutcomes.inc({ kind: 'batch', outcome: results[index].status });
+          count(results[index].status);
         });
       }
       const journal = request.body.journal
