@@ -20,6 +20,20 @@ import { up as createFirstVersion, down as dropFirstVersion } from './006_pg_met
  * key, so the lock order is still PostgreSQL's own byte order ("C") whatever order the caller sent.
  */
 
+/** Each event's key as stored before (its status and first answer), or nulls: one index probe per event. */
+const CREATE_SEEN = sql`
+CREATE FUNCTION tollgate_meter_seen(p_accounts text[], p_keys text[], OUT statuses text[], OUT answers text[])
+LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+  -- PL/pgSQL rather than SQL so that its plan is kept between calls.
+  SELECT array_agg(e.status ORDER BY t.i), array_agg(e.result_json ORDER BY t.i)
+    INTO statuses, answers
+    FROM unnest(p_accounts, p_keys) WITH ORDINALITY AS t(a, k, i)
+    LEFT JOIN LATERAL (SELECT ue.status, ue.result_json FROM usage_events ue
+                        WHERE ue.account_id = t.a AND ue.idempotency_key = t.k) AS e ON true;
+END
+$fn$`;
+
 const CREATE = sql`
 CREATE FUNCTION tollgate_meter(
   p_accounts text[], p_operations text[], p_units bigint[], p_keys text[], p_limits bigint[],
@@ -56,11 +70,7 @@ BEGIN
     -- A batch looks its keys up before it waits for its counter, which the account's other batches
     -- hold in turn: a key a racer stores meanwhile makes the insert below store fewer rows than it
     -- decided, and the call fails as a whole (serialization_failure) and is decided again.
-    SELECT array_agg(e.status ORDER BY t.i), array_agg(e.result_json ORDER BY t.i)
-      INTO seen_status, seen_json
-      FROM unnest(p_accounts, p_keys) WITH ORDINALITY AS t(a, k, i)
-      LEFT JOIN LATERAL (SELECT ue.status, ue.result_json FROM usage_events ue
-                          WHERE ue.account_id = t.a AND ue.idempotency_key = t.k) AS e ON true;
+    SELECT seen.statuses, seen.answers INTO seen_status, seen_json FROM tollgate_meter_seen(p_accounts, p_keys) AS seen;
   END IF;
 
   -- Lock the counters in byte order. A counter's first use this period creates it (a concurrent
@@ -90,11 +100,7 @@ BEGIN
   IF NOT p_whole THEN
     -- Under the counters' locks: a key stored before, by this account's earlier calls or anyone's
     -- (so a replay racing its original on the same counter finds it, rather than failing the group).
-    SELECT array_agg(e.status ORDER BY t.i), array_agg(e.result_json ORDER BY t.i)
-      INTO seen_status, seen_json
-      FROM unnest(p_accounts, p_keys) WITH ORDINALITY AS t(a, k, i)
-      LEFT JOIN LATERAL (SELECT ue.status, ue.result_json FROM usage_events ue
-                          WHERE ue.account_id = t.a AND ue.idempotency_key = t.k) AS e ON true;
+    SELECT seen.statuses, seen.answers INTO seen_status, seen_json FROM tollgate_meter_seen(p_accounts, p_keys) AS seen;
   END IF;
   c_delta := array_fill(0::bigint, ARRAY[counters]);
 
@@ -182,6 +188,7 @@ END
 $fn$`;
 
 const DROP = sql`DROP FUNCTION IF EXISTS tollgate_meter(text[], text[], bigint[], text[], bigint[], text[], bigint[], bigint[], int[], boolean, int[], int[], text[], text[], text[])`;
+const DROP_SEEN = sql`DROP FUNCTION IF EXISTS tollgate_meter_seen(text[], text[])`;
 
 function isPostgres(db: Kysely<unknown>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
@@ -190,11 +197,13 @@ function isPostgres(db: Kysely<unknown>): boolean {
 export async function up(db: Kysely<unknown>): Promise<void> {
   if (!isPostgres(db)) return;
   await dropFirstVersion(db);
+  await CREATE_SEEN.execute(db);
   await CREATE.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   if (!isPostgres(db)) return;
   await DROP.execute(db);
+  await DROP_SEEN.execute(db);
   await createFirstVersion(db);
 }
