@@ -237,10 +237,14 @@ function scheduleLookups(db: Kysely<Database>, pool: pg.Pool, queue: LookupQueue
     const group = queue.waiting.splice(0);
     if (group.length === 0) return;
     queue.inFlight += 1;
-    runLookups(db, pool, group).finally(() => {
-      queue.inFlight -= 1;
-      scheduleLookups(db, pool, queue);
-    });
+    runLookups(db, pool, group)
+      .catch((error: unknown) => {
+        for (const waiting of group) waiting.reject(error);
+      })
+      .finally(() => {
+        queue.inFlight -= 1;
+        scheduleLookups(db, pool, queue);
+      });
     scheduleLookups(db, pool, queue);
   });
 }
