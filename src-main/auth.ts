@@ -43,12 +43,17 @@ export class Auth {
   }
 
   /** A usable access token: null when signed out; a failure when the server cannot be reached. */
-  async accessToken(forceRefresh = false): Promise<ApiOutcome<string | null>> {
+  accessToken(forceRefresh = false): Promise<ApiOutcome<string | null>> {
+    return this.token(forceRefresh, true);
+  }
+
+  private async token(forceRefresh: boolean, retryJoined: boolean): Promise<ApiOutcome<string | null>> {
     const session = this.session;
     if (!session) return ok(null);
     if (!forceRefresh && session.accessTokenExpiresAt - REFRESH_MARGIN_MS > this.clock()) {
       return ok(session.accessToken);
     }
+    const joined = this.refreshing !== null;
     this.refreshing ??= this.client
       .refresh(session.refreshToken)
       .then((outcome) => this.adopt(outcome))
@@ -57,6 +62,10 @@ export class Auth {
       });
     const refreshed = await this.refreshing;
     if (refreshed.ok) return ok(refreshed.value.accessToken);
+    // A refresh already on its way when this caller came (a sync's, begun while offline) failed
+    // to reach the server: that says nothing of now, when the network may be back (a click right
+    // after it returns). Try once more with a refresh of this caller's own.
+    if (joined && retryJoined && refreshed.error.kind === 'offline') return this.token(forceRefresh, false);
     if (isAuthRejection(refreshed.error)) {
       // The refresh token itself was refused (revoked, expired): the user must sign in again.
       this.set(null);
