@@ -303,6 +303,15 @@ async function fakeCompanion(
 }
 
 /**
+ * A runner's output with its FAIL lines first: a CI summary shows only a failure's first line, and
+ * that line should name the step that broke, not the first step that passed.
+ */
+function failuresFirst(output: string): string {
+  const failed = output.split('\n').filter((line) => line.startsWith('FAIL '));
+  return failed.length ? `${failed.join(' | ')}\n--- full output:\n${output}` : output;
+}
+
+/**
  * Runs a child-process runner: answers its `@do` lines with the world's triggers and resolves with
  * its exit code and everything it printed.
  */
@@ -311,7 +320,7 @@ export function runChild(
   args: string[],
   world: World,
   options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number | null; output: string }> {
+): Promise<{ code: number | null; output: string; report: string }> {
   return new Promise((resolve) => {
     const child: ChildProcess = spawn(command, args, {
       cwd: options.cwd ?? ROOT,
@@ -336,7 +345,7 @@ export function runChild(
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      resolve({ code, output, report: failuresFirst(output) });
     });
   });
 }
