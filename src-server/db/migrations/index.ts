@@ -13,6 +13,7 @@ import * as trials from './014_trials.ts';
 import * as funnel from './015_funnel.ts';
 import * as importClaims from './017_import_claims.ts';
 import * as pgMeterPrepared from './018_pg_meter_prepared.ts';
+import * as usageEventsLean from './019_usage_events_lean.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '015_funnel': funnel,
   '017_import_claims': importClaims,
   '018_pg_meter_prepared': pgMeterPrepared,
+  '019_usage_events_lean': usageEventsLean,
 };
