@@ -10,7 +10,6 @@ import {
   type FastifyPluginAsyncZod,
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
-  serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { Redis } from 'ioredis';
@@ -46,6 +45,7 @@ import {
 } from './errors.ts';
 import { installMetrics } from './metrics.ts';
 import { installRateLimits } from './rate-limit.ts';
+import { serializerCompiler } from './serializer.ts';
 
 /**
  * Every route plugin of the API. Each area adds its own with one line (e.g. `paymentsRoutes`);
