@@ -7,7 +7,8 @@ import { inTransaction } from '../db/transactions.ts';
 import { accountPlan } from '../http/context.ts';
 import { ApiError } from '../http/errors.ts';
 import { KeyedQueue } from '../payments/keyed-queue.ts';
-import { invoicePaidThrough, PaymentProviderError } from '../payments/provider.ts';
+import { invoicePaidThrough } from '../payments/provider.ts';
+import { providerCall } from '../payments/provider-call.ts';
 import { addOverride, type Override } from '../plans/overrides.ts';
 import { loadSubscription, subscriptionView } from '../plans/subscriptions.ts';
 import { endTrial, grantTrial, readTrial } from '../plans/trials.ts';
@@ -284,7 +285,7 @@ export function registerCustomerActions(app: Parameters<FastifyPluginAsyncZod>[0
       if (!provider || row.provider_subscription_id === null || row.tier === 'free') {
         throw new ApiError('BAD_REQUEST', 'There is no paid provider subscription to cancel.');
       }
-      await provider.setCancelAtPeriodEnd(account, row, true);
+      await providerCall(request.log, provider.name, () => provider.setCancelAtPeriodEnd(account, row, true));
       const after = await loadSubscription(db, account.id);
       await recordAudit(
         db,
@@ -348,13 +349,10 @@ export function registerCustomerActions(app: Parameters<FastifyPluginAsyncZod>[0
         if (amount <= 0 || amount > left) {
           throw new ApiError('REFUND_TOO_LARGE', `Invoice ${invoice.id} has ${left} cents left to refund.`);
         }
-        try {
-          // The same invoice, refunded total and amount make the same key: a retried request is one refund.
-          await provider.refund(invoice, amount, reason, `tollgate-refund-${invoice.id}-${refundedBefore}-${amount}`);
-        } catch (error) {
-          if (error instanceof PaymentProviderError) throw new ApiError('BAD_REQUEST', error.message);
-          throw error;
-        }
+        // The same invoice, refunded total and amount make the same key: a retried request is one refund.
+        await providerCall(request.log, provider.name, () =>
+          provider.refund(invoice, amount, reason, `tollgate-refund-${invoice.id}-${refundedBefore}-${amount}`),
+        );
         const after = await db
           .selectFrom('invoices')
           .select('amount_refunded_cents')

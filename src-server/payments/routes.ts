@@ -23,7 +23,8 @@ import { KeyedQueue } from './keyed-queue.ts';
 import { htmlPage, localPages } from './local-pages.ts';
 import { LocalProvider } from './local-provider.ts';
 import { classifyPlanChange } from './plan-change.ts';
-import { type PaymentProvider, PaymentProviderError } from './provider.ts';
+import type { PaymentProvider } from './provider.ts';
+import { providerCall } from './provider-call.ts';
 import { createStripeClient } from './stripe-client.ts';
 import { StripeProvider } from './stripe-provider.ts';
 import { type BillingEffect, SubscriptionStore } from './subscription-store.ts';
@@ -84,21 +85,8 @@ export const paymentsRoutes: FastifyPluginAsyncZod = async (app) => {
     subscriptionView(row, entitledPlan(catalog, row, now(), config.pastDueGraceMs));
   const live = (row: SubscriptionRow) => row.provider_subscription_id !== null && row.tier !== 'free';
 
-  /** Provider failures become problem+json without the provider's raw message (never a key). */
-  const guarded = async <T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof ApiError) throw error;
-      if (error instanceof PaymentProviderError) throw new ApiError('BAD_REQUEST', error.message);
-      const stripeError = error as { type?: string; code?: string; requestId?: string };
-      request.log.error(
-        { provider: providerName, type: stripeError.type, code: stripeError.code, requestId: stripeError.requestId },
-        'payment provider request failed',
-      );
-      throw new ApiError('UNAVAILABLE', 'The payment provider did not answer as expected; try again shortly.');
-    }
-  };
+  const guarded = <T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> =>
+    providerCall(request.log, providerName, work);
 
   app.post(
     '/v1/billing/checkout',

@@ -107,5 +107,64 @@ for (const dialect of testDialects()) {
       expect(posts.length).toBeGreaterThanOrEqual(2);
       expect(posts.every((r) => r.idempotencyKey?.startsWith('tollgate-refund-'))).toBe(true);
     });
+
+    it("Stripe refuses a refund (the charge was refunded in Stripe's dashboard, its webhook not in yet): 400 with Stripe's words, no audit entry", async () => {
+      const session = await world.signUp('refunded.elsewhere@example.com');
+      const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
+        tier: 'professional',
+        cycle: 'monthly',
+      });
+      world.fake.billing.completeCheckout(checkout.body.sessionId);
+      await world.fake.flush();
+      const accountId = session.account.id;
+      const admin = (method: string, path: string, body?: unknown) =>
+        request(world.server.url, method, path, body, { token: ADMIN_TOKEN });
+      const invoice = (await admin('GET', `/v1/admin/customers/${accountId}`)).body.invoices[0];
+      const customerId = world.fake.billing.invoices.get(invoice.id)?.customer;
+      const charge = [...world.fake.billing.charges.values()].find((c) => c.customer === customerId);
+      if (!charge) throw new Error('the checkout left no charge in the fake Stripe');
+      // Refunded by hand in Stripe; the charge.refunded webhook has not been delivered.
+      charge.amount_refunded = charge.amount;
+      charge.refunded = true;
+
+      const refused = await admin('POST', `/v1/admin/customers/${accountId}/refunds`, {
+        invoiceId: invoice.id,
+        reason: 'goodwill',
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.detail).toContain('refund exceeds the charge');
+      expect((await admin('GET', `/v1/admin/audit?accountId=${accountId}`)).body.entries).toEqual([]);
+    });
+
+    // Last: it takes the fake Stripe down for the rest of this world.
+    it('with Stripe unreachable, cancel and refund answer 503 with Retry-After and record nothing', async () => {
+      const session = await world.signUp('stripe.down@example.com');
+      const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
+        tier: 'professional',
+        cycle: 'monthly',
+      });
+      world.fake.billing.completeCheckout(checkout.body.sessionId);
+      await world.fake.flush();
+      const accountId = session.account.id;
+      const admin = (method: string, path: string, body?: unknown) =>
+        request(world.server.url, method, path, body, { token: ADMIN_TOKEN });
+      const invoice = (await admin('GET', `/v1/admin/customers/${accountId}`)).body.invoices[0];
+      await world.fake.close();
+
+      const cancelled = await admin('POST', `/v1/admin/customers/${accountId}/cancel`, { reason: 'asked to leave' });
+      const refunded = await admin('POST', `/v1/admin/customers/${accountId}/refunds`, {
+        invoiceId: invoice.id,
+        reason: 'asked for the money back',
+      });
+      for (const answer of [cancelled, refunded]) {
+        expect(answer.status).toBe(503);
+        expect(answer.body.code).toBe('UNAVAILABLE');
+        expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+      const customer = (await admin('GET', `/v1/admin/customers/${accountId}`)).body;
+      expect(customer.subscription).toMatchObject({ tier: 'professional', cancelAtPeriodEnd: false });
+      expect(customer.invoices[0]).toMatchObject({ amountRefundedCents: 0 });
+      expect((await admin('GET', `/v1/admin/audit?accountId=${accountId}`)).body.entries).toEqual([]);
+    });
   });
 }
