@@ -16,33 +16,22 @@ for (const dialect of testDialects()) {
     afterAll(async () => {
       await world?.close();
     });
+    const admin = (method: string, path: string, body?: unknown) =>
+      request(world.server.url, method, path, body, { token: ADMIN_TOKEN });
 
     it('an owner cancels at period end in Stripe, with one audit entry; access lasts until the end', async () => {
-      const session = await world.signUp('cancel.me@example.com');
-      const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
-        tier: 'professional',
-        cycle: 'monthly',
-      });
-      expect(checkout.status).toBe(200);
-      world.fake.billing.completeCheckout(checkout.body.sessionId);
-      await world.fake.flush();
+      const session = await world.subscribed('cancel.me@example.com', 'professional');
       const accountId = session.account.id;
-      const cancelled = await request(
-        world.server.url,
-        'POST',
-        `/v1/admin/customers/${accountId}/cancel`,
-        { reason: 'customer asked by phone' },
-        { token: ADMIN_TOKEN },
-      );
+      const cancelled = await admin('POST', `/v1/admin/customers/${accountId}/cancel`, {
+        reason: 'customer asked by phone',
+      });
       expect(cancelled.status).toBe(200);
       expect(cancelled.body).toMatchObject({ tier: 'professional', access: true, cancelAtPeriodEnd: true });
       const stripeSubscription = [...world.fake.billing.subscriptions.values()].find(
         (subscription) => subscription.metadata.account_id === accountId,
       );
       expect(stripeSubscription?.cancel_at_period_end).toBe(true);
-      const audit = await request(world.server.url, 'GET', `/v1/admin/audit?accountId=${accountId}`, undefined, {
-        token: ADMIN_TOKEN,
-      });
+      const audit = await admin('GET', `/v1/admin/audit?accountId=${accountId}`);
       expect(audit.body.entries).toHaveLength(1);
       expect(audit.body.entries[0]).toMatchObject({
         action: 'subscription.cancel',
@@ -54,16 +43,8 @@ for (const dialect of testDialects()) {
     });
 
     it('an owner refunds part of a Stripe invoice, then the rest: Stripe refunds the charge, one audit entry each', async () => {
-      const session = await world.signUp('refund.me@example.com');
-      const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
-        tier: 'enterprise',
-        cycle: 'monthly',
-      });
-      world.fake.billing.completeCheckout(checkout.body.sessionId);
-      await world.fake.flush();
+      const session = await world.subscribed('refund.me@example.com', 'enterprise');
       const accountId = session.account.id;
-      const admin = (method: string, path: string, body?: unknown) =>
-        request(world.server.url, method, path, body, { token: ADMIN_TOKEN });
       const invoice = (await admin('GET', `/v1/admin/customers/${accountId}`)).body.invoices[0];
       // Enterprise monthly with its setup fee: 199 $ + 500 $.
       expect(invoice).toMatchObject({ amountPaidCents: 69900, amountRefundedCents: 0 });
@@ -109,16 +90,8 @@ for (const dialect of testDialects()) {
     });
 
     it("Stripe refuses a refund (the charge was refunded in Stripe's dashboard, its webhook not in yet): 400 with Stripe's words, no audit entry", async () => {
-      const session = await world.signUp('refunded.elsewhere@example.com');
-      const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
-        tier: 'professional',
-        cycle: 'monthly',
-      });
-      world.fake.billing.completeCheckout(checkout.body.sessionId);
-      await world.fake.flush();
+      const session = await world.subscribed('refunded.elsewhere@example.com', 'professional');
       const accountId = session.account.id;
-      const admin = (method: string, path: string, body?: unknown) =>
-        request(world.server.url, method, path, body, { token: ADMIN_TOKEN });
       const invoice = (await admin('GET', `/v1/admin/customers/${accountId}`)).body.invoices[0];
       const customerId = world.fake.billing.invoices.get(invoice.id)?.customer;
       const charge = [...world.fake.billing.charges.values()].find((c) => c.customer === customerId);
@@ -138,16 +111,8 @@ for (const dialect of testDialects()) {
 
     // Last: it takes the fake Stripe down for the rest of this world.
     it('with Stripe unreachable, cancel and refund answer 503 with Retry-After and record nothing', async () => {
-      const session = await world.signUp('stripe.down@example.com');
-      const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
-        tier: 'professional',
-        cycle: 'monthly',
-      });
-      world.fake.billing.completeCheckout(checkout.body.sessionId);
-      await world.fake.flush();
+      const session = await world.subscribed('stripe.down@example.com', 'professional');
       const accountId = session.account.id;
-      const admin = (method: string, path: string, body?: unknown) =>
-        request(world.server.url, method, path, body, { token: ADMIN_TOKEN });
       const invoice = (await admin('GET', `/v1/admin/customers/${accountId}`)).body.invoices[0];
       await world.fake.close();
 

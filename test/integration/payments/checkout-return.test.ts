@@ -45,13 +45,7 @@ describe('Stripe checkout return URLs', () => {
 
 describe('Customer Portal return', () => {
   it('takes returnTo: app, an empty body or none, and the return page hands the app its link', async () => {
-    const session = await world.signUp('portal@example.com');
-    const checkout = await world.call(session.accessToken, 'POST', '/v1/billing/checkout', {
-      tier: 'professional',
-      cycle: 'monthly',
-    });
-    world.fake.billing.completeCheckout(checkout.body.sessionId);
-    await world.fake.flush();
+    const session = await world.subscribed('portal@example.com', 'professional');
     for (const body of [{ returnTo: 'app' }, {}, undefined]) {
       const portal = await world.call(session.accessToken, 'POST', '/v1/billing/portal', body);
       expect([body, portal.status, portal.body]).toEqual([body, 200, expect.anything()]);

@@ -30,6 +30,8 @@ export interface World {
   signUp(email: string): Promise<Session>;
   signIn(email: string): Promise<Session>;
   me(token: string): Promise<MeResponse>;
+  /** A new account that checked out `tier` monthly and paid (its webhooks delivered). */
+  subscribed(email: string, tier: 'professional' | 'enterprise'): Promise<Session>;
   /** Moves the fake's test clock (and the server's clock) forward, then delivers what happened. */
   advanceDays(days: number): Promise<void>;
   /** The same, to a moment given in Unix seconds. */
@@ -90,6 +92,14 @@ export async function startWorld(dialect: TestDialect, env: Record<string, strin
       const response = await call(token, 'GET', '/v1/me');
       expect(response.status).toBe(200);
       return response.body as MeResponse;
+    },
+    async subscribed(email, tier) {
+      const session = await world.signUp(email);
+      const checkout = await call(session.accessToken, 'POST', '/v1/billing/checkout', { tier, cycle: 'monthly' });
+      expect(checkout.status).toBe(200);
+      fake.billing.completeCheckout(checkout.body.sessionId);
+      expect((await fake.flush()).every((status) => status === 200)).toBe(true);
+      return session;
     },
     advanceDays(days) {
       return world.advanceTo(fake.billing.now + days * DAY_S);
