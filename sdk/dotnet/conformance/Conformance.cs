@@ -43,7 +43,7 @@ public static class Conformance
             _client = new TollgateClient(new TollgateClientOptions
             {
                 Keys = _keys["server"],
-                Retries = 8,
+                Retries = 12,
                 BackoffInitial = TimeSpan.FromMilliseconds(50),
                 BackoffMax = TimeSpan.FromSeconds(1),
             });

@@ -77,7 +77,7 @@ class Runner:
         }
         self.socket = env["TOLLGATE_SOCKET"]
         # No path: the client finds the socket itself (TOLLGATE_SOCKET, set by the driver).
-        self.main = TollgateClient(keys=self.keys["server"], retries=8, backoff=(0.05, 1.0))
+        self.main = TollgateClient(keys=self.keys["server"], retries=12, backoff=(0.05, 1.0))
         self.client = self.main
         self.clients = [self.main]
         self.changes = []

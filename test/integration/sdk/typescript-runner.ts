@@ -95,7 +95,7 @@ export async function runVectors(vectors: Vectors, options: RunnerOptions): Prom
   const main = new TollgateClient({
     path: env.TOLLGATE_SOCKET,
     keys: keys.server,
-    retries: 8,
+    retries: 12,
     backoff: { initialMs: 50, maxMs: 1_000 },
   });
   const clients = [main];
