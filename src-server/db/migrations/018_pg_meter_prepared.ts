@@ -1,5 +1,6 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { up as createFirstVersion, down as dropFirstVersion } from './006_pg_metering.ts';
+import { isPostgres } from './dialect.ts';
 
 /**
  * 018_pg_meter_prepared: `tollgate_meter` decides the same things as in 006_pg_metering, at about
@@ -189,10 +190,6 @@ $fn$`;
 
 const DROP = sql`DROP FUNCTION IF EXISTS tollgate_meter(text[], text[], bigint[], text[], bigint[], text[], bigint[], bigint[], int[], boolean, int[], int[], text[], text[], text[])`;
 const DROP_SEEN = sql`DROP FUNCTION IF EXISTS tollgate_meter_seen(text[], text[])`;
-
-function isPostgres(db: Kysely<unknown>): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
-}
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   if (!isPostgres(db)) return;

@@ -1,4 +1,5 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { isPostgres } from './dialect.ts';
 
 /**
  * 019_usage_events_lean: what each stored usage event costs beyond its row, cut to what is read.
@@ -15,10 +16,6 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
  *   route deletes an account. SQLite keeps the key (it has no row locks to contend on, and dropping
  *   a key there means rebuilding the table).
  */
-
-function isPostgres(db: Kysely<unknown>): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
-}
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('usage_events_period').execute();
