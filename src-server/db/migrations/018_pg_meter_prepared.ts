@@ -191,6 +191,12 @@ $fn$`;
 const DROP = sql`DROP FUNCTION IF EXISTS tollgate_meter(text[], text[], bigint[], text[], bigint[], text[], bigint[], bigint[], int[], boolean, int[], int[], text[], text[], text[])`;
 const DROP_SEEN = sql`DROP FUNCTION IF EXISTS tollgate_meter_seen(text[], text[])`;
 
+/** This version of tollgate_meter in place of whichever is there (020's down). */
+export async function createMeter(db: Kysely<unknown>): Promise<void> {
+  await DROP.execute(db);
+  await CREATE.execute(db);
+}
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   if (!isPostgres(db)) return;
   await dropFirstVersion(db);

@@ -14,6 +14,7 @@ import * as funnel from './015_funnel.ts';
 import * as importClaims from './017_import_claims.ts';
 import * as pgMeterPrepared from './018_pg_meter_prepared.ts';
 import * as usageEventsLean from './019_usage_events_lean.ts';
+import * as pgMeterSetBased from './020_pg_meter_set_based.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '017_import_claims': importClaims,
   '018_pg_meter_prepared': pgMeterPrepared,
   '019_usage_events_lean': usageEventsLean,
+  '020_pg_meter_set_based': pgMeterSetBased,
 };

@@ -116,8 +116,8 @@ for (const dialect of testDialects()) {
     });
 
     it('counts each key once when overlapping batches race on one account', async () => {
-      // On PostgreSQL a batch looks its keys up before it waits for the counter lock, so racers
-      // storing the same keys meanwhile must make it decide again, never count a key twice.
+      // On PostgreSQL a batch stores its events with a plain insert, without looking its keys up
+      // first: one whose key a racer stored meanwhile must be decided again, never count it twice.
       const account = await accountWithRoom(server, -1, 0);
       const batches = Array.from({ length: 6 }, (_, j) =>
         Array.from({ length: 200 }, (_, i) => ({
@@ -144,6 +144,30 @@ for (const dialect of testDialects()) {
       expect(acceptedTimes.size).toBe(700);
       expect([...acceptedTimes.values()].every((times) => times === 1)).toBe(true);
       expect(await usedOf(account)).toBe(700);
+    });
+
+    it('answers keys stored before with their first answers when a batch mixes them with new ones', async () => {
+      const account = await accountWithRoom(server, 1000, 1000);
+      const event = (n: number) => ({ idempotencyKey: `mixed-old-${n}`, operation: 'ai_operations', units: n });
+      const first = await account.post('/v1/usage/events', { events: [1, 2, 3].map(event) });
+      const firstResults = UsageEventsResponse.parse(first.body).results;
+      expect(firstResults.map((r) => [r.status, r.used])).toEqual([
+        ['accepted', 1],
+        ['accepted', 3],
+        ['accepted', 6],
+      ]);
+      // New keys around the stored ones: the stored ones answer as they did, the new ones count on.
+      const mixed = await account.post('/v1/usage/events', { events: [4, 2, 5, 3, 6].map(event) });
+      expect(UsageEventsResponse.parse(mixed.body).results.map((r) => [r.status, r.used, r.limit])).toEqual([
+        ['accepted', 10, 1000],
+        ['duplicate', 3, 1000],
+        ['accepted', 15, 1000],
+        ['duplicate', 6, 1000],
+        ['accepted', 21, 1000],
+      ]);
+      const replayed = ConsumeResult.parse((await consume(account, 'mixed-old-5', 5)).body);
+      expect(replayed).toMatchObject({ replayed: true, used: 15, limit: 1000, remaining: 985 });
+      expect(await usedOf(account)).toBe(21);
     });
 
     it('rejects only the malformed event of a batch and counts the others', async () => {
