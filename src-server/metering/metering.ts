@@ -158,11 +158,12 @@ export function consumeAnswer(outcome: UsageOutcome): StoredAnswer & { replayed:
   return { ...outcome.answer, replayed };
 }
 
-/** How a batch reports one event. */
-export function eventResult(outcome: UsageOutcome): Omit<UsageEventResult, 'index'> {
+/** How a batch reports one event, the `index`-th it sent. */
+export function eventResult(outcome: UsageOutcome, index: number): UsageEventResult {
   const body = outcome.answer.body as { used?: number; limit?: number; code?: string };
   const accepted = outcome.eventStatus === 'accepted';
   return {
+    index,
     idempotencyKey: outcome.idempotencyKey,
     status: accepted ? (outcome.fresh ? 'accepted' : 'duplicate') : 'rejected',
     code: accepted ? 'OK' : 'LIMIT_REACHED',

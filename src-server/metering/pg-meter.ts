@@ -42,6 +42,30 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
+const QUOTED = /["\\]/;
+const QUOTED_ALL = /["\\]/g;
+
+/**
+ * The parameters are sent as PostgreSQL array literals written here in one pass: node-postgres
+ * would quote each element with two regular-expression replaces (for a 1,000-event batch, eight
+ * arrays of 1,000: about a tenth of the server's time per batch). Every element is quoted; `"` and
+ * `\` are escaped with a backslash, which is all a quoted element needs.
+ */
+class ArrayLiteral {
+  private text = '{';
+
+  add(value: string | number | null): void {
+    if (this.text.length > 1) this.text += ',';
+    if (value === null) this.text += 'NULL';
+    else if (typeof value === 'number') this.text += String(value);
+    else this.text += `"${QUOTED.test(value) ? value.replace(QUOTED_ALL, '\\$&') : value}"`;
+  }
+
+  toString(): string {
+    return `${this.text}}`;
+  }
+}
+
 interface Counter {
   account: string;
   operation: string;
@@ -50,47 +74,91 @@ interface Counter {
   index: number;
 }
 
-/**
- * What tollgate_meter needs besides the events (migration 018_pg_meter_prepared), computed here in
- * one pass: for each event the first event of the call with its account and key (1-based; itself
- * when none came before) and its counter's place in the list of distinct counters.
- */
-function callShape(events: readonly MeterEvent[]) {
-  const n = events.length;
-  const first = new Array<number>(n);
-  const counterOf = new Array<number>(n);
-  const firstByKey = new Map<string, number>();
-  const counters = new Map<string, Counter>();
-  const ofEvent = new Array<Counter>(n);
-  for (let i = 0; i < n; i += 1) {
-    const event = events[i] as MeterEvent;
-    const key = `${event.accountId}\u0000${event.request.idempotencyKey}`;
-    const seenAt = firstByKey.get(key);
-    if (seenAt === undefined) firstByKey.set(key, i + 1);
-    first[i] = seenAt ?? i + 1;
-    const name = `${event.accountId}\u0000${event.request.operation}\u0000${event.period}`;
-    let counter = counters.get(name);
-    if (!counter) {
-      counter = { account: event.accountId, operation: event.request.operation, period: event.period, index: 0 };
-      counters.set(name, counter);
-    }
-    ofEvent[i] = counter;
+/** `map.get(key)`, or `fresh()` stored under it. */
+function entry<K, V>(map: Map<K, V>, key: K, fresh: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = fresh();
+    map.set(key, value);
   }
+  return value;
+}
+
+/**
+ * The statement's parameters for `events`: one array per column, and what tollgate_meter needs
+ * besides (migration 018_pg_meter_prepared), computed in the same pass: for each event the first
+ * event of the call with its account and key (1-based; itself when none came before) and its
+ * counter's place in the list of distinct counters, which is sent in lock order.
+ */
+function meterParameters(events: readonly MeterEvent[], whole: boolean): unknown[] {
+  const column = () => new ArrayLiteral();
+  const accounts = column();
+  const operations = column();
+  const units = column();
+  const keys = column();
+  const limits = column();
+  const periods = column();
+  const occurred = column();
+  const created = column();
+  const first = column();
+  // Keyed account → key and account → operation → period: no string is built per event.
+  const firstByKey = new Map<string, Map<string, number>>();
+  const counters = new Map<string, Map<string, Map<string, Counter>>>();
+  const ofEvent = new Array<Counter>(events.length);
+  let previous: Counter | undefined;
+  events.forEach((event, i) => {
+    const { accountId, request } = event;
+    accounts.add(accountId);
+    operations.add(request.operation);
+    units.add(request.units);
+    keys.add(request.idempotencyKey);
+    limits.add(event.limit);
+    periods.add(event.period);
+    occurred.add(request.occurredAt ?? null);
+    created.add(event.now);
+    const byKey = entry(firstByKey, accountId, () => new Map<string, number>());
+    first.add(entry(byKey, request.idempotencyKey, () => i + 1));
+    // Events of a batch mostly share the one before's counter.
+    if (
+      previous?.account !== accountId ||
+      previous.operation !== request.operation ||
+      previous.period !== event.period
+    ) {
+      previous = entry(
+        entry(
+          entry(counters, accountId, () => new Map()),
+          request.operation,
+          () => new Map(),
+        ),
+        event.period,
+        () => ({ account: accountId, operation: request.operation, period: event.period, index: 0 }),
+      );
+    }
+    ofEvent[i] = previous;
+  });
   // Sent in lock order, so that the rows the function creates are created in that order too.
-  const list = [...counters.values()].sort(
-    (x, y) => byteOrder(x.account, y.account) || byteOrder(x.operation, y.operation) || byteOrder(x.period, y.period),
-  );
+  const list = [...counters.values()]
+    .flatMap((byOperation) => [...byOperation.values()].flatMap((byPeriod) => [...byPeriod.values()]))
+    .sort(
+      (x, y) => byteOrder(x.account, y.account) || byteOrder(x.operation, y.operation) || byteOrder(x.period, y.period),
+    );
+  const counterColumns = [column(), column(), column()] as const;
   list.forEach((counter, i) => {
     counter.index = i + 1;
+    counterColumns[0].add(counter.account);
+    counterColumns[1].add(counter.operation);
+    counterColumns[2].add(counter.period);
   });
-  for (let i = 0; i < n; i += 1) counterOf[i] = (ofEvent[i] as Counter).index;
-  return {
-    first,
-    counterOf,
-    accounts: list.map((c) => c.account),
-    operations: list.map((c) => c.operation),
-    periods: list.map((c) => c.period),
-  };
+  const counterOf = column();
+  for (const counter of ofEvent) counterOf.add(counter.index);
+  return [
+    ...[accounts, operations, units, keys, limits, periods, occurred, created].map(String),
+    THRESHOLDS,
+    whole,
+    String(first),
+    String(counterOf),
+    ...counterColumns.map(String),
+  ];
 }
 
 /**
@@ -103,52 +171,15 @@ export async function meterOnPostgres(
   events: readonly MeterEvent[],
   whole: boolean,
 ): Promise<MeterAnswer[]> {
-  const n = events.length;
-  const accounts = new Array<string>(n);
-  const operations = new Array<string>(n);
-  const units = new Array<number>(n);
-  const keys = new Array<string>(n);
-  const limits = new Array<number>(n);
-  const periods = new Array<string>(n);
-  const occurred = new Array<number | null>(n);
-  const created = new Array<number>(n);
-  for (let i = 0; i < n; i += 1) {
-    const event = events[i] as MeterEvent;
-    accounts[i] = event.accountId;
-    operations[i] = event.request.operation;
-    units[i] = event.request.units;
-    keys[i] = event.request.idempotencyKey;
-    limits[i] = event.limit;
-    periods[i] = event.period;
-    occurred[i] = event.request.occurredAt ?? null;
-    created[i] = event.now;
-  }
-  const shape = callShape(events);
   const { rows } = await pool.query<MeterRow>({
     name: 'tollgate_meter',
     text: METER_SQL,
-    values: [
-      accounts,
-      operations,
-      units,
-      keys,
-      limits,
-      periods,
-      occurred,
-      created,
-      THRESHOLDS,
-      whole,
-      shape.first,
-      shape.counterOf,
-      shape.accounts,
-      shape.operations,
-      shape.periods,
-    ],
+    values: meterParameters(events, whole),
   });
   return rows.map((row, i) => {
     if (row.outcome === 'slow') return null;
     return {
-      idempotencyKey: keys[i] as string,
+      idempotencyKey: (events[i] as MeterEvent).request.idempotencyKey,
       fresh: row.outcome === 'fresh',
       eventStatus: row.event_status as UsageEventStatus,
       answer: JSON.parse(row.result_json as string) as StoredAnswer,

@@ -74,7 +74,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       const { plan } = await planOf(request);
       const outcomes = await recordUsage(store, accountOf(request).id, plan, [request.body], now());
       const answer = consumeAnswer(outcomes[0] as UsageOutcome);
-      usageOutcomes.inc({ kind: 'consume', outcome: eventResult(outcomes[0] as UsageOutcome).status });
+      usageOutcomes.inc({ kind: 'consume', outcome: eventResult(outcomes[0] as UsageOutcome, 0).status });
       if (answer.status === 200) return reply.code(200).send(answer.body as ConsumeResult);
       return reply
         .code(402)
@@ -112,8 +112,9 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
           results.push(refusedEvent(index, raw, 'UNKNOWN_OPERATION'));
           count('rejected');
         } else {
-          const { occurredAt, ...event } = parsed.data;
-          usable.push({ index, event: { ...event, occurredAt: occurredAt ? Date.parse(occurredAt) : null } });
+          const { idempotencyKey, operation, units, occurredAt } = parsed.data;
+          const event = { idempotencyKey, operation, units, occurredAt: occurredAt ? Date.parse(occurredAt) : null };
+          usable.push({ index, event });
           results.push(null);
         }
       });
@@ -134,7 +135,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
         );
         outcomes.forEach((outcome, i) => {
           const { index } = usable[i] as { index: number };
-          results[index] = { ...eventResult(outcome), index };
+          results[index] = eventResult(outcome, index);
           count(results[index].status);
         });
       }
