@@ -42,7 +42,11 @@ CREATE OR REPLACE FUNCTION tollgate_meter(
   p_periods text[], p_occurred bigint[], p_created bigint[], p_thresholds int[], p_whole boolean,
   p_first int[], p_counter int[], p_counter_accounts text[], p_counter_operations text[], p_counter_periods text[]
 ) RETURNS TABLE (outcome text, event_status text, result_json text)
-LANGUAGE plpgsql VOLATILE AS $fn$
+LANGUAGE plpgsql VOLATILE
+-- Every statement's plan is fixed by its shape (index probes driven by the lists sent, no choice
+-- the sizes could change), so it is planned once per connection rather than on every call.
+SET plan_cache_mode = force_generic_plan
+AS $fn$
 DECLARE
   n int := coalesce(array_length(p_keys, 1), 0);
   counters int := coalesce(array_length(p_counter_accounts, 1), 0);
@@ -51,6 +55,7 @@ DECLARE
   c_used bigint[];
   c_reserved bigint[];
   c_delta bigint[];
+  c_rows tid[];
   kinds text[] := array_fill(NULL::text, ARRAY[n]);
   statuses text[] := array_fill(NULL::text, ARRAY[n]);
   answers text[] := array_fill(NULL::text, ARRAY[n]);
@@ -68,20 +73,20 @@ DECLARE
 BEGIN
   IF n = 0 THEN RETURN; END IF;
 
-
-  -- Lock the counters in byte order. A counter's first use this period creates it (a concurrent
-  -- creator wins harmlessly), and then all of them are locked again.
+  -- Lock the counters in byte order, one index probe each: the sorted list drives a nested loop
+  -- (a subquery with FOR UPDATE is never flattened into a join), so the rows are locked in the
+  -- list's order whatever the table's size; row addresses are kept for the update below (a row
+  -- this transaction has locked cannot move). A counter's first use this period creates it (a
+  -- concurrent creator wins harmlessly), and then all of them are locked again.
   FOR attempt IN 1 .. 2 LOOP
-    SELECT array_agg(l.used ORDER BY t.ord), array_agg(l.reserved ORDER BY t.ord), count(l.used)
-      INTO c_used, c_reserved, stored
-      FROM unnest(p_counter_accounts, p_counter_operations, p_counter_periods) WITH ORDINALITY AS t(a, o, p, ord)
-      LEFT JOIN (SELECT uc.account_id, uc.operation, uc.period, uc.used, uc.reserved
-                   FROM usage_counters uc
-                  WHERE (uc.account_id, uc.operation, uc.period) IN
-                        (SELECT a, o, p FROM unnest(p_counter_accounts, p_counter_operations, p_counter_periods) AS k(a, o, p))
-                  ORDER BY uc.account_id COLLATE "C", uc.operation COLLATE "C", uc.period COLLATE "C"
-                    FOR UPDATE) AS l
-        ON l.account_id = t.a AND l.operation = t.o AND l.period = t.p;
+    SELECT array_agg(l.used ORDER BY t.ord), array_agg(l.reserved ORDER BY t.ord), array_agg(l.ctid ORDER BY t.ord),
+           count(l.used)
+      INTO c_used, c_reserved, c_rows, stored
+      FROM (SELECT * FROM unnest(p_counter_accounts, p_counter_operations, p_counter_periods) WITH ORDINALITY AS u(a, o, p, ord)
+             ORDER BY u.a COLLATE "C", u.o COLLATE "C", u.p COLLATE "C") AS t
+      LEFT JOIN LATERAL (SELECT uc.used, uc.reserved, uc.ctid FROM usage_counters uc
+                          WHERE uc.account_id = t.a AND uc.operation = t.o AND uc.period = t.p
+                            FOR UPDATE) AS l ON true;
     EXIT WHEN stored = counters OR attempt = 2;
     INSERT INTO usage_counters (account_id, operation, period, used, reserved)
     SELECT t.a, t.o, t.p, 0, 0
@@ -117,10 +122,8 @@ BEGIN
           FROM unnest(p_accounts, p_keys, p_operations, p_units, p_periods, answers, p_occurred, p_created)
                  AS t(a, k, o, u, p, answer, oc, cr);
         UPDATE usage_counters u SET used = u.used + d.delta
-          FROM (SELECT p_counter_accounts[x.c] AS a, p_counter_operations[x.c] AS o, p_counter_periods[x.c] AS p,
-                       sum(x.u)::bigint AS delta
-                  FROM unnest(p_counter, p_units) AS x(c, u) GROUP BY x.c) AS d
-         WHERE u.account_id = d.a AND u.operation = d.o AND u.period = d.p;
+          FROM (SELECT c_rows[x.c] AS row, sum(x.u)::bigint AS delta FROM unnest(p_counter, p_units) AS x(c, u) GROUP BY x.c) AS d
+         WHERE u.ctid = d.row;
         fresh_count := n;
       END IF;
     EXCEPTION WHEN unique_violation THEN
@@ -198,8 +201,8 @@ BEGIN
       RETURNING 1
     ), bumped AS (
       UPDATE usage_counters u SET used = u.used + d.delta
-        FROM unnest(p_counter_accounts, p_counter_operations, p_counter_periods, c_delta) AS d(a, o, p, delta)
-       WHERE d.delta > 0 AND u.account_id = d.a AND u.operation = d.o AND u.period = d.p
+        FROM unnest(c_rows, c_delta) AS d(row, delta)
+       WHERE d.delta > 0 AND u.ctid = d.row
       RETURNING 1
     )
     -- (A data-modifying WITH runs to completion whether or not it is read.)
