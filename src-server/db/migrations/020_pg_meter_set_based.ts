@@ -43,9 +43,13 @@ CREATE OR REPLACE FUNCTION tollgate_meter(
   p_first int[], p_counter int[], p_counter_accounts text[], p_counter_operations text[], p_counter_periods text[]
 ) RETURNS TABLE (outcome text, event_status text, result_json text)
 LANGUAGE plpgsql VOLATILE
--- Every statement's plan is fixed by its shape (index probes driven by the lists sent, no choice
--- the sizes could change), so it is planned once per connection rather than on every call.
+-- Every table is read by key, one index probe per element of a list sent: planned once per
+-- connection rather than on every call, and never as a sequential scan. Statistics taken while a
+-- table was nearly empty (a new database, or the first days of a period) make a scan look cheaper
+-- than a probe; measured with 1,000 accounts analyzed before their counters existed, that tripled
+-- the database's CPU per consume until the next analyze.
 SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
 AS $fn$
 DECLARE
   n int := coalesce(array_length(p_keys, 1), 0);
