@@ -5,9 +5,10 @@ import { storageUnavailable } from '../http/errors.ts';
 import type { StoredAnswer, UsageOutcome, UsageRequest } from './decision.ts';
 
 /**
- * The PostgreSQL side of metering's common case: one statement, `tollgate_meter` (created by
- * migration 006_pg_metering, which says what it decides, and made cheaper by 018_pg_meter_prepared), for a whole group of consumes or a whole
- * batch. It runs as its own transaction: the statement commits before PostgreSQL reports it done
+ * The PostgreSQL side of metering's common case: one statement, `tollgate_meter`, for a whole
+ * group of consumes or a whole batch. Migration 006_pg_metering created it and says what it
+ * decides; 018_pg_meter_prepared and 020_pg_meter_set_based made it cheaper without changing what
+ * it decides. It runs as its own transaction: the statement commits before PostgreSQL reports it done
  * (node-postgres resolves a query on ReadyForQuery, after the commit; synchronous_commit stays on),
  * so nobody is answered before their usage is durable.
  */
