@@ -102,9 +102,9 @@ function meterParameters(events: readonly MeterEvent[], whole: boolean): unknown
   const occurred = column();
   const created = column();
   const first = column();
-  // Keyed account → key and account → operation → period: no string is built per event.
+  // Repeated keys are found through a map per account, so no string is built per event.
   const firstByKey = new Map<string, Map<string, number>>();
-  const counters = new Map<string, Map<string, Map<string, Counter>>>();
+  const counters = new Map<string, Counter>();
   const ofEvent = new Array<Counter>(events.length);
   let previous: Counter | undefined;
   events.forEach((event, i) => {
@@ -118,31 +118,28 @@ function meterParameters(events: readonly MeterEvent[], whole: boolean): unknown
     occurred.add(request.occurredAt ?? null);
     created.add(event.now);
     const byKey = entry(firstByKey, accountId, () => new Map<string, number>());
-    first.add(entry(byKey, request.idempotencyKey, () => i + 1));
-    // Events of a batch mostly share the one before's counter.
+    const seenAt = byKey.get(request.idempotencyKey);
+    if (seenAt === undefined) byKey.set(request.idempotencyKey, i + 1);
+    first.add(seenAt ?? i + 1);
+    // Events of a batch mostly share the one before's counter: its name is built only when it changes.
     if (
       previous?.account !== accountId ||
       previous.operation !== request.operation ||
       previous.period !== event.period
     ) {
-      previous = entry(
-        entry(
-          entry(counters, accountId, () => new Map()),
-          request.operation,
-          () => new Map(),
-        ),
-        event.period,
-        () => ({ account: accountId, operation: request.operation, period: event.period, index: 0 }),
-      );
+      previous = entry(counters, `${accountId}\u0000${request.operation}\u0000${event.period}`, () => ({
+        account: accountId,
+        operation: request.operation,
+        period: event.period,
+        index: 0,
+      }));
     }
     ofEvent[i] = previous;
   });
   // Sent in lock order, so that the rows the function creates are created in that order too.
-  const list = [...counters.values()]
-    .flatMap((byOperation) => [...byOperation.values()].flatMap((byPeriod) => [...byPeriod.values()]))
-    .sort(
-      (x, y) => byteOrder(x.account, y.account) || byteOrder(x.operation, y.operation) || byteOrder(x.period, y.period),
-    );
+  const list = [...counters.values()].sort(
+    (x, y) => byteOrder(x.account, y.account) || byteOrder(x.operation, y.operation) || byteOrder(x.period, y.period),
+  );
   const counterColumns = [column(), column(), column()] as const;
   list.forEach((counter, i) => {
     counter.index = i + 1;
