@@ -158,6 +158,12 @@ export function consumeAnswer(outcome: UsageOutcome): StoredAnswer & { replayed:
   return { ...outcome.answer, replayed };
 }
 
+/** An outcome as a batch reports it, and as the usage-outcome metric counts it. */
+export function eventStatus(outcome: UsageOutcome): UsageEventResult['status'] {
+  if (outcome.eventStatus !== 'accepted') return 'rejected';
+  return outcome.fresh ? 'accepted' : 'duplicate';
+}
+
 /** How a batch reports one event, the `index`-th it sent. */
 export function eventResult(outcome: UsageOutcome, index: number): UsageEventResult {
   const body = outcome.answer.body as { used?: number; limit?: number; code?: string };
@@ -165,7 +171,7 @@ export function eventResult(outcome: UsageOutcome, index: number): UsageEventRes
   return {
     index,
     idempotencyKey: outcome.idempotencyKey,
-    status: accepted ? (outcome.fresh ? 'accepted' : 'duplicate') : 'rejected',
+    status: eventStatus(outcome),
     code: accepted ? 'OK' : 'LIMIT_REACHED',
     used: body.used ?? 0,
     limit: body.limit ?? 0,

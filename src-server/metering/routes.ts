@@ -20,7 +20,7 @@ import { ApiError } from '../http/errors.ts';
 import { usageOutcomes } from '../http/metrics.ts';
 import { countMeteredBatch } from '../http/rate-limit.ts';
 import type { UsageOutcome, UsageRequest } from './decision.ts';
-import { consumeAnswer, eventResult, recordUsage } from './metering.ts';
+import { consumeAnswer, eventResult, eventStatus, recordUsage } from './metering.ts';
 import { reservationView, reserve, settleReservation } from './reservations.ts';
 
 const ReservationParams = z.strictObject({ id: z.string().min(1).max(100) });
@@ -74,7 +74,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
       const { plan } = await planOf(request);
       const outcomes = await recordUsage(store, accountOf(request).id, plan, [request.body], now());
       const answer = consumeAnswer(outcomes[0] as UsageOutcome);
-      usageOutcomes.inc({ kind: 'consume', outcome: eventResult(outcomes[0] as UsageOutcome, 0).status });
+      usageOutcomes.inc({ kind: 'consume', outcome: eventStatus(outcomes[0] as UsageOutcome) });
       if (answer.status === 200) return reply.code(200).send(answer.body as ConsumeResult);
       return reply
         .code(402)
