@@ -21,8 +21,11 @@ public static class Conformance
             return 0;
         }
         if (args.Length > 0 && args[0] == "--verify") return VerifyCases(Json.Parse(Console.In.ReadToEnd()));
-        // mcs 6.8 has no async Main.
-        return new Runner().Run().GetAwaiter().GetResult();
+        // mcs 6.8 has no async Main. Environment.Exit, not a return: returning from Main makes Mono
+        // abort the pool threads, and one still finishing a callback (a reader, a timer) can turn
+        // that abort into an unhandled exception that fails a run whose every step passed.
+        Environment.Exit(new Runner().Run().GetAwaiter().GetResult());
+        return 0;
     }
 
     private sealed class Runner

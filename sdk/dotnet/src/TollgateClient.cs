@@ -24,7 +24,7 @@ namespace Tollgate
             public Func<object, object> Convert;
             public TaskCompletionSource<object> Completion;
             public int Attempts;
-            public CancellationTokenSource Timer;
+            public Timer Timer;
         }
 
         private sealed class Connection
@@ -191,13 +191,15 @@ namespace Tollgate
             }
             var request = new Dictionary<string, object> { { "jsonrpc", "2.0" }, { "id", id }, { "method", method }, { "params", parameters } };
             entry.Line = Json.Serialize(request) + "\n";
-            entry.Timer = new CancellationTokenSource(_options.Timeout);
-            entry.Timer.Token.Register(() =>
+            // A plain one-shot Timer, not a CancellationTokenSource: when a host exits just as a timeout
+            // fires, Mono aborts the pool thread, and a token's callback machinery wraps that abort in
+            // an AggregateException that crashes the exiting process. A Timer's abort ends quietly.
+            entry.Timer = new Timer(_ =>
             {
                 bool removed;
                 lock (_lock) removed = _pending.Remove(id);
                 if (removed) Settle(entry, new TollgateTimeoutException(method + ": no answer within " + _options.Timeout.TotalMilliseconds + " ms."), null);
-            });
+            }, null, _options.Timeout, System.Threading.Timeout.InfiniteTimeSpan);
             Forget(Transmit(id, entry));
             return (T)await entry.Completion.Task.ConfigureAwait(false);
         }

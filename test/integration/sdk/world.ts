@@ -303,12 +303,20 @@ async function fakeCompanion(
 }
 
 /**
- * A runner's output with its FAIL lines first: a CI summary shows only a failure's first line, and
- * that line should name the step that broke, not the first step that passed.
+ * A runner's output with what broke first: a CI summary shows only a failure's first line, and that
+ * line should name the step that failed, or, when the runner died without a FAIL line (a crash, the
+ * watchdog), how it ended and the first lines it wrote to stderr, not the first step that passed.
  */
-function failuresFirst(output: string): string {
+function failuresFirst(output: string, ended: string, stderr: string): string {
   const failed = output.split('\n').filter((line) => line.startsWith('FAIL '));
-  return failed.length ? `${failed.join(' | ')}\n--- full output:\n${output}` : output;
+  const crash = stderr
+    .split('\n')
+    .filter((line) => line.trim())
+    .slice(0, 2);
+  const head = failed.length
+    ? failed.join(' | ')
+    : `${ended}, no FAIL line${crash.length ? `: ${crash.join(' | ')}` : ''}`;
+  return `${head}\n--- full output:\n${output}`;
 }
 
 /**
@@ -328,9 +336,15 @@ export function runChild(
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
+    let stderr = '';
+    let watchdog = false;
+    const timer = setTimeout(() => {
+      watchdog = true;
+      child.kill('SIGKILL');
+    }, 110_000);
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
+      stderr += chunk.toString();
     });
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       output += `${line}\n`;
@@ -343,9 +357,10 @@ export function runChild(
     child.on('error', (error) => {
       output += `${error.message}\n`;
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, output, report: failuresFirst(output) });
+      const ended = watchdog ? 'killed after 110 s without finishing' : `exited with ${code ?? signal}`;
+      resolve({ code, output, report: failuresFirst(output, ended, stderr) });
     });
   });
 }
