@@ -28,7 +28,7 @@ import { SignInThrottle } from './sign-in-throttle.ts';
 /** Sign-up, sign-in, refresh, sign-out and the caller's own view (/v1/me). */
 export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   const { db, now, catalog } = app.tollgate;
-  const throttle = new SignInThrottle();
+  const throttle = new SignInThrottle(db);
 
   const claimDeps: ClaimDeps = {
     db,
@@ -96,7 +96,7 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { email, password } = request.body;
-      const wait = throttle.waitFor(email, now());
+      const wait = await throttle.waitFor(email, now());
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000);
         reply.header('retry-after', seconds);
@@ -105,10 +105,10 @@ export const accountRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       try {
         const session = await signIn(db, email, password, now());
-        throttle.succeeded(email);
+        await throttle.succeeded(email);
         return session;
       } catch (error) {
-        if (error instanceof ApiError && error.code === 'INVALID_CREDENTIALS') throttle.failed(email, now());
+        if (error instanceof ApiError && error.code === 'INVALID_CREDENTIALS') await throttle.failed(email, now());
         throw error;
       }
     },

@@ -39,6 +39,16 @@ interface AccountClaimsTable {
   used_at: number | null;
 }
 
+/** Recent failed sign-ins per address (021_sign_in_failures, src-server/accounts/sign-in-throttle.ts). */
+interface SignInFailuresTable {
+  /** Trimmed and lower-cased, as typed at sign-in (the address need not have an account). */
+  email: string;
+  failures: number;
+  /** No password is checked for this address before this time. */
+  blocked_until: number;
+  last_failed_at: number;
+}
+
 interface SessionsTable {
   id: string;
   account_id: string;
@@ -184,6 +194,7 @@ interface CoreTables {
   signing_keys: SigningKeysTable;
   devices: DevicesTable;
   account_claims: AccountClaimsTable;
+  sign_in_failures: SignInFailuresTable;
 }
 
 /** The highest usage-journal <seq> a device sent for an account (012_journal_heads). */

@@ -15,6 +15,7 @@ import * as importClaims from './017_import_claims.ts';
 import * as pgMeterPrepared from './018_pg_meter_prepared.ts';
 import * as usageEventsLean from './019_usage_events_lean.ts';
 import * as pgMeterSetBased from './020_pg_meter_set_based.ts';
+import * as signInFailures from './021_sign_in_failures.ts';
 
 /**
  * Every migration of every domain, in the order they run. A name is recorded in each database's
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '018_pg_meter_prepared': pgMeterPrepared,
   '019_usage_events_lean': usageEventsLean,
   '020_pg_meter_set_based': pgMeterSetBased,
+  '021_sign_in_failures': signInFailures,
 };
