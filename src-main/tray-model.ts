@@ -1,4 +1,5 @@
 import type { CompanionState } from '../src-shared/contract.ts';
+import { grantsNothing } from '../src-shared/decisions.ts';
 import { formatCount } from '../src-shared/format.ts';
 
 /**
@@ -48,7 +49,14 @@ export function trayModel(state: CompanionState, extras: TrayExtras): TrayModel 
   const product = state.branding.productName;
   const signedIn = state.account !== null;
   const plan = signedIn ? `${planName(state.effectiveTier)} plan` : 'Not signed in';
-  const limit = signedIn ? (nearestLimit(state) ?? 'No usage limits') : null;
+  // While nothing is granted every limit is 0: "0 of 0 (100 %)" would say a limit was used up.
+  const limit = !signedIn
+    ? null
+    : grantsNothing(state.standing.code)
+      ? state.license.status === 'none'
+        ? 'Getting the license…'
+        : 'Nothing unlocked — open the window to see why'
+      : (nearestLimit(state) ?? 'No usage limits');
   const offline = state.sync.status === 'offline' ? 'Offline — showing the cached plan' : null;
   const lines = [plan, limit, offline].filter((line): line is string => line !== null);
 

@@ -1,7 +1,7 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { formatCount, formatDate, formatLimit, formatRelative } from '../../src-shared/format.ts';
 import { formatWindow } from '../view/format.ts';
-import { apiCallsBar, apiCallsReset, type UsageBar, usageBars } from '../view/usage.ts';
+import { apiCallsBar, apiCallsReset, awaitingLicense, type UsageBar, usageBars, usageUnlocked } from '../view/usage.ts';
 import { useNow } from './use-now.ts';
 
 function Bar({ bar, note }: { bar: UsageBar; note?: string | null }) {
@@ -55,6 +55,25 @@ export function UsagePanel({ state }: { state: CompanionState }) {
   const api = state.usage.apiCalls;
   const apiBar = apiCallsBar(api);
   const lastSync = state.sync.lastSyncAt;
+  const synced = (
+    <p className="meta" data-testid="last-sync">
+      {lastSync === null ? 'Not synced with the billing server yet' : `Synced ${formatRelative(lastSync, now)}`}
+    </p>
+  );
+  if (!usageUnlocked(state)) {
+    // Every limit is 0 while nothing is granted: bars would all read "limit reached".
+    return (
+      <section className="card usage" aria-labelledby="usage-heading">
+        <h2 id="usage-heading">Usage this month</h2>
+        <p className="meta" data-testid="usage-locked">
+          {awaitingLicense(state)
+            ? 'Your plan’s limits show here once its license arrives.'
+            : 'Nothing can be used until the problem above is solved.'}
+        </p>
+        {synced}
+      </section>
+    );
+  }
   return (
     <section className="card usage" aria-labelledby="usage-heading">
       <h2 id="usage-heading">Usage this month</h2>
@@ -72,9 +91,7 @@ export function UsagePanel({ state }: { state: CompanionState }) {
         </p>
       )}
       {state.usage.resetsAt && <p className="meta">Resets on {formatDate(state.usage.resetsAt)}</p>}
-      <p className="meta" data-testid="last-sync">
-        {lastSync === null ? 'Not synced with the billing server yet' : `Synced ${formatRelative(lastSync, now)}`}
-      </p>
+      {synced}
     </section>
   );
 }

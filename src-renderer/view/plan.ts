@@ -2,6 +2,7 @@ import type { CompanionState } from '../../src-shared/contract.ts';
 import { grantsNothing } from '../../src-shared/decisions.ts';
 import { formatDate } from '../../src-shared/format.ts';
 import { humanize } from './format.ts';
+import { awaitingLicense } from './usage.ts';
 
 /** The "Your plan" panel in words: what the user has, how it renews, and whether it is in good standing. */
 
@@ -75,11 +76,13 @@ export function tierStatus(state: CompanionState, timeZone?: string): TierStatus
     dateLine,
     supportLevel: `${humanize(subscription?.supportLevel ?? supportOf(state, tier))} support`,
     features: features.map(featureName),
-    effectiveNote: grantsNothing(state.standing.code)
-      ? 'Until this is resolved no features or usage are unlocked: apps are refused.'
-      : state.effectiveTier !== tier
-        ? `Until this is resolved you have the ${planName(state, state.effectiveTier)} plan's features and limits.`
-        : null,
+    effectiveNote: awaitingLicense(state)
+      ? 'Until its license arrives no features or usage are unlocked: apps are refused.'
+      : grantsNothing(state.standing.code)
+        ? 'Until this is resolved no features or usage are unlocked: apps are refused.'
+        : state.effectiveTier !== tier
+          ? `Until this is resolved you have the ${planName(state, state.effectiveTier)} plan's features and limits.`
+          : null,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { PlanView, UpgradePromptReason, UpgradeSuggestion } from '../../src-shared/api.ts';
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { formatCount, humanize } from './format.ts';
-import { type UsageBar, usageBars } from './usage.ts';
+import { type UsageBar, usageBars, usageUnlocked } from './usage.ts';
 
 /**
  * Which upgrade prompt the window shows, if any. This is presentation, not entitlement: whether a
@@ -89,7 +89,8 @@ export function selectPrompt(state: CompanionState, dismissed: ReadonlySet<strin
   const candidates: UpgradePrompt[] = [];
   const denial = denialPrompt(state);
   if (denial) candidates.push(denial);
-  const bars = usageBars(state.usage)
+  // No limit prompts while nothing is granted: an upgrade would not unlock anything then.
+  const bars = (usageUnlocked(state) ? usageBars(state.usage) : [])
     .filter((bar) => bar.state === 'full' || bar.state === 'warning')
     .sort((a, b) => b.percent - a.percent);
   for (const bar of bars) candidates.push(limitPrompt(state, bar));

@@ -1,6 +1,7 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { formatDateTime, formatRelative } from '../../src-shared/format.ts';
 import { planName, type Tone } from './plan.ts';
+import { awaitingLicense } from './usage.ts';
 
 /**
  * The banners above everything else: offline, a license that cannot be honoured, a failed sync.
@@ -70,6 +71,23 @@ export function banners(state: CompanionState, now: number, timeZone?: string): 
       });
       break;
     case 'LICENSE_INVALID':
+      if (awaitingLicense(state)) {
+        // Just signed in: nothing stored failed a check, the license is on its way. Main's words
+        // ("connect to it to fetch one") fit only when the billing server cannot be reached.
+        const reachable = state.sync.status !== 'offline' && state.sync.status !== 'error';
+        const why = reachable
+          ? 'The companion is fetching this account’s license from the billing server.'
+          : said(
+              'The companion has no license for this account yet; it fetches one once it reaches the billing server.',
+            );
+        list.push({
+          id: 'standing',
+          tone: 'warning',
+          title: 'Getting your license',
+          body: `${why} ${nothingUnlocked}`,
+        });
+        break;
+      }
       list.push({
         id: 'standing',
         tone: 'danger',

@@ -1,4 +1,5 @@
 import type { CompanionState, OperationUsageView } from '../../src-shared/contract.ts';
+import { grantsNothing } from '../../src-shared/decisions.ts';
 import { formatCount, formatLimit, formatRelative } from '../../src-shared/format.ts';
 import { NOTICE_THRESHOLDS } from '../../src-shared/notices.ts';
 import { formatWindow } from './format.ts';
@@ -47,6 +48,20 @@ export function usageBar(operation: string, view: OperationUsageView): UsageBar 
     state,
     summary: `${formatCount(used)} of ${formatCount(view.limit)} used`,
   };
+}
+
+/**
+ * Whether the usage bars mean anything: not while the standing grants nothing (no license yet, one
+ * refused, a clock that cannot be trusted…). Then every limit is 0 and each bar would read "0 of 0
+ * used, limit reached" and offer an upgrade that would not help.
+ */
+export function usageUnlocked(state: Pick<CompanionState, 'standing'>): boolean {
+  return !grantsNothing(state.standing.code);
+}
+
+/** Signed in, and the billing server has not sent this account's license yet (just after sign-in). */
+export function awaitingLicense(state: Pick<CompanionState, 'account' | 'license' | 'standing'>): boolean {
+  return state.account !== null && state.license.status === 'none' && state.standing.code === 'LICENSE_INVALID';
 }
 
 /** One bar per metered operation, in the order main lists them. */

@@ -3,9 +3,11 @@ import type { CompanionState } from '../../src-shared/contract.ts';
 import type { ErrorCode } from '../../src-shared/error-codes.ts';
 import { type Page, screenshot, watchConsole } from '../support/browser.ts';
 import {
+  awaitingLicense,
   CLOCK_PROBLEMS,
   LICENSE_PROBLEMS,
   NOW,
+  nothingGranted,
   offline,
   signedIn,
   signedOut,
@@ -240,6 +242,30 @@ describe('plan and usage', () => {
     expect(errors).toEqual([]);
   });
 
+  it('just after sign-up, says the license is on its way: no refusal, no "limit reached", no upgrade prompt', async () => {
+    const { page, errors, push } = await open(awaitingLicense());
+    const banner = page.getByTestId('banner-standing');
+    await banner.getByRole('heading', { name: 'Getting your license' }).waitFor();
+    await expect(banner.locator('p').textContent()).resolves.toContain('fetching this account’s license');
+    await expect(page.getByTestId('usage-locked').textContent()).resolves.toBe(
+      'Your plan’s limits show here once its license arrives.',
+    );
+    const text = await page.locator('body').textContent();
+    expect(text).not.toMatch(/Limit reached|limit reached|License not accepted|0 of 0/);
+    await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
+    // The license arrives: the free plan's bars, calm.
+    await push(signedIn('free'));
+    await expect
+      .poll(() => bars(page))
+      .toEqual([
+        { label: 'AI operations', now: '0', max: '5', state: 'calm' },
+        { label: 'Data processing', now: '0', max: '2', state: 'calm' },
+        { label: 'API calls this hour', now: '0', max: '10', state: 'calm' },
+      ]);
+    await expect(page.getByTestId('banner-standing').count()).resolves.toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('turns a bar to warning at 80 % and full at 100 %, with the prompt naming the plan and price', async () => {
     const { page, errors, push, calls } = await open(signedIn('free', { ai_operations: 4 }));
     expect((await bars(page))[0]).toMatchObject({ now: '4', state: 'warning' });
@@ -377,11 +403,10 @@ describe('offline and license problems', () => {
     ['time record deleted', 'CLOCK_TAMPERED', CLOCK_PROBLEMS.unconfirmed, "The time can't be trusted"],
     ["another account's license", 'LICENSE_INVALID', LICENSE_PROBLEMS.anotherAccount, 'License not accepted'],
     ['another computer', 'LICENSE_INVALID', LICENSE_PROBLEMS.anotherComputer, 'License not accepted'],
-    ['no license', 'LICENSE_INVALID', LICENSE_PROBLEMS.noLicense, 'License not accepted'],
     ['re-signed by another key', 'LICENSE_INVALID', LICENSE_PROBLEMS.foreignKey, 'License not accepted'],
   ] as const) {
     it(`explains ${code} (${name}) truthfully: what happened, and that nothing is unlocked`, async () => {
-      const state = withStanding(offline('professional'), code, message);
+      const state = nothingGranted(withStanding(offline('professional'), code, message));
       state.license.offlineValidUntil = NOW - TIME.DAY;
       const { page, errors } = await open(state);
       const banner = page.getByTestId('banner-standing');
@@ -390,6 +415,12 @@ describe('offline and license problems', () => {
       if (code !== 'OFFLINE_GRACE_EXPIRED') expect(body).toContain(message);
       expect(body).toContain(nothingUnlocked);
       await page.getByText('Until this is resolved no features or usage are unlocked: apps are refused.').waitFor();
+      // Every limit is 0 meanwhile: no bar says a limit was reached, and no upgrade is offered for it.
+      await expect(page.getByTestId('usage-locked').textContent()).resolves.toBe(
+        'Nothing can be used until the problem above is solved.',
+      );
+      await expect(page.getByRole('progressbar').count()).resolves.toBe(0);
+      await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
       // Nothing on the page promises the free plan, nor that the cached license keeps working.
       await expect(page.locator('body').textContent()).resolves.not.toMatch(/you have the Free plan|keeps working/);
       if (name === 'time record deleted') expect(body).not.toMatch(/earlier/);

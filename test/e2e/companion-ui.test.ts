@@ -91,6 +91,23 @@ describe('the companion window against a real billing server', () => {
     await page.keyboard.type(email);
     await page.keyboard.press('Tab');
     await page.keyboard.type(PASSWORD);
+    // Everything the window says between the click and the license's arrival is recorded: a new
+    // account must never be told its license was refused or a limit reached, not even for a moment.
+    await page.evaluate(() => {
+      const seen = new Set<string>();
+      const words = ['License not accepted', 'Limit reached', 'limit reached', '0 of 0'];
+      const observer = new MutationObserver(() => {
+        const text = document.body.textContent ?? '';
+        for (const word of words) if (text.includes(word)) seen.add(word);
+      });
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+      Object.assign(window, {
+        signUpSaw: () => {
+          observer.disconnect();
+          return [...seen];
+        },
+      });
+    });
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByTestId('plan-name').textContent()).toBe('Free');
     await expect(page.getByTestId('account-email').textContent()).resolves.toBe(email);
@@ -99,6 +116,7 @@ describe('the companion window against a real billing server', () => {
     await expect.poll(() => bar(page, 'AI operations')).toEqual({ now: '0', max: '5', state: 'calm' });
     await expect(bar(page, 'Data processing')).resolves.toEqual({ now: '0', max: '2', state: 'calm' });
     await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { signUpSaw(): string[] }).signUpSaw())).toEqual([]);
     await shot(page, 'companion-free-plan', true);
 
     // A host app spends AI operations through the host socket: 80 %, then 100 %, then one too many.

@@ -112,7 +112,7 @@ export function offline(tier: TierId = 'professional'): CompanionState {
 /**
  * The state with a standing problem. `message` is main's sentence for it (without one, the code
  * stands in, and the window falls back to its own words). A lapsed plan (SUBSCRIPTION_INACTIVE,
- * LICENSE_EXPIRED) keeps a valid license; the others make it invalid.
+ * LICENSE_EXPIRED) keeps a valid license; the others make it invalid, or absent for "no license".
  */
 export function withStanding(
   state: CompanionState,
@@ -124,7 +124,38 @@ export function withStanding(
     ...state,
     effectiveTier: 'free',
     standing: { code, message },
-    license: lapsed ? state.license : { ...state.license, status: 'invalid', problem: { code, message } },
+    // Main has no license at all (status "none") when it says there is none; else it holds one it refused.
+    license: lapsed
+      ? state.license
+      : message === LICENSE_PROBLEMS.noLicense
+        ? { ...NO_LICENSE }
+        : { ...state.license, status: 'invalid', problem: { code, message } },
+  };
+}
+
+/**
+ * What main derives while nothing is granted (an untrusted standing): every limit 0, so each bar
+ * is "0 of 0" (src-shared/decisions.ts grantedPlan), and the API allowance 0.
+ */
+export function nothingGranted(state: CompanionState): CompanionState {
+  const none = { monthly: {}, max_project_size_mb: 0, api_calls_per_hour: 0, max_devices: 0 };
+  const operations = Object.fromEntries(
+    Object.entries(state.usage.operations).map(([operation, view]) => [
+      operation,
+      operationState(defaultCatalog, 'free', none, operation, view.label, view.serverUsed, view.pending),
+    ]),
+  );
+  return { ...state, usage: { ...state.usage, operations, apiCalls: { ...state.usage.apiCalls, limit: 0 } } };
+}
+
+/** Just signed up: the account is known, its license is still on its way (main's words for that). */
+export function awaitingLicense(): CompanionState {
+  const state = nothingGranted(signedIn('free'));
+  return {
+    ...state,
+    license: { ...NO_LICENSE },
+    standing: { code: 'LICENSE_INVALID', message: LICENSE_PROBLEMS.noLicense },
+    sync: { ...state.sync, status: 'syncing', lastSyncAt: null },
   };
 }
 

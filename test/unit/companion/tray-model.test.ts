@@ -47,6 +47,25 @@ describe('the tray', () => {
     ]);
   });
 
+  it('does not call a limit used up while nothing is granted, and says why in a few words', () => {
+    const zero = { ai_operations: { label: 'AI operations', serverUsed: 0, pending: 0, limit: 0, upgrade: null } };
+    const awaiting = trayModel(
+      { ...signedIn(zero), standing: { code: 'LICENSE_INVALID', message: 'no license yet' } },
+      NO_EXTRAS,
+    );
+    expect(awaiting.items[1]).toEqual({ kind: 'text', label: 'Getting the license…' });
+    const tampered = trayModel(
+      {
+        ...signedIn(zero),
+        standing: { code: 'CLOCK_TAMPERED', message: 'clock set back' },
+        license: { ...signedIn(zero).license, status: 'invalid' },
+      },
+      NO_EXTRAS,
+    );
+    expect(tampered.items[1]).toEqual({ kind: 'text', label: 'Nothing unlocked — open the window to see why' });
+    expect(tampered.tooltip).not.toContain('0 of 0');
+  });
+
   it('says when a limit is reached or passed, and when nothing is limited', () => {
     const reached = trayModel(
       signedIn({ ai_operations: { label: 'AI operations', serverUsed: 100, pending: 3, limit: 100, upgrade: null } }),

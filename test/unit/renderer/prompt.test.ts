@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { plansByPrice, selectPrompt } from '../../../src-renderer/view/prompt.ts';
 import type { CompanionState, OperationState } from '../../../src-shared/contract.ts';
+import { awaitingLicense, nothingGranted, withStanding } from '../../support/companion-states.ts';
 import { NOW, PLANS, signedIn, signedOut } from './fixtures.ts';
 
 const none = new Set<string>();
@@ -24,6 +25,13 @@ const professional = {
 describe('upgrade prompt selection', () => {
   it('shows nothing while usage is calm', () => {
     expect(selectPrompt(signedIn('free', { ai_operations: 3 }), none)).toBeNull();
+  });
+
+  it('offers no upgrade for the 0-of-0 bars of a standing that grants nothing', () => {
+    expect(selectPrompt(awaitingLicense(), none)).toBeNull();
+    const tampered = nothingGranted(withStanding(signedIn('professional'), 'CLOCK_TAMPERED'));
+    expect(tampered.usage.operations.ai_operations).toMatchObject({ limit: 0 });
+    expect(selectPrompt(tampered, none)).toBeNull();
   });
 
   it('shows nothing to a signed-out user', () => {

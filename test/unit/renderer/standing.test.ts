@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { banners } from '../../../src-renderer/view/standing.ts';
 import {
+  awaitingLicense,
   CLOCK_PROBLEMS,
   LICENSE_PROBLEMS,
   NOW,
@@ -65,10 +66,30 @@ describe('banners', () => {
     }
   });
 
-  it.each(Object.entries(LICENSE_PROBLEMS))('explains a refused license (%s) in main’s words', (_, message) => {
+  const refusals = Object.entries(LICENSE_PROBLEMS).filter(([name]) => name !== 'noLicense');
+  it.each(refusals)('explains a refused license (%s) in main’s words', (_, message) => {
     const [banner] = banners(withStanding(signedIn('professional'), 'LICENSE_INVALID', message), NOW, 'UTC');
     expect(banner?.title).toBe('License not accepted');
     expect(banner?.body).toBe(`${message} Until then no features or usage are unlocked: apps are refused.`);
+  });
+
+  it('tells a user who just signed up that the license is on its way, not that one was refused', () => {
+    const [banner, ...rest] = banners(awaitingLicense(), NOW, 'UTC');
+    expect(rest).toEqual([]);
+    expect(banner).toMatchObject({ id: 'standing', tone: 'warning', title: 'Getting your license' });
+    expect(banner?.body).toBe(
+      'The companion is fetching this account’s license from the billing server. ' +
+        'Until then no features or usage are unlocked: apps are refused.',
+    );
+  });
+
+  it('says, in main’s words, to connect when there is no license yet and the server cannot be reached', () => {
+    const state = awaitingLicense();
+    state.sync = { ...state.sync, status: 'offline', offlineSince: NOW - TIME.HOUR };
+    const standing = banners(state, NOW, 'UTC').find((banner) => banner.id === 'standing');
+    expect(standing?.title).toBe('Getting your license');
+    expect(standing?.body).toContain(LICENSE_PROBLEMS.noLicense);
+    expect(standing?.body).not.toContain('failed its check');
   });
 
   it('explains a license without main’s words in its own', () => {
