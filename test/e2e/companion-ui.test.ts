@@ -41,6 +41,11 @@ afterAll(async () => {
   await chromium?.close();
 });
 
+/** What the sign-up step leaves on the page: the alarming words the window showed meanwhile. */
+interface SignUpWatch {
+  signUpSaw?: () => string[];
+}
+
 /** Presses Tab until `target` has focus: the way a keyboard user gets there. */
 async function tabTo(page: Page, target: Locator, limit = 80): Promise<void> {
   for (let presses = 0; presses < limit; presses += 1) {
@@ -94,19 +99,25 @@ describe('the companion window against a real billing server', () => {
     // Everything the window says between the click and the license's arrival is recorded: a new
     // account must never be told its license was refused or a limit reached, not even for a moment.
     await page.evaluate(() => {
+      // The page's own globals, typed here (the tests compile without the DOM library).
+      const page = globalThis as unknown as SignUpWatch & {
+        document: { body: { textContent: string | null } };
+        MutationObserver: new (
+          seen: () => void,
+        ) => { observe(target: unknown, options: Record<string, boolean>): void; disconnect(): void };
+      };
       const seen = new Set<string>();
       const words = ['License not accepted', 'Limit reached', 'limit reached', '0 of 0'];
-      const observer = new MutationObserver(() => {
-        const text = document.body.textContent ?? '';
+      const observer = new page.MutationObserver(() => {
+        const text = page.document.body.textContent ?? '';
         for (const word of words) if (text.includes(word)) seen.add(word);
       });
-      observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-      Object.assign(window, {
-        signUpSaw: () => {
-          observer.disconnect();
-          return [...seen];
-        },
-      });
+      const options = { subtree: true, childList: true, characterData: true, attributes: true };
+      observer.observe(page.document.body, options);
+      page.signUpSaw = () => {
+        observer.disconnect();
+        return [...seen];
+      };
     });
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByTestId('plan-name').textContent()).toBe('Free');
@@ -116,7 +127,7 @@ describe('the companion window against a real billing server', () => {
     await expect.poll(() => bar(page, 'AI operations')).toEqual({ now: '0', max: '5', state: 'calm' });
     await expect(bar(page, 'Data processing')).resolves.toEqual({ now: '0', max: '2', state: 'calm' });
     await expect(page.getByTestId('upgrade-prompt').count()).resolves.toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { signUpSaw(): string[] }).signUpSaw())).toEqual([]);
+    expect(await page.evaluate(() => (globalThis as unknown as SignUpWatch).signUpSaw?.())).toEqual([]);
     await shot(page, 'companion-free-plan', true);
 
     // A host app spends AI operations through the host socket: 80 %, then 100 %, then one too many.
