@@ -1,7 +1,8 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { formatCount, formatDate, formatLimit, formatRelative } from '../../src-shared/format.ts';
 import { formatWindow } from '../view/format.ts';
-import { apiCallsBar, apiCallsReset, awaitingLicense, type UsageBar, usageBars, usageUnlocked } from '../view/usage.ts';
+import { awaitingLicense } from '../view/plan.ts';
+import { apiCallsBar, apiCallsReset, type UsageBar, usageBars, usageUnlocked } from '../view/usage.ts';
 import { useNow } from './use-now.ts';
 
 function Bar({ bar, note }: { bar: UsageBar; note?: string | null }) {

@@ -1,7 +1,6 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
 import { formatDateTime, formatRelative } from '../../src-shared/format.ts';
-import { planName, type Tone } from './plan.ts';
-import { awaitingLicense } from './usage.ts';
+import { awaitingLicense, planName, type Tone } from './plan.ts';
 
 /**
  * The banners above everything else: offline, a license that cannot be honoured, a failed sync.

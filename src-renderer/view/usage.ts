@@ -59,11 +59,6 @@ export function usageUnlocked(state: Pick<CompanionState, 'standing'>): boolean 
   return !grantsNothing(state.standing.code);
 }
 
-/** Signed in, and the billing server has not sent this account's license yet (just after sign-in). */
-export function awaitingLicense(state: Pick<CompanionState, 'account' | 'license' | 'standing'>): boolean {
-  return state.account !== null && state.license.status === 'none' && state.standing.code === 'LICENSE_INVALID';
-}
-
 /** One bar per metered operation, in the order main lists them. */
 export function usageBars(usage: CompanionState['usage']): UsageBar[] {
   return Object.entries(usage.operations).map(([operation, view]) => usageBar(operation, view));
