@@ -1,5 +1,5 @@
 import type { CompanionState } from '../src-shared/contract.ts';
-import { grantsNothing } from '../src-shared/decisions.ts';
+import { awaitingLicense, grantsNothing } from '../src-shared/decisions.ts';
 import { formatCount } from '../src-shared/format.ts';
 
 /**
@@ -53,7 +53,7 @@ export function trayModel(state: CompanionState, extras: TrayExtras): TrayModel 
   const limit = !signedIn
     ? null
     : grantsNothing(state.standing.code)
-      ? state.license.status === 'none'
+      ? awaitingLicense(state)
         ? 'Getting the license…'
         : 'Nothing unlocked — open the window to see why'
       : (nearestLimit(state) ?? 'No usage limits');

@@ -124,6 +124,19 @@ export function grantsNothing(standing: PlanState['standing'] | ReasonCode): boo
 }
 
 /**
+ * Signed in, and the billing server has not sent this account's license yet (just after sign-in):
+ * the companion's gate says LICENSE_INVALID meanwhile, though no license was refused. The window
+ * and the tray say the license is on its way rather than that it failed.
+ */
+export function awaitingLicense(state: {
+  account: unknown;
+  license: { status: string };
+  standing: { code: string };
+}): boolean {
+  return state.account !== null && state.license.status === 'none' && state.standing.code === 'LICENSE_INVALID';
+}
+
+/**
  * The features and limits a plan grants now. In good standing: the plan's own (a custom contract's,
  * or the catalog's for its tier — the server's catalog, or a verified license's claims on the
  * companion). Not in good standing (`SUBSCRIPTION_INACTIVE`, `LICENSE_EXPIRED`): only what the plan

@@ -1,7 +1,7 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
+import { awaitingLicense } from '../../src-shared/decisions.ts';
 import { formatCount, formatDate, formatLimit, formatRelative } from '../../src-shared/format.ts';
 import { formatWindow } from '../view/format.ts';
-import { awaitingLicense } from '../view/plan.ts';
 import { apiCallsBar, apiCallsReset, type UsageBar, usageBars, usageUnlocked } from '../view/usage.ts';
 import { useNow } from './use-now.ts';
 

@@ -1,5 +1,5 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
-import { grantsNothing } from '../../src-shared/decisions.ts';
+import { awaitingLicense, grantsNothing } from '../../src-shared/decisions.ts';
 import { formatDate } from '../../src-shared/format.ts';
 import { humanize } from './format.ts';
 
@@ -17,11 +17,6 @@ export interface TierStatus {
   features: string[];
   /** Set when decisions use another tier than the subscription's (not in good standing). */
   effectiveNote: string | null;
-}
-
-/** Signed in, and the billing server has not sent this account's license yet (just after sign-in). */
-export function awaitingLicense(state: Pick<CompanionState, 'account' | 'license' | 'standing'>): boolean {
-  return state.account !== null && state.license.status === 'none' && state.standing.code === 'LICENSE_INVALID';
 }
 
 export function planName(state: Pick<CompanionState, 'plans'>, tier: string): string {

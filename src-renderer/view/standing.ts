@@ -1,6 +1,7 @@
 import type { CompanionState } from '../../src-shared/contract.ts';
+import { awaitingLicense } from '../../src-shared/decisions.ts';
 import { formatDateTime, formatRelative } from '../../src-shared/format.ts';
-import { awaitingLicense, planName, type Tone } from './plan.ts';
+import { planName, type Tone } from './plan.ts';
 
 /**
  * The banners above everything else: offline, a license that cannot be honoured, a failed sync.
